@@ -1,0 +1,102 @@
+// grove::Index: the portable core of AnnoyIndex. Everything but file and thread handling,
+// which the platform layer adds (native: grove::AnnoyIndex in <grove/grove.h>; WASM: js/).
+// Public header: C++14.
+#ifndef GROVE_INDEX_H
+#define GROVE_INDEX_H
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "grove/error.h"
+#include "grove/format.h"
+#include "grove/parallel.h"
+#include "grove/storage.h"
+
+namespace grove {
+
+// Lifecycle: add items -> build -> query; or load -> query. unbuild() goes back to adding,
+// unload() to empty. Queries are const and safe from any number of threads at once.
+class Index {
+ public:
+  // f: the dimension (hamming: the number of bits). metric: "angular" (or "cosine"),
+  // "euclidean", "manhattan", "dot", "hamming".
+  Index(int f, const std::string& metric);
+  Index(int f, Metric metric);
+  virtual ~Index();
+  Index(Index&&) noexcept;
+  Index& operator=(Index&&) noexcept;
+  Index(const Index&) = delete;
+  Index& operator=(const Index&) = delete;
+
+  int get_f() const;
+  Metric get_metric() const;
+  const NodeLayout& get_layout() const;
+
+  // Stores f values as item `item` (ids are >= 0; storage grows to max(id) + 1 items).
+  // Hamming values must be 0 or 1.
+  void add_item(std::int32_t item, const float* w);
+  void add_item(std::int32_t item, const std::vector<float>& w);
+
+  // Builds n_trees trees (-1: as many as fit twice the items' memory, as Annoy decides).
+  // `parallel` shares large splits between threads; the result does not depend on it.
+  void build(int n_trees, ParallelFor* parallel = nullptr);
+  void unbuild();
+  void unload();
+
+  // Appends up to n nearest ids (and distances, if asked) to the vectors, nearest first.
+  // search_k: candidates to collect, -1 for n * get_n_trees().
+  void get_nns_by_item(std::int32_t item, int n, int search_k, std::vector<std::int32_t>* result,
+                       std::vector<float>* distances = nullptr) const;
+  void get_nns_by_vector(const float* w, int n, int search_k, std::vector<std::int32_t>* result,
+                         std::vector<float>* distances = nullptr) const;
+  void get_nns_by_vector(const std::vector<float>& w, int n, int search_k,
+                         std::vector<std::int32_t>* result,
+                         std::vector<float>* distances = nullptr) const;
+  // Batch: `count` queries of f values each. Writes count * n ids and distances (either may
+  // be null); rows with fewer than n results are padded with id -1 and distance NaN.
+  void get_nns_by_vectors(const float* queries, std::size_t count, int n, int search_k,
+                          std::int32_t* ids, float* distances,
+                          ParallelFor* parallel = nullptr) const;
+
+  void get_item_vector(std::int32_t item, float* out) const;
+  std::vector<float> get_item_vector(std::int32_t item) const;
+  float get_distance(std::int32_t i, std::int32_t j) const;
+  std::int32_t get_n_items() const;  // max id + 1, holes included
+  std::int32_t get_n_trees() const;
+
+  void verbose(bool on);
+  // Where verbose messages go (the platform layer sets stderr or the console).
+  void set_log(std::function<void(const std::string&)> sink);
+  void set_seed(std::uint64_t seed);
+
+  // The index in Annoy's file format.
+  std::vector<std::uint8_t> serialize() const;
+  std::size_t serialized_size() const;
+  // Loads from bytes (copied), replacing what the index held.
+  void deserialize(const std::vector<std::uint8_t>& bytes);
+  void deserialize(const void* data, std::size_t size);
+  // Loads from bytes the caller owns and keeps alive and unchanged until unload() (no copy).
+  void load_view(const void* data, std::size_t size);
+  // Loads from any storage holding an index image (the native layer passes an mmap).
+  void load_storage(std::unique_ptr<Storage> storage);
+  // Builds into `storage` instead of memory (on-disk build). Only before add_item().
+  void set_build_storage(std::unique_ptr<Storage> storage);
+
+  bool is_built() const;   // built here, in memory or on disk
+  bool is_loaded() const;  // loaded from a file or bytes: read-only
+
+ protected:
+  const Storage* storage() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace grove
+
+#endif  // GROVE_INDEX_H

@@ -1,0 +1,68 @@
+#include "forest.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "grove/error.h"
+#include "metrics.h"
+
+namespace grove {
+namespace detail {
+
+void Forest::reserve(std::int64_t n) {
+  if (n <= capacity()) return;
+  const std::int64_t grown = static_cast<std::int64_t>((capacity() + 1) * 1.3);
+  storage->resize(static_cast<std::size_t>(std::max(n, grown)) * layout.node_size);
+}
+
+namespace {
+
+std::int32_t first_child(const Forest& forest, std::int64_t i) {
+  std::int32_t c;
+  std::memcpy(&c, forest.node(i) + forest.layout.children, sizeof c);
+  return c;
+}
+
+[[noreturn]] void bad_format(const std::string& why) {
+  throw Error(ErrorCode::BadFormat,
+              "not an index for this dimension and metric (" + why +
+                  "); open it with the f and metric it was built with");
+}
+
+}  // namespace
+
+void find_roots(Forest& forest) {
+  const std::int64_t n_nodes = forest.n_nodes;
+  const std::int32_t m = n_descendants(forest.node(n_nodes - 1));
+  if (m < 0 || m > n_nodes)
+    bad_format("the last node claims " + std::to_string(m) + " items but the file has " +
+               std::to_string(n_nodes) + " nodes");
+  forest.roots.clear();
+  for (std::int64_t i = n_nodes - 1; i >= 0 && n_descendants(forest.node(i)) == m; --i)
+    forest.roots.push_back(static_cast<std::int32_t>(i));
+  // The copies of the roots sit at the end; the node just before them is usually the
+  // original of the last root. Annoy drops it when its first child matches; so do we, so
+  // both find the same trees.
+  if (forest.roots.size() > 1 &&
+      first_child(forest, forest.roots.front()) == first_child(forest, forest.roots.back()))
+    forest.roots.pop_back();
+  forest.n_items = m;
+
+  // Cheap checks on the roots; search checks every other node as it goes.
+  const std::int64_t max_bucket = static_cast<std::int64_t>(forest.layout.max_bucket());
+  for (std::int32_t root : forest.roots) {
+    if (m <= max_bucket) continue;  // a bucket: its ids are checked when read
+    const std::uint8_t* node = forest.node(root);
+    for (int c = 0; c < 2; ++c) {
+      std::int32_t child;
+      std::memcpy(&child, node + forest.layout.children + 4 * c, sizeof child);
+      if (child < 0 || child >= n_nodes)
+        bad_format("root " + std::to_string(root) + " points to node " + std::to_string(child) +
+                   " of " + std::to_string(n_nodes));
+    }
+  }
+}
+
+}  // namespace detail
+}  // namespace grove

@@ -1,0 +1,71 @@
+// The node array and what describes it: shared by the index, the builder and the searcher.
+#ifndef GROVE_CORE_FOREST_H
+#define GROVE_CORE_FOREST_H
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "grove/format.h"
+#include "grove/parallel.h"
+#include "grove/storage.h"
+
+namespace grove {
+namespace detail {
+
+struct Forest {
+  NodeLayout layout;
+  int f = 0;  // the user's dimension (bits for hamming); layout.f counts stored values
+  std::unique_ptr<Storage> storage;
+  std::int32_t n_items = 0;
+  std::int64_t n_nodes = 0;  // items + tree nodes (+ root copies once built)
+  std::vector<std::int32_t> roots;
+
+  const std::uint8_t* node(std::int64_t i) const {
+    return storage->data() + static_cast<std::size_t>(i) * layout.node_size;
+  }
+  std::uint8_t* mutable_node(std::int64_t i) {
+    return storage->mutable_data() + static_cast<std::size_t>(i) * layout.node_size;
+  }
+  std::int64_t capacity() const {
+    return storage ? static_cast<std::int64_t>(storage->size() / layout.node_size) : 0;
+  }
+  // Makes room for `n` nodes, growing by 1.3x so appends stay amortised O(1).
+  void reserve(std::int64_t n);
+};
+
+struct BuildOptions {
+  int n_trees = -1;  // -1: until the nodes reach twice the items (Annoy's rule)
+  std::uint64_t seed = 0;
+  ParallelFor* parallel = nullptr;
+  std::function<void(const std::string&)> log;  // progress; empty when not verbose
+};
+
+// Appends the trees and the root copies to `forest` (items must be in place).
+void build_forest(Forest& forest, const BuildOptions& options);
+
+// Annoy's root scan on load (the trailing run of nodes whose n_descendants equals the
+// last node's). Sets roots and n_items; throws grove::Error when the bytes cannot be an index.
+void find_roots(Forest& forest);
+
+struct SearchOutput {
+  std::vector<std::int32_t>* ids;
+  std::vector<float>* distances;  // may be null
+};
+
+// Queries with the vector `query` (layout.f values; hamming: packed words).
+void search(const Forest& forest, const void* query, int n, std::int64_t search_k,
+            SearchOutput out);
+
+// Internal distance between two stored items, in the reported form.
+float item_distance(const Forest& forest, std::int32_t i, std::int32_t j);
+
+// Caches per-item data (angular norm) after the vector has been written.
+void init_item(Forest& forest, std::uint8_t* node);
+
+}  // namespace detail
+}  // namespace grove
+
+#endif  // GROVE_CORE_FOREST_H

@@ -1,0 +1,385 @@
+// The Index state machine and argument checks. Every check happens before anything
+// changes, so a failed call leaves the index as it was.
+#include "grove/index.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <string>
+
+#include "forest.h"
+#include "metrics.h"
+#include "grove/random.h"
+
+namespace grove {
+
+namespace {
+
+enum class State { Adding, Built, Loaded };
+
+// Vectors larger than this would make nodes no 32-bit bucket count can address.
+constexpr int kMaxDimension = 1 << 24;
+
+[[noreturn]] void fail(ErrorCode code, const std::string& message) { throw Error(code, message); }
+
+Metric metric_from(const std::string& name) {
+  Metric m;
+  if (!parse_metric(name, &m))
+    fail(ErrorCode::InvalidArgument,
+         "unknown metric '" + name + "': use angular, euclidean, manhattan, dot or hamming");
+  return m;
+}
+
+int stored_values(int f, Metric metric) {
+  if (f <= 0 || f > kMaxDimension)
+    fail(ErrorCode::InvalidArgument,
+         "dimension f must be between 1 and " + std::to_string(kMaxDimension) + ", got " +
+             std::to_string(f));
+  return metric == Metric::Hamming ? hamming_words(f) : f;
+}
+
+}  // namespace
+
+struct Index::Impl {
+  detail::Forest forest;
+  State state = State::Adding;
+  bool has_build_storage = false;
+  std::uint64_t seed = Kiss64::kDefaultSeed;
+  bool verbose = false;
+  std::function<void(const std::string&)> log;
+
+  Impl(int f, Metric metric) {
+    forest.f = f;
+    forest.layout = make_layout(metric, stored_values(f, metric));
+    forest.storage.reset(new MemoryStorage());
+  }
+
+  const NodeLayout& layout() const { return forest.layout; }
+  std::string describe() const {
+    return "f=" + std::to_string(forest.f) + ", metric=" + metric_name(layout().metric);
+  }
+
+  void require_queryable() const {
+    if (state == State::Adding)
+      fail(ErrorCode::WrongState, "the index has no trees yet: call build() or load() first");
+  }
+
+  void check_item(std::int32_t item, const char* what) const {
+    if (item < 0)
+      fail(ErrorCode::OutOfRange, std::string(what) + " " + std::to_string(item) + " is negative");
+    if (item >= forest.n_items)
+      fail(ErrorCode::OutOfRange, std::string(what) + " " + std::to_string(item) +
+                                      " is out of range: the index has " +
+                                      std::to_string(forest.n_items) + " items");
+  }
+
+  void check_vector(const float* w, const char* what) const {
+    if (!w) fail(ErrorCode::InvalidArgument, std::string(what) + " is null");
+    const bool bits = layout().metric == Metric::Hamming;
+    for (int i = 0; i < forest.f; ++i) {
+      if (!std::isfinite(w[i]))
+        fail(ErrorCode::InvalidArgument, std::string(what) + " has a non-finite value at index " +
+                                             std::to_string(i));
+      if (bits && w[i] != 0.0f && w[i] != 1.0f)
+        fail(ErrorCode::InvalidArgument, std::string(what) + " value at index " +
+                                             std::to_string(i) + " is not 0 or 1 (hamming)");
+    }
+  }
+
+  void check_query(int n, int search_k) const {
+    require_queryable();
+    if (n < 1) fail(ErrorCode::InvalidArgument, "n must be at least 1, got " + std::to_string(n));
+    if (search_k < 1 && search_k != -1)
+      fail(ErrorCode::InvalidArgument,
+           "search_k must be -1 (default) or at least 1, got " + std::to_string(search_k));
+  }
+
+  // Writes the user's vector into node storage form (hamming: packed bits, LSB first).
+  void pack(const float* w, std::uint8_t* out) const {
+    if (layout().metric != Metric::Hamming) {
+      std::memcpy(out, w, sizeof(float) * forest.f);
+      return;
+    }
+    std::vector<std::uint64_t> words(layout().f, 0);
+    for (int j = 0; j < forest.f; ++j)
+      if (w[j] > 0.5f) words[j / 64] |= std::uint64_t(1) << (j % 64);
+    std::memcpy(out, words.data(), words.size() * sizeof(std::uint64_t));
+  }
+
+  void unpack(const std::uint8_t* in, float* out) const {
+    if (layout().metric != Metric::Hamming) {
+      std::memcpy(out, in, sizeof(float) * forest.f);
+      return;
+    }
+    std::vector<std::uint64_t> words(layout().f);
+    std::memcpy(words.data(), in, words.size() * sizeof(std::uint64_t));
+    for (int j = 0; j < forest.f; ++j) out[j] = (words[j / 64] >> (j % 64)) & 1 ? 1.0f : 0.0f;
+  }
+
+  void search(const float* w, int n, int search_k, std::vector<std::int32_t>* result,
+              std::vector<float>* distances) const {
+    std::vector<std::uint8_t> packed(layout().value_size * layout().f);
+    pack(w, packed.data());
+    detail::search(forest, packed.data(), n, search_k, {result, distances});
+  }
+
+  // Takes an index image: validates it fully before dropping what was there before.
+  void adopt(std::unique_ptr<Storage> storage) {
+    const std::size_t size = storage->size();
+    if (size == 0) fail(ErrorCode::BadFormat, "the index is empty (0 bytes)");
+    const std::size_t align = layout().value_size;
+    if (reinterpret_cast<std::uintptr_t>(storage->data()) % align != 0)
+      fail(ErrorCode::InvalidArgument,
+           "index bytes must be " + std::to_string(align) + "-byte aligned");
+    detail::Forest loaded;
+    loaded.f = forest.f;
+    loaded.layout = make_layout(layout().metric, layout().f, DotLayout::Current);
+    loaded.storage = std::move(storage);
+    if (layout().metric == Metric::Dot && is_legacy_dot(loaded))
+      loaded.layout = make_layout(Metric::Dot, layout().f, DotLayout::Legacy);
+    if (size % loaded.layout.node_size != 0)
+      fail(ErrorCode::BadFormat,
+           "index size " + std::to_string(size) + " bytes is not a multiple of the node size " +
+               std::to_string(loaded.layout.node_size) + " for " + describe() +
+               ": it was built with another dimension or metric, or is truncated");
+    loaded.n_nodes = static_cast<std::int64_t>(size / loaded.layout.node_size);
+    detail::find_roots(loaded);
+    forest = std::move(loaded);
+    state = State::Loaded;
+    has_build_storage = false;
+  }
+
+  // Dot files from Annoy <= 1.17.1 have 8-byte-smaller nodes. Current files mark built items
+  // (flag byte 1 at offset 20); the old layout has a vector value there instead.
+  static bool is_legacy_dot(const detail::Forest& dot) {
+    const std::size_t size = dot.storage->size();
+    const NodeLayout legacy = make_layout(Metric::Dot, dot.layout.f, DotLayout::Legacy);
+    if (size % legacy.node_size != 0) return false;
+    if (size % dot.layout.node_size != 0) return true;
+    const std::uint8_t* first = dot.storage->data();
+    return !(detail::n_descendants(first) == 1 && first[dot.layout.built] == 1);
+  }
+
+  void reset_storage() {
+    forest.storage.reset(new MemoryStorage());
+    forest.n_items = 0;
+    forest.n_nodes = 0;
+    forest.roots.clear();
+    state = State::Adding;
+    has_build_storage = false;
+  }
+};
+
+Index::Index(int f, const std::string& metric) : Index(f, metric_from(metric)) {}
+Index::Index(int f, Metric metric) : impl_(new Impl(f, metric)) {}
+Index::~Index() = default;
+Index::Index(Index&&) noexcept = default;
+Index& Index::operator=(Index&&) noexcept = default;
+
+int Index::get_f() const { return impl_->forest.f; }
+Metric Index::get_metric() const { return impl_->layout().metric; }
+const NodeLayout& Index::get_layout() const { return impl_->layout(); }
+
+void Index::add_item(std::int32_t item, const std::vector<float>& w) {
+  if (w.size() != static_cast<std::size_t>(impl_->forest.f))
+    fail(ErrorCode::InvalidArgument, "vector has wrong length: expected " +
+                                         std::to_string(impl_->forest.f) + ", got " +
+                                         std::to_string(w.size()));
+  add_item(item, w.data());
+}
+
+void Index::add_item(std::int32_t item, const float* w) {
+  Impl& m = *impl_;
+  if (m.state == State::Loaded)
+    fail(ErrorCode::WrongState, "cannot add items to a loaded index (it is read-only)");
+  if (m.state == State::Built)
+    fail(ErrorCode::WrongState, "cannot add items after build(): call unbuild() first");
+  if (item < 0)
+    fail(ErrorCode::OutOfRange, "item id " + std::to_string(item) + " is negative");
+  if (item == std::numeric_limits<std::int32_t>::max())
+    fail(ErrorCode::OutOfRange, "item id " + std::to_string(item) + " is too large (max " +
+                                    std::to_string(item - 1) + ")");
+  m.check_vector(w, "vector");
+  detail::Forest& forest = m.forest;
+  const std::int64_t needed = std::max<std::int64_t>(forest.n_items, std::int64_t(item) + 1);
+  try {
+    forest.reserve(needed);
+  } catch (const std::bad_alloc&) {
+    fail(ErrorCode::OutOfMemory, "out of memory: item id " + std::to_string(item) + " needs " +
+                                     std::to_string(needed) + " nodes");
+  }
+  std::uint8_t* node = forest.mutable_node(item);
+  std::memset(node, 0, forest.layout.node_size);
+  detail::n_descendants(node) = 1;
+  m.pack(w, node + forest.layout.vector);
+  detail::init_item(forest, node);
+  forest.n_items = static_cast<std::int32_t>(needed);
+  forest.n_nodes = forest.n_items;
+}
+
+void Index::build(int n_trees, ParallelFor* parallel) {
+  Impl& m = *impl_;
+  if (m.state == State::Loaded) fail(ErrorCode::WrongState, "cannot build a loaded index");
+  if (m.state == State::Built)
+    fail(ErrorCode::WrongState, "the index is already built: call unbuild() to build again");
+  if (n_trees == 0 || n_trees < -1)
+    fail(ErrorCode::InvalidArgument,
+         "n_trees must be -1 (automatic) or at least 1, got " + std::to_string(n_trees));
+  if (m.forest.n_items == 0)
+    fail(ErrorCode::WrongState, "cannot build an index with no items: call add_item() first");
+  detail::BuildOptions options;
+  options.n_trees = n_trees;
+  options.seed = m.seed;
+  options.parallel = parallel;
+  if (m.verbose && m.log) options.log = m.log;
+  try {
+    detail::build_forest(m.forest, options);
+  } catch (...) {
+    // Drop the partial trees: the items are as they were.
+    m.forest.roots.clear();
+    m.forest.n_nodes = m.forest.n_items;
+    throw;
+  }
+  m.state = State::Built;
+}
+
+void Index::unbuild() {
+  Impl& m = *impl_;
+  if (m.state == State::Loaded) fail(ErrorCode::WrongState, "cannot unbuild a loaded index");
+  m.forest.roots.clear();
+  m.forest.n_nodes = m.forest.n_items;
+  m.state = State::Adding;
+}
+
+void Index::unload() { impl_->reset_storage(); }
+
+void Index::get_nns_by_item(std::int32_t item, int n, int search_k,
+                            std::vector<std::int32_t>* result,
+                            std::vector<float>* distances) const {
+  const Impl& m = *impl_;
+  m.check_query(n, search_k);
+  m.check_item(item, "item");
+  if (!result) fail(ErrorCode::InvalidArgument, "result vector is null");
+  std::vector<float> w(m.forest.f);
+  get_item_vector(item, w.data());
+  m.search(w.data(), n, search_k, result, distances);
+}
+
+void Index::get_nns_by_vector(const float* w, int n, int search_k,
+                              std::vector<std::int32_t>* result,
+                              std::vector<float>* distances) const {
+  const Impl& m = *impl_;
+  m.check_query(n, search_k);
+  m.check_vector(w, "query vector");
+  if (!result) fail(ErrorCode::InvalidArgument, "result vector is null");
+  m.search(w, n, search_k, result, distances);
+}
+
+void Index::get_nns_by_vector(const std::vector<float>& w, int n, int search_k,
+                              std::vector<std::int32_t>* result,
+                              std::vector<float>* distances) const {
+  if (w.size() != static_cast<std::size_t>(impl_->forest.f))
+    fail(ErrorCode::InvalidArgument, "query vector has wrong length: expected " +
+                                         std::to_string(impl_->forest.f) + ", got " +
+                                         std::to_string(w.size()));
+  get_nns_by_vector(w.data(), n, search_k, result, distances);
+}
+
+void Index::get_nns_by_vectors(const float* queries, std::size_t count, int n, int search_k,
+                               std::int32_t* ids, float* distances,
+                               ParallelFor* parallel) const {
+  const Impl& m = *impl_;
+  m.check_query(n, search_k);
+  const std::size_t f = static_cast<std::size_t>(m.forest.f);
+  for (std::size_t q = 0; q < count; ++q) m.check_vector(queries + q * f, "query vector");
+  auto run = [&](std::size_t begin, std::size_t end) {
+    std::vector<std::int32_t> row_ids;
+    std::vector<float> row_dists;
+    for (std::size_t q = begin; q < end; ++q) {
+      row_ids.clear();
+      row_dists.clear();
+      m.search(queries + q * f, n, search_k, &row_ids, &row_dists);
+      for (std::size_t r = 0; r < static_cast<std::size_t>(n); ++r) {
+        const bool found = r < row_ids.size();
+        if (ids) ids[q * n + r] = found ? row_ids[r] : -1;
+        if (distances)
+          distances[q * n + r] = found ? row_dists[r] : std::numeric_limits<float>::quiet_NaN();
+      }
+    }
+  };
+  if (parallel && parallel->workers() > 1 && count > 1) parallel->run(count, run);
+  else run(0, count);
+}
+
+void Index::get_item_vector(std::int32_t item, float* out) const {
+  const Impl& m = *impl_;
+  m.check_item(item, "item");
+  m.unpack(m.forest.node(item) + m.layout().vector, out);
+}
+
+std::vector<float> Index::get_item_vector(std::int32_t item) const {
+  std::vector<float> out(impl_->forest.f);
+  get_item_vector(item, out.data());
+  return out;
+}
+
+float Index::get_distance(std::int32_t i, std::int32_t j) const {
+  const Impl& m = *impl_;
+  m.check_item(i, "item");
+  m.check_item(j, "item");
+  return detail::item_distance(m.forest, i, j);
+}
+
+std::int32_t Index::get_n_items() const { return impl_->forest.n_items; }
+std::int32_t Index::get_n_trees() const {
+  return static_cast<std::int32_t>(impl_->forest.roots.size());
+}
+
+void Index::verbose(bool on) { impl_->verbose = on; }
+void Index::set_log(std::function<void(const std::string&)> sink) { impl_->log = std::move(sink); }
+void Index::set_seed(std::uint64_t seed) { impl_->seed = seed; }
+
+std::size_t Index::serialized_size() const {
+  impl_->require_queryable();
+  return static_cast<std::size_t>(impl_->forest.n_nodes) * impl_->layout().node_size;
+}
+
+std::vector<std::uint8_t> Index::serialize() const {
+  const std::size_t size = serialized_size();
+  const std::uint8_t* data = impl_->forest.storage->data();
+  return std::vector<std::uint8_t>(data, data + size);
+}
+
+void Index::deserialize(const std::vector<std::uint8_t>& bytes) {
+  deserialize(bytes.data(), bytes.size());
+}
+
+void Index::deserialize(const void* data, std::size_t size) {
+  std::unique_ptr<MemoryStorage> copy(new MemoryStorage());
+  copy->resize(size);
+  if (size) std::memcpy(copy->mutable_data(), data, size);
+  impl_->adopt(std::move(copy));
+}
+
+void Index::load_view(const void* data, std::size_t size) {
+  if (!data && size) fail(ErrorCode::InvalidArgument, "index bytes are null");
+  impl_->adopt(std::unique_ptr<Storage>(new BorrowedStorage(data, size)));
+}
+
+void Index::load_storage(std::unique_ptr<Storage> storage) { impl_->adopt(std::move(storage)); }
+
+void Index::set_build_storage(std::unique_ptr<Storage> storage) {
+  Impl& m = *impl_;
+  if (m.state != State::Adding || m.forest.n_items > 0)
+    fail(ErrorCode::WrongState, "on_disk_build() must be called before add_item()");
+  m.forest.storage = std::move(storage);
+  m.forest.storage->resize(0);
+  m.has_build_storage = true;
+}
+
+bool Index::is_built() const { return impl_->state == State::Built; }
+bool Index::is_loaded() const { return impl_->state == State::Loaded; }
+const Storage* Index::storage() const { return impl_->forest.storage.get(); }
+
+}  // namespace grove

@@ -1,0 +1,356 @@
+// Each metric's math, in one place: distances, split planes and margins over raw node bytes.
+//
+// The float loops run left to right in single precision, the order Annoy's scalar build uses,
+// so a Grove build gives the same splits (and file bytes) as Annoy's for the same seed.
+// The core is compiled with -ffp-contract=off for the same reason.
+#ifndef GROVE_CORE_METRICS_H
+#define GROVE_CORE_METRICS_H
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "grove/random.h"
+
+namespace grove {
+namespace detail {
+
+inline std::int32_t& n_descendants(std::uint8_t* node) {
+  return *reinterpret_cast<std::int32_t*>(node);
+}
+inline std::int32_t n_descendants(const std::uint8_t* node) {
+  return *reinterpret_cast<const std::int32_t*>(node);
+}
+template <class T>
+inline T* field(std::uint8_t* node, std::size_t offset) {
+  return reinterpret_cast<T*>(node + offset);
+}
+template <class T>
+inline const T* field(const std::uint8_t* node, std::size_t offset) {
+  return reinterpret_cast<const T*>(node + offset);
+}
+
+inline float dot(const float* x, const float* y, int f) {
+  float sum = 0;
+  for (int i = 0; i < f; ++i) sum += x[i] * y[i];
+  return sum;
+}
+
+inline float squared_l2(const float* x, const float* y, int f) {
+  float sum = 0;
+  for (int i = 0; i < f; ++i) {
+    float d = x[i] - y[i];
+    sum += d * d;
+  }
+  return sum;
+}
+
+inline float l1(const float* x, const float* y, int f) {
+  float sum = 0;
+  for (int i = 0; i < f; ++i) sum += std::fabs(x[i] - y[i]);
+  return sum;
+}
+
+// Scales v to unit length (does nothing to a zero vector).
+inline void normalize(float* v, int f) {
+  float norm = std::sqrt(dot(v, v, f));
+  if (norm > 0)
+    for (int i = 0; i < f; ++i) v[i] /= norm;
+}
+
+// Distance on the angular scale, 2 - 2cos, from squared norms and the dot product. The
+// double arithmetic mirrors Annoy's so rankings agree to the last bit.
+inline float angular_from(float pp, float qq, float pq) {
+  float ppqq = pp * qq;
+  if (ppqq > 0) return static_cast<float>(2.0 - 2.0 * pq / std::sqrt(ppqq));
+  return 2.0f;  // a zero vector is orthogonal to everything
+}
+
+// ---------------------------------------------------------------------------------------
+// Float metrics. Each policy gives the node offsets and these hooks:
+//   init_item(node, f)                 cache what queries need after v is written
+//   distance(x, y, f)                  internal distance used to rank (query side)
+//   reported(d)                        the value users see
+//   margin(split, query, f)            signed side of a query vector at a split
+//   build_margin(split, item, f)       the same for an item node while building
+//   create_split(items, f, s, rng, out)  choose a split plane, written into node `out`
+// ---------------------------------------------------------------------------------------
+
+// two_means: approximate 2-means on a random sample, giving the two centres of a split.
+// Policy hooks used: copy_for_split, cosine, prepare_centre, build_distance, weight,
+// update_mean. p and q are scratch nodes of node_size bytes.
+template <class P>
+void two_means(const std::vector<const std::uint8_t*>& items, int f, Kiss64& rng,
+               std::uint8_t* p, std::uint8_t* q) {
+  const std::size_t count = items.size();
+  std::size_t i = rng.index(count);
+  std::size_t j = rng.index(count - 1);
+  j += (j >= i) ? 1 : 0;  // i and j differ
+  P::copy_for_split(p, items[i], f);
+  P::copy_for_split(q, items[j], f);
+  P::prepare_centre(p, f);
+  P::prepare_centre(q, f);
+  int ic = 1, jc = 1;
+  for (int step = 0; step < 200; ++step) {
+    const std::uint8_t* x = items[rng.index(count)];
+    float di = ic * P::build_distance(p, x, f);
+    float dj = jc * P::build_distance(q, x, f);
+    float w = P::weight(x, f);
+    if (!(w > 0)) continue;
+    if (di < dj) {
+      P::update_mean(p, x, w, ic, f);
+      P::refresh_centre(p, f);
+      ++ic;
+    } else if (dj < di) {
+      P::update_mean(q, x, w, jc, f);
+      P::refresh_centre(q, f);
+      ++jc;
+    }
+  }
+}
+
+inline void mean_step(float* mean, const float* x, float w, int c, int f) {
+  for (int z = 0; z < f; ++z) mean[z] = (mean[z] * c + x[z] / w) / (c + 1);
+}
+
+struct Angular {
+  using Priority = float;
+  static constexpr std::size_t kChildren = 4, kVector = 12, kNorm = 4;
+  static const float* v(const std::uint8_t* n) { return field<float>(n, kVector); }
+  static float* v(std::uint8_t* n) { return field<float>(n, kVector); }
+  static float norm(const std::uint8_t* n) { return *field<float>(n, kNorm); }
+
+  static void init_item(std::uint8_t* n, int f) { *field<float>(n, kNorm) = dot(v(n), v(n), f); }
+  static float distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
+    // A zero cached norm means "not cached" (files older than Annoy 1.11.2): recompute.
+    float pp = norm(x) != 0 ? norm(x) : dot(v(x), v(x), f);
+    float qq = norm(y) != 0 ? norm(y) : dot(v(y), v(y), f);
+    return angular_from(pp, qq, dot(v(x), v(y), f));
+  }
+  static float build_distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
+    return distance(x, y, f);
+  }
+  static float reported(float d) { return std::sqrt(std::max(d, 0.0f)); }
+  static float margin(const std::uint8_t* split, const float* q, int f) {
+    return dot(v(split), q, f);
+  }
+  static float build_margin(const std::uint8_t* split, const std::uint8_t* item, int f) {
+    return margin(split, v(item), f);
+  }
+
+  static void copy_for_split(std::uint8_t* dst, const std::uint8_t* src, int f) {
+    std::memcpy(v(dst), v(src), sizeof(float) * f);
+  }
+  static void prepare_centre(std::uint8_t* c, int f) {
+    normalize(v(c), f);
+    init_item(c, f);
+  }
+  static void refresh_centre(std::uint8_t* c, int f) { init_item(c, f); }
+  static float weight(const std::uint8_t* x, int f) { return std::sqrt(dot(v(x), v(x), f)); }
+  static void update_mean(std::uint8_t* mean, const std::uint8_t* x, float w, int c, int f) {
+    mean_step(v(mean), v(x), w, c, f);
+  }
+  static void create_split(const std::vector<const std::uint8_t*>& items, int f,
+                           std::size_t s, Kiss64& rng, std::uint8_t* out) {
+    std::vector<std::uint8_t> p(s, 0), q(s, 0);
+    two_means<Angular>(items, f, rng, p.data(), q.data());
+    for (int z = 0; z < f; ++z) v(out)[z] = v(p.data())[z] - v(q.data())[z];
+    normalize(v(out), f);
+  }
+  static void zero_plane(std::uint8_t* split, int f) { std::fill(v(split), v(split) + f, 0.0f); }
+};
+
+// Euclidean and Manhattan share the node layout and the split rule (a plane with offset a,
+// normal from the two L2-normalised centres); only the distance differs.
+template <bool kL1>
+struct Minkowski {
+  using Priority = float;
+  static constexpr std::size_t kOffsetA = 4, kChildren = 8, kVector = 16;
+  static const float* v(const std::uint8_t* n) { return field<float>(n, kVector); }
+  static float* v(std::uint8_t* n) { return field<float>(n, kVector); }
+  static float a(const std::uint8_t* n) { return *field<float>(n, kOffsetA); }
+
+  static void init_item(std::uint8_t*, int) {}
+  static float distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
+    return kL1 ? l1(v(x), v(y), f) : squared_l2(v(x), v(y), f);
+  }
+  static float build_distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
+    return distance(x, y, f);
+  }
+  static float reported(float d) { return kL1 ? std::max(d, 0.0f) : std::sqrt(std::max(d, 0.0f)); }
+  static float margin(const std::uint8_t* split, const float* q, int f) {
+    return a(split) + dot(v(split), q, f);
+  }
+  static float build_margin(const std::uint8_t* split, const std::uint8_t* item, int f) {
+    return margin(split, v(item), f);
+  }
+
+  static void copy_for_split(std::uint8_t* dst, const std::uint8_t* src, int f) {
+    std::memcpy(v(dst), v(src), sizeof(float) * f);
+  }
+  static void prepare_centre(std::uint8_t*, int) {}
+  static void refresh_centre(std::uint8_t*, int) {}
+  static float weight(const std::uint8_t*, int) { return 1.0f; }
+  static void update_mean(std::uint8_t* mean, const std::uint8_t* x, float w, int c, int f) {
+    mean_step(v(mean), v(x), w, c, f);
+  }
+  static void create_split(const std::vector<const std::uint8_t*>& items, int f,
+                           std::size_t s, Kiss64& rng, std::uint8_t* out) {
+    std::vector<std::uint8_t> p(s, 0), q(s, 0);
+    two_means<Minkowski>(items, f, rng, p.data(), q.data());
+    const float* pv = v(p.data());
+    const float* qv = v(q.data());
+    float* n = v(out);
+    for (int z = 0; z < f; ++z) n[z] = pv[z] - qv[z];
+    normalize(n, f);
+    float offset = 0;  // the plane passes through the midpoint of the two centres
+    for (int z = 0; z < f; ++z) offset += -n[z] * (pv[z] + qv[z]) / 2;
+    *field<float>(out, kOffsetA) = offset;
+  }
+  static void zero_plane(std::uint8_t* split, int f) { std::fill(v(split), v(split) + f, 0.0f); }
+};
+using Euclidean = Minkowski<false>;
+using Manhattan = Minkowski<true>;
+
+// Inner product, reduced to angular search by giving every item an extra coordinate
+// (dot_factor) so all augmented items have the same norm (Bachrach et al. 2014).
+// Queries rank by the raw inner product. Current layout (Annoy >= 1.17.2).
+struct Dot {
+  using Priority = float;
+  static constexpr std::size_t kChildren = 4, kDotFactor = 12, kNorm = 16, kBuilt = 20,
+                               kVector = 24;
+  static const float* v(const std::uint8_t* n) { return field<float>(n, kVector); }
+  static float* v(std::uint8_t* n) { return field<float>(n, kVector); }
+  static float df(const std::uint8_t* n) { return *field<float>(n, kDotFactor); }
+  static float& df(std::uint8_t* n) { return *field<float>(n, kDotFactor); }
+
+  static void init_item(std::uint8_t*, int) {}
+  static float distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
+    return -dot(v(x), v(y), f);
+  }
+  static float reported(float d) { return -d; }
+  static float margin(const std::uint8_t* split, const float* q, int f) {
+    return dot(v(split), q, f);  // a query's extra coordinate is 0
+  }
+  static float build_margin(const std::uint8_t* split, const std::uint8_t* item, int f) {
+    return dot(v(split), v(item), f) + df(split) * df(item);
+  }
+  // While building: angular distance between augmented vectors.
+  static float augmented_norm2(const std::uint8_t* n, int f) {
+    return dot(v(n), v(n), f) + df(n) * df(n);
+  }
+  static float build_distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
+    return angular_from(augmented_norm2(x, f), augmented_norm2(y, f),
+                        dot(v(x), v(y), f) + df(x) * df(y));
+  }
+
+  static void copy_for_split(std::uint8_t* dst, const std::uint8_t* src, int f) {
+    std::memcpy(v(dst), v(src), sizeof(float) * f);
+    df(dst) = df(src);
+  }
+  static void normalize_augmented(std::uint8_t* n, int f) {
+    float norm = std::sqrt(augmented_norm2(n, f));
+    if (norm > 0) {
+      for (int z = 0; z < f; ++z) v(n)[z] /= norm;
+      df(n) /= norm;
+    }
+  }
+  static void prepare_centre(std::uint8_t* c, int f) { normalize_augmented(c, f); }
+  static void refresh_centre(std::uint8_t*, int) {}
+  static float weight(const std::uint8_t* x, int f) { return std::sqrt(augmented_norm2(x, f)); }
+  static void update_mean(std::uint8_t* mean, const std::uint8_t* x, float w, int c, int f) {
+    mean_step(v(mean), v(x), w, c, f);
+    df(mean) = (df(mean) * c + df(x) / w) / (c + 1);
+  }
+  static void create_split(const std::vector<const std::uint8_t*>& items, int f,
+                           std::size_t s, Kiss64& rng, std::uint8_t* out) {
+    std::vector<std::uint8_t> p(s, 0), q(s, 0);
+    two_means<Dot>(items, f, rng, p.data(), q.data());
+    for (int z = 0; z < f; ++z) v(out)[z] = v(p.data())[z] - v(q.data())[z];
+    df(out) = df(p.data()) - df(q.data());
+    normalize_augmented(out, f);
+  }
+  static void zero_plane(std::uint8_t* split, int f) { std::fill(v(split), v(split) + f, 0.0f); }
+};
+
+// Dot files written by Annoy <= 1.17.1 (what Debian's R package writes): 8 bytes smaller,
+// and their splits were made with a margin that adds dot_factor squared. Read-only: Grove
+// searches them exactly as that Annoy did, and builds only the current layout.
+struct DotLegacy {
+  using Priority = float;
+  static constexpr std::size_t kChildren = 4, kDotFactor = 12, kVector = 16;
+  static const float* v(const std::uint8_t* n) { return field<float>(n, kVector); }
+  static float* v(std::uint8_t* n) { return field<float>(n, kVector); }
+  static void init_item(std::uint8_t*, int) {}
+  static float distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
+    return -dot(v(x), v(y), f);
+  }
+  static float reported(float d) { return -d; }
+  static float margin(const std::uint8_t* split, const float* q, int f) {
+    float d = *field<float>(split, kDotFactor);
+    return dot(v(split), q, f) + d * d;
+  }
+};
+
+// Hamming: vectors are bit strings packed in 64-bit words; a split tests one bit.
+struct Hamming {
+  using Priority = std::uint64_t;
+  static constexpr std::size_t kChildren = 4, kVector = 16;
+  static const std::uint64_t* v(const std::uint8_t* n) { return field<std::uint64_t>(n, kVector); }
+  static std::uint64_t* v(std::uint8_t* n) { return field<std::uint64_t>(n, kVector); }
+
+  static void init_item(std::uint8_t*, int) {}
+  static std::uint64_t distance(const std::uint8_t* x, const std::uint8_t* y, int words) {
+    std::uint64_t d = 0;
+    for (int i = 0; i < words; ++i) d += popcount(v(x)[i] ^ v(y)[i]);
+    return d;
+  }
+  static float reported(std::uint64_t d) { return static_cast<float>(d); }
+  // Bit b counts from the most significant bit of word b / 64, as Annoy numbers them.
+  static bool bit(const std::uint64_t* words, std::uint64_t b) {
+    return (words[b / 64] >> (63 - b % 64)) & 1;
+  }
+  static bool margin(const std::uint8_t* split, const std::uint64_t* q, int) {
+    return bit(q, v(split)[0]);
+  }
+  static bool build_margin(const std::uint8_t* split, const std::uint8_t* item, int words) {
+    return margin(split, v(item), words);
+  }
+  // Tries 20 random bits, then scans, for a bit that some but not all items have set.
+  static void create_split(const std::vector<const std::uint8_t*>& items, int words,
+                           std::size_t, Kiss64& rng, std::uint8_t* out) {
+    const std::uint64_t dim = static_cast<std::uint64_t>(words) * 64;
+    auto splits = [&](std::uint64_t b) {
+      std::size_t set = 0;
+      for (const std::uint8_t* item : items) set += bit(v(item), b) ? 1 : 0;
+      return set > 0 && set < items.size();
+    };
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      v(out)[0] = rng.index(dim);
+      if (splits(v(out)[0])) return;
+    }
+    for (std::uint64_t b = 0; b < dim; ++b) {
+      v(out)[0] = b;
+      if (splits(b)) return;
+    }
+  }
+  static void zero_plane(std::uint8_t* split, int) { v(split)[0] = 0; }
+
+  static int popcount(std::uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_popcountll(x);
+#else
+    int c = 0;
+    for (; x; x &= x - 1) ++c;
+    return c;
+#endif
+  }
+};
+
+}  // namespace detail
+}  // namespace grove
+
+#endif  // GROVE_CORE_METRICS_H

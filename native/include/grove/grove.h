@@ -1,0 +1,44 @@
+// Grove: approximate nearest neighbours in Annoy's file format.
+// The native AnnoyIndex: the portable core plus memory-mapped files and threads.
+// Public header: C++14.
+#ifndef GROVE_GROVE_H
+#define GROVE_GROVE_H
+
+#include <string>
+
+#include "grove/error.h"
+#include "grove/format.h"
+#include "grove/index.h"
+
+namespace grove {
+
+class AnnoyIndex : public Index {
+ public:
+  AnnoyIndex(int f, const std::string& metric);
+  AnnoyIndex(int f, Metric metric);
+
+  // n_jobs threads share the work (-1: all cores); the trees are the same for any n_jobs.
+  void build(int n_trees, int n_jobs = -1);
+
+  // Writes the index to a temporary file next to `path`, syncs it and renames it over
+  // `path`, so a crash never leaves a half-written index. Then the index is loaded from
+  // `path` (read-only), as Annoy does.
+  void save(const std::string& path, bool prefault = false);
+  // Memory-maps `path` read-only, shared between every process that maps it. prefault
+  // reads it all in now rather than on first use.
+  void load(const std::string& path, bool prefault = false);
+  // Builds straight into `path` (for data larger than memory): call before add_item().
+  // After build() the file is the index; save() is not needed.
+  void on_disk_build(const std::string& path);
+
+  // Batch queries on n_jobs threads (-1: all cores); see Index::get_nns_by_vectors.
+  void get_nns_by_vectors(const float* queries, std::size_t count, int n, int search_k,
+                          std::int32_t* ids, float* distances, int n_jobs = -1) const;
+
+ private:
+  std::string on_disk_path_;
+};
+
+}  // namespace grove
+
+#endif  // GROVE_GROVE_H

@@ -1,0 +1,30 @@
+// Native platform pieces behind grove::AnnoyIndex: file-backed storages and a thread pool.
+#ifndef GROVE_NATIVE_PLATFORM_H
+#define GROVE_NATIVE_PLATFORM_H
+
+#include <memory>
+#include <string>
+
+#include "grove/parallel.h"
+#include "grove/storage.h"
+
+namespace grove {
+namespace native {
+
+// A read-only shared mapping of a whole file.
+std::unique_ptr<Storage> map_file(const std::string& path, bool prefault);
+
+// A file that grows as the index is built in it (on-disk build). If the build never
+// finishes, the file is truncated to zero bytes so nothing mistakes it for an index.
+std::unique_ptr<Storage> create_build_file(const std::string& path);
+
+// Writes bytes to `path` atomically: temp file in the same folder, fsync, rename.
+void write_file_atomic(const std::string& path, const void* data, std::size_t size);
+
+// A ParallelFor on `threads` threads (-1: one per core). Returns null for one thread.
+std::unique_ptr<ParallelFor> make_thread_pool(int threads);
+
+}  // namespace native
+}  // namespace grove
+
+#endif  // GROVE_NATIVE_PLATFORM_H

@@ -1,0 +1,265 @@
+// grove: build and query Annoy-format indexes from the command line.
+//
+//   grove build [--metric M] [--trees N] [--jobs J] [--seed S] [--on-disk] [--json] IN OUT
+//   grove query INDEX --metric M --dim F (--item I | --vector a,b,... | --queries FILE)
+//               [-k K] [--search-k S] [--limit N] [--recall] [--json]
+//   grove info INDEX --metric M --dim F [--json]
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "datasets.h"
+#include "grove/grove.h"
+
+namespace {
+
+using grove::AnnoyIndex;
+using grove::Error;
+using grove::ErrorCode;
+using grove::tools::Matrix;
+using Clock = std::chrono::steady_clock;
+
+const char* kUsage =
+    "usage:\n"
+    "  grove build [--metric M] [--trees N] [--jobs J] [--seed S] [--on-disk] [--json] IN OUT\n"
+    "      IN: .npy (float32/float64/uint8), .fvecs, or CSV/TSV text; one vector per row\n"
+    "  grove query INDEX --metric M --dim F (--item I | --vector a,b,... | --queries FILE)\n"
+    "      [-k K] [--search-k S] [--limit N] [--recall] [--json]\n"
+    "  grove info INDEX --metric M --dim F [--json]\n"
+    "metrics: angular (cosine), euclidean, manhattan, dot, hamming\n";
+
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> options;
+  bool has(const std::string& k) const { return options.count(k) > 0; }
+  std::string get(const std::string& k, const std::string& fallback = "") const {
+    auto it = options.find(k);
+    return it == options.end() ? fallback : it->second;
+  }
+  long number(const std::string& k, long fallback) const {
+    if (!has(k)) return fallback;
+    const std::string& s = options.at(k);
+    char* end = nullptr;
+    long v = std::strtol(s.c_str(), &end, 10);
+    if (s.empty() || *end != '\0' || v < INT_MIN || v > INT_MAX)
+      throw Error(ErrorCode::InvalidArgument, "--" + k + " needs a whole number, got '" + s + "'");
+    return v;
+  }
+};
+
+Args parse_args(int argc, char** argv, int start) {
+  const std::vector<std::string> flags = {"on-disk", "json", "recall", "quiet"};
+  Args args;
+  for (int i = start; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-k") a = "--k";
+    if (a.size() > 2 && a.compare(0, 2, "--") == 0) {
+      std::string key = a.substr(2);
+      if (std::find(flags.begin(), flags.end(), key) != flags.end()) {
+        args.options[key] = "1";
+      } else {
+        if (i + 1 >= argc) throw Error(ErrorCode::InvalidArgument, a + " needs a value");
+        args.options[key] = argv[++i];
+      }
+    } else {
+      args.positional.push_back(a);
+    }
+  }
+  return args;
+}
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+std::string json_list(const std::vector<int32_t>& v) {
+  std::ostringstream o;
+  o << '[';
+  for (std::size_t i = 0; i < v.size(); ++i) o << (i ? "," : "") << v[i];
+  return o.str() + "]";
+}
+std::string json_list(const std::vector<float>& v) {
+  std::ostringstream o;
+  o.precision(9);
+  o << '[';
+  for (std::size_t i = 0; i < v.size(); ++i) o << (i ? "," : "") << v[i];
+  return o.str() + "]";
+}
+
+int cmd_build(const Args& args) {
+  if (args.positional.size() != 2) throw Error(ErrorCode::InvalidArgument, "build needs IN and OUT");
+  const std::string metric = args.get("metric", "angular");
+  const int trees = static_cast<int>(args.number("trees", 10));
+  const int jobs = static_cast<int>(args.number("jobs", -1));
+  const bool json = args.has("json");
+
+  auto t0 = Clock::now();
+  Matrix data = grove::tools::read_matrix(args.positional[0]);
+  const double read_ms = ms_since(t0);
+  AnnoyIndex index(static_cast<int>(data.cols), metric);
+  if (args.has("seed")) index.set_seed(static_cast<std::uint64_t>(args.number("seed", 0)));
+  if (args.has("on-disk")) index.on_disk_build(args.positional[1]);
+  for (std::size_t r = 0; r < data.rows; ++r) index.add_item(static_cast<int32_t>(r), data.row(r));
+  if (!args.has("quiet") && !json) {
+    std::fprintf(stderr, "building %s over %zu items of %zu dimensions (%s)...\n",
+                 trees == -1 ? "trees" : (std::to_string(trees) + " trees").c_str(), data.rows,
+                 data.cols, metric.c_str());
+    index.verbose(true);  // one progress line per tree
+  }
+  auto t1 = Clock::now();
+  index.build(trees, jobs);
+  const double build_ms = ms_since(t1);
+  index.save(args.positional[1]);
+  const std::size_t bytes = index.serialized_size();
+  if (json) {
+    std::printf("{\"items\":%zu,\"dim\":%zu,\"metric\":\"%s\",\"trees\":%d,\"bytes\":%zu,"
+                "\"read_ms\":%.1f,\"build_ms\":%.1f}\n",
+                data.rows, data.cols, metric.c_str(), index.get_n_trees(), bytes, read_ms, build_ms);
+  } else {
+    std::printf("built %s: %zu items, %d trees, %zu bytes in %.0f ms (read %.0f ms)\n",
+                args.positional[1].c_str(), data.rows, index.get_n_trees(), bytes, build_ms, read_ms);
+  }
+  return 0;
+}
+
+AnnoyIndex open_index(const Args& args) {
+  if (args.positional.size() != 1) throw Error(ErrorCode::InvalidArgument, "give one INDEX file");
+  if (!args.has("dim") || !args.has("metric"))
+    throw Error(ErrorCode::InvalidArgument,
+                "--metric and --dim are required: Annoy's files do not record them");
+  AnnoyIndex index(static_cast<int>(args.number("dim", 0)), args.get("metric"));
+  index.load(args.positional[0]);
+  return index;
+}
+
+std::vector<float> parse_vector(const std::string& text) {
+  Matrix m = grove::tools::parse_text(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+  if (m.rows != 1) throw Error(ErrorCode::InvalidArgument, "--vector takes one comma-separated vector");
+  return m.values;
+}
+
+// Exhaustive search (every item becomes a candidate): the exact top k, for recall.
+int exhaustive_k(const AnnoyIndex& index) {
+  long long k = static_cast<long long>(index.get_n_items()) * std::max(1, index.get_n_trees());
+  return static_cast<int>(std::min<long long>(k, INT_MAX));
+}
+
+int cmd_query(const Args& args) {
+  AnnoyIndex index = open_index(args);
+  const int k = static_cast<int>(args.number("k", 10));
+  const int search_k = static_cast<int>(args.number("search-k", -1));
+  const bool json = args.has("json");
+  Matrix queries;
+  std::vector<std::string> labels;
+  if (args.has("item")) {
+    const int32_t item = static_cast<int32_t>(args.number("item", 0));
+    queries.cols = static_cast<std::size_t>(index.get_f());
+    queries.values = index.get_item_vector(item);
+    queries.rows = 1;
+    labels.push_back("item " + std::to_string(item));
+  } else if (args.has("vector")) {
+    queries.values = parse_vector(args.get("vector"));
+    queries.cols = queries.values.size();
+    queries.rows = 1;
+    labels.push_back("vector");
+  } else if (args.has("queries")) {
+    queries = grove::tools::read_matrix(args.get("queries"));
+    queries.rows = std::min<std::size_t>(queries.rows, static_cast<std::size_t>(args.number("limit", LONG_MAX > INT_MAX ? INT_MAX : LONG_MAX)));
+    for (std::size_t r = 0; r < queries.rows; ++r) labels.push_back("query " + std::to_string(r));
+  } else {
+    throw Error(ErrorCode::InvalidArgument, "give --item, --vector or --queries");
+  }
+  if (queries.cols != static_cast<std::size_t>(index.get_f()))
+    throw Error(ErrorCode::InvalidArgument, "query vectors have " + std::to_string(queries.cols) +
+                                                " values, the index has f=" + std::to_string(index.get_f()));
+
+  double total_ms = 0, recall_sum = 0;
+  if (json) std::printf("{\"results\":[");
+  for (std::size_t r = 0; r < queries.rows; ++r) {
+    std::vector<int32_t> ids;
+    std::vector<float> dists;
+    auto t = Clock::now();
+    index.get_nns_by_vector(queries.row(r), k, search_k, &ids, &dists);
+    const double ms = ms_since(t);
+    total_ms += ms;
+    double recall = -1;
+    if (args.has("recall")) {
+      std::vector<int32_t> exact;
+      index.get_nns_by_vector(queries.row(r), k, exhaustive_k(index), &exact, nullptr);
+      std::size_t hit = 0;
+      for (int32_t id : ids) hit += std::count(exact.begin(), exact.end(), id) ? 1 : 0;
+      recall = exact.empty() ? 1.0 : static_cast<double>(hit) / exact.size();
+      recall_sum += recall;
+    }
+    if (json) {
+      std::printf("%s{\"query\":\"%s\",\"ids\":%s,\"distances\":%s,\"ms\":%.3f", r ? "," : "",
+                  labels[r].c_str(), json_list(ids).c_str(), json_list(dists).c_str(), ms);
+      if (recall >= 0) std::printf(",\"recall\":%.4f", recall);
+      std::printf("}");
+    } else {
+      std::printf("%s (%.3f ms)%s\n", labels[r].c_str(), ms,
+                  recall >= 0 ? (" recall@" + std::to_string(k) + " " + std::to_string(recall)).c_str() : "");
+      for (std::size_t i = 0; i < ids.size(); ++i)
+        std::printf("  %2zu. id %-8d distance %.6g\n", i + 1, ids[i], dists[i]);
+    }
+  }
+  const double mean_ms = total_ms / static_cast<double>(queries.rows);
+  if (json) {
+    std::printf("],\"queries\":%zu,\"mean_ms\":%.4f", queries.rows, mean_ms);
+    if (args.has("recall")) std::printf(",\"recall\":%.4f", recall_sum / queries.rows);
+    std::printf("}\n");
+  } else if (queries.rows > 1) {
+    std::printf("%zu queries, %.3f ms each", queries.rows, mean_ms);
+    if (args.has("recall")) std::printf(", mean recall@%d %.4f", k, recall_sum / queries.rows);
+    std::printf("\n");
+  }
+  return 0;
+}
+
+int cmd_info(const Args& args) {
+  AnnoyIndex index = open_index(args);
+  const grove::NodeLayout& layout = index.get_layout();
+  const bool legacy = layout.metric == grove::Metric::Dot && layout.dot_layout == grove::DotLayout::Legacy;
+  if (args.has("json")) {
+    std::printf("{\"items\":%d,\"trees\":%d,\"dim\":%d,\"metric\":\"%s\",\"node_bytes\":%zu,"
+                "\"bytes\":%zu,\"dot_layout\":\"%s\"}\n",
+                index.get_n_items(), index.get_n_trees(), index.get_f(),
+                grove::metric_name(layout.metric), layout.node_size, index.serialized_size(),
+                legacy ? "legacy" : "current");
+  } else {
+    std::printf("items: %d\ntrees: %d\ndimension: %d\nmetric: %s%s\nnode size: %zu bytes\n"
+                "file size: %zu bytes\n",
+                index.get_n_items(), index.get_n_trees(), index.get_f(),
+                grove::metric_name(layout.metric), legacy ? " (Annoy <= 1.17.1 layout)" : "",
+                layout.node_size, index.serialized_size());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  try {
+    Args args = parse_args(argc, argv, 2);
+    if (command == "build") return cmd_build(args);
+    if (command == "query") return cmd_query(args);
+    if (command == "info") return cmd_info(args);
+    std::fprintf(stderr, "grove: unknown command '%s'\n%s", command.c_str(), kUsage);
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "grove: %s\n", e.what());
+    return 1;
+  }
+}
