@@ -24,10 +24,11 @@ std::int32_t first_child(const Forest& forest, std::int64_t i) {
   return c;
 }
 
-[[noreturn]] void bad_format(const std::string& why) {
+[[noreturn]] void bad_format(const Forest& forest, const std::string& why) {
   throw Error(ErrorCode::BadFormat,
-              "not an index for this dimension and metric (" + why +
-                  "); open it with the f and metric it was built with");
+              "not an index for f=" + std::to_string(forest.f) + ", metric=" +
+                  metric_name(forest.layout.metric) + " (" + why +
+                  "): open it with the f and metric it was built with");
 }
 
 }  // namespace
@@ -36,7 +37,7 @@ void find_roots(Forest& forest) {
   const std::int64_t n_nodes = forest.n_nodes;
   const std::int32_t m = n_descendants(forest.node(n_nodes - 1));
   if (m < 0 || m > n_nodes)
-    bad_format("the last node claims " + std::to_string(m) + " items but the file has " +
+    bad_format(forest, "the last node claims " + std::to_string(m) + " items but the file has " +
                std::to_string(n_nodes) + " nodes");
   forest.roots.clear();
   for (std::int64_t i = n_nodes - 1; i >= 0 && n_descendants(forest.node(i)) == m; --i)
@@ -58,7 +59,7 @@ void find_roots(Forest& forest) {
       std::int32_t child;
       std::memcpy(&child, node + forest.layout.children + 4 * c, sizeof child);
       if (child < 0 || child >= n_nodes)
-        bad_format("root " + std::to_string(root) + " points to node " + std::to_string(child) +
+        bad_format(forest, "root " + std::to_string(root) + " points to node " + std::to_string(child) +
                    " of " + std::to_string(n_nodes));
     }
   }
