@@ -1,0 +1,113 @@
+// The CLI's input parsers and the grove command itself.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+
+#include "datasets.h"
+#include "test_util.h"
+
+using grove::tools::Matrix;
+
+namespace {
+
+Matrix parse_text(const std::string& s) {
+  return grove::tools::parse_text(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
+}
+
+std::string run(const std::string& args, int* status = nullptr) {
+  std::string cmd = std::string(GROVE_CLI) + " " + args + " 2>&1";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+  std::string out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe.get())) > 0) out.append(buf, n);
+  int rc = pclose(pipe.release());
+  if (status) *status = WEXITSTATUS(rc);
+  return out;
+}
+
+TEST(Datasets, TextFormats) {
+  Matrix csv = parse_text("a,b,c\n1,2,3\n4,5,6\n\n");
+  EXPECT_EQ(csv.rows, 2u);
+  EXPECT_EQ(csv.cols, 3u);
+  EXPECT_EQ(csv.values, (std::vector<float>{1, 2, 3, 4, 5, 6}));
+  Matrix tsv = parse_text("1\t2\r\n3\t4\r\n");
+  EXPECT_EQ(tsv.values, (std::vector<float>{1, 2, 3, 4}));
+  EXPECT_THROW(parse_text("1,2\n3\n"), grove::Error);
+  EXPECT_THROW(parse_text("1,2\n3,x\n"), grove::Error);
+  EXPECT_THROW(parse_text("1,2\n3,inf\n"), grove::Error);
+  EXPECT_THROW(parse_text(""), grove::Error);
+}
+
+TEST(Datasets, NpyRoundTripAndErrors) {
+  Matrix m;
+  m.rows = 3, m.cols = 2, m.values = {1, 2, 3, 4, 5, 6};
+  const std::string path = grove_test::temp_path("m.npy");
+  grove::tools::write_npy(path, m);
+  Matrix back = grove::tools::read_matrix(path);
+  EXPECT_EQ(back.rows, 3u);
+  EXPECT_EQ(back.values, m.values);
+  std::vector<std::uint8_t> bytes = grove_test::read_bytes(path);
+  EXPECT_THROW(grove::tools::parse_npy(bytes.data(), bytes.size() - 1), grove::Error);  // truncated
+  EXPECT_THROW(grove::tools::parse_npy(bytes.data(), 8), grove::Error);
+  bytes[1] = 'X';
+  EXPECT_THROW(grove::tools::parse_npy(bytes.data(), bytes.size()), grove::Error);
+  std::remove(path.c_str());
+}
+
+TEST(Datasets, Fvecs) {
+  std::vector<std::uint8_t> bytes;
+  auto put = [&](const void* p, std::size_t n) {
+    bytes.insert(bytes.end(), static_cast<const std::uint8_t*>(p), static_cast<const std::uint8_t*>(p) + n);
+  };
+  const int32_t d = 2;
+  const float row1[2] = {1, 2}, row2[2] = {3, 4};
+  put(&d, 4), put(row1, 8), put(&d, 4), put(row2, 8);
+  Matrix m = grove::tools::parse_fvecs(bytes.data(), bytes.size());
+  EXPECT_EQ(m.rows, 2u);
+  EXPECT_EQ(m.values, (std::vector<float>{1, 2, 3, 4}));
+  EXPECT_THROW(grove::tools::parse_fvecs(bytes.data(), bytes.size() - 2), grove::Error);
+  const int32_t huge = 1 << 30;
+  std::memcpy(bytes.data(), &huge, 4);
+  EXPECT_THROW(grove::tools::parse_fvecs(bytes.data(), bytes.size()), grove::Error);
+}
+
+TEST(Cli, BuildQueryInfo) {
+  auto items = grove_test::random_vectors(500, 8, 41);
+  Matrix m;
+  m.rows = 500, m.cols = 8;
+  for (auto& v : items) m.values.insert(m.values.end(), v.begin(), v.end());
+  const std::string in = grove_test::temp_path("cli.npy"), out = grove_test::temp_path("cli.ann");
+  grove::tools::write_npy(in, m);
+
+  int status = -1;
+  std::string built = run("build --metric euclidean --trees 5 --json " + in + " " + out, &status);
+  ASSERT_EQ(status, 0) << built;
+  EXPECT_NE(built.find("\"items\":500"), std::string::npos) << built;
+
+  std::string q = run("query " + out + " --metric euclidean --dim 8 --item 7 -k 3 --json", &status);
+  ASSERT_EQ(status, 0) << q;
+  EXPECT_NE(q.find("\"ids\":[7,"), std::string::npos) << q;
+
+  std::string many = run("query " + out + " --metric euclidean --dim 8 --queries " + in + " --limit 20 --recall", &status);
+  ASSERT_EQ(status, 0) << many;
+  EXPECT_NE(many.find("20 queries"), std::string::npos) << many;
+
+  std::string info = run("info " + out + " --metric euclidean --dim 8", &status);
+  EXPECT_NE(info.find("items: 500"), std::string::npos) << info;
+  EXPECT_NE(info.find("trees: 5"), std::string::npos) << info;
+
+  std::string bad = run("query " + out + " --metric angular --dim 9 --item 1", &status);
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(bad.find("grove: "), std::string::npos) << bad;
+  std::string missing = run("query " + out + " --item 1", &status);
+  EXPECT_NE(missing.find("--metric and --dim are required"), std::string::npos) << missing;
+  std::remove(in.c_str());
+  std::remove(out.c_str());
+}
+
+}  // namespace

@@ -1,0 +1,95 @@
+// One memory-mapped index queried from many threads and from two processes at once gives the
+// same answers as single-threaded queries.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "test_util.h"
+
+namespace {
+
+constexpr int kF = 16;
+constexpr int kQueries = 2000;
+
+std::string build_file() {
+  const std::string path = grove_test::temp_path("concurrency.ann");
+  grove::AnnoyIndex index(kF, "angular");
+  auto items = grove_test::random_vectors(5000, kF, 31);
+  for (int i = 0; i < 5000; ++i) index.add_item(i, items[i]);
+  index.build(10);
+  index.save(path);
+  return path;
+}
+
+// All answers for the fixed queries, flattened.
+std::vector<int32_t> answer_all(const grove::AnnoyIndex& index, const std::vector<std::vector<float>>& queries,
+                                std::size_t begin, std::size_t end) {
+  std::vector<int32_t> out;
+  for (std::size_t q = begin; q < end; ++q) index.get_nns_by_vector(queries[q], 10, -1, &out);
+  return out;
+}
+
+TEST(Concurrency, EightThreadsAgreeWithOne) {
+  const std::string path = build_file();
+  grove::AnnoyIndex index(kF, "angular");
+  index.load(path);
+  auto queries = grove_test::random_vectors(kQueries, kF, 32);
+  const std::vector<int32_t> expected = answer_all(index, queries, 0, kQueries);
+
+  std::vector<std::vector<int32_t>> results(8);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] { results[t] = answer_all(index, queries, 0, kQueries); });
+  for (std::thread& t : threads) t.join();
+  for (int t = 0; t < 8; ++t) EXPECT_EQ(results[t], expected) << "thread " << t;
+  std::remove(path.c_str());
+}
+
+TEST(Concurrency, TwoProcessesShareOneMappedFile) {
+  const std::string path = build_file();
+  auto queries = grove_test::random_vectors(kQueries, kF, 33);
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // the second process: map the file itself and send its answers back
+    close(fds[0]);
+    grove::AnnoyIndex index(kF, "angular");
+    index.load(path);
+    std::vector<int32_t> answers = answer_all(index, queries, 0, kQueries);
+    const char* p = reinterpret_cast<const char*>(answers.data());
+    std::size_t left = answers.size() * sizeof(int32_t);
+    while (left > 0) {
+      ssize_t n = write(fds[1], p, left);
+      if (n <= 0) _exit(1);
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  grove::AnnoyIndex index(kF, "angular");
+  index.load(path);
+  std::vector<int32_t> mine = answer_all(index, queries, 0, kQueries);
+  std::vector<int32_t> theirs(mine.size());
+  char* p = reinterpret_cast<char*>(theirs.data());
+  std::size_t left = theirs.size() * sizeof(int32_t);
+  while (left > 0) {
+    ssize_t n = read(fds[0], p, left);
+    if (n <= 0) break;
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  close(fds[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(left, 0u);
+  EXPECT_EQ(theirs, mine);
+  std::remove(path.c_str());
+}
+
+}  // namespace
