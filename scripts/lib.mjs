@@ -1,0 +1,79 @@
+// Helpers shared by the project's scripts: running commands and installing what is missing.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+
+export const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+
+export function log(message) {
+  console.log(`\x1b[1m[grove]\x1b[0m ${message}`);
+}
+
+// Runs a command, streaming its output; throws when it fails.
+export function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { stdio: 'inherit', cwd: root, ...options });
+  if (result.error) throw result.error;
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} exited with ${result.status ?? result.signal}`);
+  }
+  return result;
+}
+
+export function capture(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28, ...options });
+  if (result.error) throw result.error;
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+function hasPackage(name) {
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.includes('install ok installed');
+}
+
+let updated = false;
+
+// Installs Debian packages that are missing. `required` ones must install; optional ones may
+// fail (no network, not Debian), and the caller decides what to do without them.
+export function ensurePackages(packages, { required = true } = {}) {
+  const missing = packages.filter((p) => !hasPackage(p));
+  if (missing.length === 0) return true;
+  const isRoot = process.getuid?.() === 0;
+  const sudo = isRoot ? [] : existsSync('/usr/bin/sudo') ? ['sudo'] : null;
+  if (!existsSync('/usr/bin/apt-get') || sudo === null) {
+    if (required) throw new Error(`missing packages: ${missing.join(' ')} (install them with your package manager)`);
+    return false;
+  }
+  log(`installing ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const apt = (args) => spawnSync(sudo[0] ?? 'apt-get', sudo.length ? ['apt-get', ...args] : args, { stdio: 'inherit', env });
+  if (!updated) {
+    apt(['update', '-qq']);
+    updated = true;
+  }
+  const r = apt(['install', '-y', '-qq', '--no-install-recommends', ...missing]);
+  if (r.status !== 0) {
+    if (required) throw new Error(`could not install ${missing.join(' ')}`);
+    log(`could not install ${missing.join(' ')}; continuing without`);
+    return false;
+  }
+  return true;
+}
+
+// The native toolchain and test libraries every build needs.
+export function ensureNativeToolchain() {
+  ensurePackages(['g++', 'cmake', 'make', 'pkg-config', 'libgtest-dev', 'nlohmann-json3-dev']);
+}
+
+export const jobs = String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
+
+// Configures and builds the native library, CLI and tests in build/native.
+export function buildNative({ tests = true } = {}) {
+  ensureNativeToolchain();
+  const dir = `${root}/build/native`;
+  run('cmake', ['-S', root, '-B', dir, '-DCMAKE_BUILD_TYPE=Release', `-DGROVE_BUILD_TESTS=${tests ? 'ON' : 'OFF'}`]);
+  run('cmake', ['--build', dir, '--parallel', jobs]);
+  return dir;
+}
