@@ -173,8 +173,11 @@ void build_trees(Forest& forest, const BuildOptions& options) {
     if (options.n_trees == -1 ? forest.n_nodes >= 2 * static_cast<std::int64_t>(forest.n_items)
                               : t >= options.n_trees)
       break;
-    if (options.log) options.log("pass " + std::to_string(t) + "...");
     forest.roots.push_back(builder.make_tree(ids, true));
+    if (options.log)
+      options.log("tree " + std::to_string(t + 1) +
+                  (options.n_trees == -1 ? "" : " of " + std::to_string(options.n_trees)) +
+                  " built (" + std::to_string(forest.n_nodes) + " nodes so far)");
   }
 }
 
@@ -200,7 +203,7 @@ void build_forest(Forest& forest, const BuildOptions& options) {
   if (forest.layout.metric == Metric::Dot) dot_postprocess(forest);
   forest.storage->finish(static_cast<std::size_t>(forest.n_nodes) * forest.layout.node_size);
   if (options.log)
-    options.log("has " + std::to_string(forest.n_nodes) + " nodes, " +
+    options.log("index has " + std::to_string(forest.n_nodes) + " nodes in " +
                 std::to_string(forest.roots.size()) + " trees");
 }
 
