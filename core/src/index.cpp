@@ -345,6 +345,11 @@ std::size_t Index::serialized_size() const {
   return static_cast<std::size_t>(impl_->forest.n_nodes) * impl_->layout().node_size;
 }
 
+const std::uint8_t* Index::serialized_data() const {
+  impl_->require_queryable();
+  return impl_->forest.storage->data();
+}
+
 std::vector<std::uint8_t> Index::serialize() const {
   const std::size_t size = serialized_size();
   const std::uint8_t* data = impl_->forest.storage->data();

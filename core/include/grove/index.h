@@ -76,6 +76,9 @@ class Index {
   // The index in Annoy's file format.
   std::vector<std::uint8_t> serialize() const;
   std::size_t serialized_size() const;
+  // The serialize() bytes in place, without a copy: serialized_size() bytes, valid until the
+  // index changes.
+  const std::uint8_t* serialized_data() const;
   // Loads from bytes (copied), replacing what the index held.
   void deserialize(const std::vector<std::uint8_t>& bytes);
   void deserialize(const void* data, std::size_t size);

@@ -28,6 +28,8 @@ class Storage {
 class MemoryStorage : public Storage {
  public:
   MemoryStorage() {}
+  // Takes ownership of a block from std::malloc (freed with std::free).
+  MemoryStorage(std::uint8_t* malloced, std::size_t size) : data_(malloced), size_(size) {}
   ~MemoryStorage() override;
   MemoryStorage(const MemoryStorage&) = delete;
   MemoryStorage& operator=(const MemoryStorage&) = delete;

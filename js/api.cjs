@@ -1,0 +1,452 @@
+'use strict';
+// The AnnoyIndex class for JavaScript, over the wasm module's RawIndex (wasm/bindings.cpp).
+// Shared by every entry point; `platform` adds file access where there is one (Node).
+//
+// Arrays cross into wasm through one scratch block per module; results are copied out, never
+// handed out as views (a view goes stale when wasm memory grows). The wrapper checks types
+// and lengths before anything crosses, and turns the core's status codes into thrown errors
+// with the core's own words.
+
+const ERROR_CODES = ['InvalidArgument', 'OutOfRange', 'WrongState', 'Io', 'BadFormat', 'OutOfMemory'];
+const INT32_MAX = 2147483647;
+
+class GroveError extends Error {
+  constructor(message, code) {
+    super(message);
+    this.name = 'GroveError';
+    this.code = code;
+  }
+}
+
+// C++ InvalidArgument and OutOfRange are bad values: RangeError. The rest: GroveError.
+function errorFor(code, message) {
+  const name = ERROR_CODES[code] ?? 'InvalidArgument';
+  if (name === 'InvalidArgument' || name === 'OutOfRange') {
+    const e = new RangeError(message);
+    e.code = name;
+    return e;
+  }
+  return new GroveError(message, name);
+}
+
+function rangeError(message, code = 'InvalidArgument') {
+  const e = new RangeError(message);
+  e.code = code;
+  return e;
+}
+
+function typeError(message) {
+  const e = new TypeError(message);
+  e.code = 'InvalidArgument';
+  return e;
+}
+
+function isVectorLike(v) {
+  return Array.isArray(v) || v instanceof Float32Array || v instanceof Float64Array ||
+    (ArrayBuffer.isView(v) && !(v instanceof DataView) && typeof v.length === 'number');
+}
+
+function checkInteger(value, what) {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw typeError(`${what} must be an integer, got ${describe(value)}`);
+  }
+}
+
+function describe(value) {
+  if (typeof value === 'string') return `'${value}'`;
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  return typeof value === 'object' ? value.constructor?.name ?? 'an object' : String(value);
+}
+
+function toBytes(source) {
+  if (source instanceof Uint8Array) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (typeof SharedArrayBuffer !== 'undefined' && source instanceof SharedArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  return null;
+}
+
+function createApi(Module, platform) {
+  let scratch = 0;
+  let scratchBytes = 0;
+
+  // A wasm block of at least `bytes`, reused between calls (never shrinks).
+  function scratchBlock(bytes) {
+    if (bytes > scratchBytes) {
+      if (scratch) Module._free(scratch);
+      const size = Math.max(bytes, 2 * scratchBytes, 4096);
+      scratch = Module._malloc(size) >>> 0;
+      scratchBytes = scratch ? size : 0;
+      if (!scratch) throw new GroveError(`out of memory: could not allocate ${size} bytes`, 'OutOfMemory');
+    }
+    return scratch;
+  }
+
+  // Copies bytes into a new malloc'd block that the core will own.
+  function heapCopy(bytes) {
+    const ptr = Module._malloc(Math.max(1, bytes.byteLength)) >>> 0;
+    if (!ptr) throw new GroveError(`out of memory: could not allocate ${bytes.byteLength} bytes for the index`, 'OutOfMemory');
+    Module.HEAPU8.set(bytes, ptr);
+    return ptr;
+  }
+
+  const registry = typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry((raw) => { if (!raw.isDeleted()) raw.delete(); })
+    : null;
+
+  function lastError() {
+    return errorFor(Module.lastErrorCode(), Module.lastErrorMessage());
+  }
+
+  class AnnoyIndex {
+    #raw;
+    #f;
+    #metric;
+    #onDiskPath = null;
+
+    /**
+     * @param {number} f dimension (hamming: number of bits)
+     * @param {string} metric 'angular' (or 'cosine'), 'euclidean', 'manhattan', 'dot', 'hamming'
+     */
+    constructor(f, metric) {
+      checkInteger(f, 'dimension f');
+      if (typeof metric !== 'string') throw typeError(`metric must be a string, got ${describe(metric)}`);
+      const raw = new Module.RawIndex(f, metric);
+      if (!raw.valid()) {
+        raw.delete();
+        throw lastError();
+      }
+      this.#raw = raw;
+      this.#f = f;
+      this.#metric = metric;
+      registry?.register(this, raw, this);
+    }
+
+    get f() { return this.#f; }
+    get metric() { return this.#metric; }
+
+    #index() {
+      if (!this.#raw) throw new GroveError('this index has been disposed', 'WrongState');
+      return this.#raw;
+    }
+
+    #check(status) {
+      if (status < 0) throw lastError();
+      return status;
+    }
+
+    // Copies a vector into scratch memory and returns its address.
+    #vector(vector, what = 'vector') {
+      if (!isVectorLike(vector)) throw typeError(`${what} must be an Array, Float32Array or Float64Array, got ${describe(vector)}`);
+      if (vector.length !== this.#f) throw rangeError(`${what} has wrong length: expected ${this.#f}, got ${vector.length}`);
+      const ptr = scratchBlock(4 * this.#f);
+      Module.HEAPF32.set(vector, ptr >>> 2);
+      return ptr;
+    }
+
+    #item(item) {
+      checkInteger(item, 'item');
+      if (item < 0) throw rangeError(`item ${item} is negative`, 'OutOfRange');
+      if (item > INT32_MAX) {
+        throw rangeError(`item ${item} is out of range: the index has ${this.#index().nItems()} items`, 'OutOfRange');
+      }
+      return item;
+    }
+
+    #count(n) {
+      checkInteger(n, 'n');
+      if (n < 1) throw rangeError(`n must be at least 1, got ${n}`);
+      return Math.min(n, INT32_MAX);
+    }
+
+    #searchK(searchK) {
+      checkInteger(searchK, 'searchK');
+      if (searchK < 1 && searchK !== -1) throw rangeError(`search_k must be -1 (default) or at least 1, got ${searchK}`);
+      return Math.min(searchK, INT32_MAX);
+    }
+
+    addItem(item, vector) {
+      const raw = this.#index();
+      checkInteger(item, 'item id');
+      if (item < 0) throw rangeError(`item id ${item} is negative`, 'OutOfRange');
+      if (item >= INT32_MAX) throw rangeError(`item id ${item} is too large (max ${INT32_MAX - 1})`, 'OutOfRange');
+      this.#check(raw.addItem(item, this.#vector(vector)));
+    }
+
+    /** Builds nTrees trees (-1: automatic). nJobs is accepted for API parity; wasm builds on one thread. */
+    build(nTrees, nJobs = -1) {
+      const raw = this.#index();
+      checkInteger(nTrees, 'nTrees');
+      checkInteger(nJobs, 'nJobs');
+      if (nJobs === 0 || nJobs < -1) throw rangeError(`n_jobs must be -1 (all cores) or at least 1, got ${nJobs}`);
+      this.#check(raw.build(nTrees));
+      if (this.#onDiskPath !== null) {
+        // The index is written to its file at build(), as Annoy's on-disk build leaves it.
+        platform.writeFileAtomic(this.#onDiskPath, this.#bytesView());
+      }
+    }
+
+    unbuild() { this.#check(this.#index().unbuild()); }
+
+    unload() {
+      this.#check(this.#index().unload());
+      this.#onDiskPath = null;
+    }
+
+    /** Node: builds into memory and writes the index to `path` at build(). Call before addItem(). */
+    onDiskBuild(path) {
+      const raw = this.#index();
+      if (!platform) throw new GroveError('onDiskBuild(path) needs a file system (Node); in a browser, use serialize()', 'Io');
+      if (typeof path !== 'string') throw typeError(`path must be a string, got ${describe(path)}`);
+      if (raw.nItems() > 0 || raw.isBuilt() || raw.isLoaded()) {
+        throw new GroveError('on_disk_build() must be called before add_item()', 'WrongState');
+      }
+      platform.checkWritable(path);
+      this.#onDiskPath = path;
+    }
+
+    // Scratch layout: [query vector (f floats)] [ids (capacity)] [distances (capacity)].
+    #query(vector, n, searchK, includeDistances, run) {
+      const raw = this.#index();
+      if (vector !== null && !isVectorLike(vector)) {
+        throw typeError(`query vector must be an Array, Float32Array or Float64Array, got ${describe(vector)}`);
+      }
+      if (vector !== null && vector.length !== this.#f) {
+        throw rangeError(`query vector has wrong length: expected ${this.#f}, got ${vector.length}`);
+      }
+      const count = this.#count(n);
+      const k = this.#searchK(searchK);
+      const capacity = Math.max(1, Math.min(count, raw.nItems()));
+      const base = scratchBlock(4 * this.#f + 8 * capacity);
+      if (vector !== null) Module.HEAPF32.set(vector, base >>> 2);
+      const ids = base + 4 * this.#f;
+      const distances = ids + 4 * capacity;
+      const found = this.#check(run(raw, base, count, k, ids, distances, capacity));
+      const outIds = Array.from(Module.HEAP32.subarray(ids >>> 2, (ids >>> 2) + found));
+      if (!includeDistances) return outIds;
+      return [outIds, Array.from(Module.HEAPF32.subarray(distances >>> 2, (distances >>> 2) + found))];
+    }
+
+    /** Up to n nearest items to item `item`, nearest first. */
+    getNnsByItem(item, n, searchK = -1, includeDistances = false) {
+      this.#item(item);
+      return this.#query(null, n, searchK, includeDistances,
+        (raw, _, count, k, ids, dists, capacity) => raw.byItem(item, count, k, ids, dists, capacity));
+    }
+
+    /** Up to n nearest items to `vector`, nearest first. */
+    getNnsByVector(vector, n, searchK = -1, includeDistances = false) {
+      return this.#query(vector, n, searchK, includeDistances,
+        (raw, ptr, count, k, ids, dists, capacity) => raw.byVector(ptr, count, k, ids, dists, capacity));
+    }
+
+    /**
+     * Batch search: `queries` holds q vectors of f values back to back. Returns q×n ids and
+     * distances; rows with fewer than n results are padded with id -1 and distance NaN.
+     */
+    getNnsByVectors(queries, n, searchK = -1) {
+      const raw = this.#index();
+      if (!isVectorLike(queries)) throw typeError(`queries must be a Float32Array, got ${describe(queries)}`);
+      if (queries.length % this.#f !== 0) throw rangeError(`queries has length ${queries.length}, not a multiple of f=${this.#f}`);
+      const count = this.#count(n);
+      const k = this.#searchK(searchK);
+      const q = queries.length / this.#f;
+      const out = q * count;
+      const base = scratchBlock(4 * queries.length + 8 * out);
+      Module.HEAPF32.set(queries, base >>> 2);
+      const ids = base + 4 * queries.length;
+      const distances = ids + 4 * out;
+      this.#check(raw.byVectors(base, q, count, k, ids, distances));
+      return {
+        ids: Module.HEAP32.slice(ids >>> 2, (ids >>> 2) + out),
+        distances: Module.HEAPF32.slice(distances >>> 2, (distances >>> 2) + out),
+      };
+    }
+
+    getItemVector(item) {
+      const raw = this.#index();
+      this.#item(item);
+      const ptr = scratchBlock(4 * this.#f);
+      this.#check(raw.itemVector(item, ptr));
+      return Array.from(Module.HEAPF32.subarray(ptr >>> 2, (ptr >>> 2) + this.#f));
+    }
+
+    getDistance(i, j) {
+      const raw = this.#index();
+      this.#item(i);
+      this.#item(j);
+      const ptr = scratchBlock(4);
+      this.#check(raw.distance(i, j, ptr));
+      return Module.HEAPF32[ptr >>> 2];
+    }
+
+    getNItems() { return this.#index().nItems(); }
+    getNTrees() { return this.#index().nTrees(); }
+    getF() { this.#index(); return this.#f; }
+    isBuilt() { return this.#index().isBuilt(); }
+    isLoaded() { return this.#index().isLoaded(); }
+    verbose(on) { this.#index().verbose(Boolean(on)); }
+
+    /** Seed for the next build: a number (integer, 0 to 2^53) or a BigInt (0 to 2^64 - 1). */
+    setSeed(seed) {
+      const raw = this.#index();
+      let value;
+      if (typeof seed === 'bigint') value = BigInt.asUintN(64, seed);
+      else if (typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0) value = BigInt(seed);
+      else throw typeError(`seed must be a non-negative integer or BigInt, got ${describe(seed)}`);
+      raw.setSeed(Number(value >> 32n), Number(value & 0xffffffffn));
+    }
+
+    #bytesView() {
+      const raw = this.#index();
+      const size = raw.serializedSize();
+      const ptr = raw.dataPointer() >>> 0;
+      if (!ptr) throw lastError();
+      return Module.HEAPU8.subarray(ptr, ptr + size);
+    }
+
+    /** The index in Annoy's file format (a copy). */
+    serialize() { return this.#bytesView().slice(); }
+
+    /**
+     * Loads an index: a path (Node), or bytes (ArrayBuffer, Uint8Array, any typed array),
+     * copied once into wasm memory. Replaces what the index held, once the new one is valid.
+     */
+    load(source, prefault = false) {
+      const raw = this.#index();
+      void prefault;  // nothing to prefault: the whole index is read into memory
+      let ptr;
+      let size;
+      if (typeof source === 'string') {
+        if (!platform) throw new GroveError('load(path) needs a file system (Node); in a browser, pass bytes or use AnnoyIndex.fromUrl()', 'Io');
+        ({ ptr, size } = platform.readFileIntoHeap(source));
+      } else {
+        const bytes = toBytes(source);
+        if (!bytes) throw typeError(`load() takes a path, an ArrayBuffer or a Uint8Array, got ${describe(source)}`);
+        ptr = heapCopy(bytes);
+        size = bytes.byteLength;
+      }
+      this.#adopt(raw, ptr, size);
+    }
+
+    #adopt(raw, ptr, size) {
+      if (raw.adoptBuffer(ptr, size) < 0) {
+        const e = lastError();
+        Module._free(ptr);  // rejected: the block was not taken
+        throw e;
+      }
+      this.#onDiskPath = null;
+    }
+
+    /** Fetches an index (URL or Response) straight into wasm memory. */
+    async loadUrl(source, { onProgress } = {}) {
+      const raw = this.#index();
+      const { ptr, size } = await fetchIntoHeap(source, onProgress);
+      this.#adopt(raw, ptr, size);
+    }
+
+    /** Node: writes the index to `path` atomically (temp file + rename), then loads it from there. */
+    save(path, prefault = false) {
+      this.#index();
+      if (!platform) throw new GroveError('save(path) needs a file system (Node); in a browser, use serialize() to get the bytes', 'Io');
+      if (typeof path !== 'string') throw typeError(`path must be a string, got ${describe(path)}`);
+      if (!this.isBuilt() && !this.isLoaded()) throw new GroveError('cannot save an index that has not been built', 'WrongState');
+      if (path === '') throw new GroveError('cannot save: the path is empty', 'Io');
+      if (this.#onDiskPath !== path) platform.writeFileAtomic(path, this.#bytesView());
+      this.load(path, prefault);  // as in Annoy and the C++ API: the saved file is the index now
+    }
+
+    /** Frees the index's wasm memory. The object cannot be used afterwards. */
+    dispose() {
+      if (!this.#raw) return;
+      registry?.unregister(this);
+      this.#raw.delete();
+      this.#raw = null;
+    }
+
+    get disposed() { return this.#raw === null; }
+
+    static deserialize(bytes, f, metric) {
+      const index = new AnnoyIndex(f, metric);
+      try {
+        index.load(bytes);
+      } catch (e) {
+        index.dispose();
+        throw e;
+      }
+      return index;
+    }
+
+    static async fromUrl(source, f, metric, options = {}) {
+      const index = new AnnoyIndex(f, metric);
+      try {
+        await index.loadUrl(source, options);
+      } catch (e) {
+        index.dispose();
+        throw e;
+      }
+      return index;
+    }
+  }
+
+  if (typeof Symbol.dispose === 'symbol') AnnoyIndex.prototype[Symbol.dispose] = AnnoyIndex.prototype.dispose;
+
+  // Annoy's names, so code written from Annoy's documentation runs unchanged.
+  const aliases = {
+    add_item: 'addItem', on_disk_build: 'onDiskBuild', get_nns_by_item: 'getNnsByItem',
+    get_nns_by_vector: 'getNnsByVector', get_nns_by_vectors: 'getNnsByVectors',
+    get_item_vector: 'getItemVector', get_distance: 'getDistance', get_n_items: 'getNItems',
+    get_n_trees: 'getNTrees', get_f: 'getF', set_seed: 'setSeed', is_built: 'isBuilt',
+    is_loaded: 'isLoaded',
+  };
+  for (const [snake, camel] of Object.entries(aliases)) {
+    Object.defineProperty(AnnoyIndex.prototype, snake, {
+      value: AnnoyIndex.prototype[camel], writable: true, configurable: true,
+    });
+  }
+
+  // Streams a response body into one growing malloc'd block: no second full copy in JS.
+  async function fetchIntoHeap(source, onProgress) {
+    let response = source;
+    if (!(typeof Response !== 'undefined' && source instanceof Response)) {
+      const url = source instanceof URL ? source.href : source;
+      if (typeof url !== 'string') throw typeError(`fromUrl() takes a URL or a Response, got ${describe(source)}`);
+      if (platform && !/^(https?|data|blob):/i.test(url)) return platform.readFileIntoHeap(url.startsWith('file:') ? new URL(url) : url);
+      response = await fetch(url);
+    }
+    const where = response.url || 'the response';
+    if (!response.ok) throw new GroveError(`cannot fetch '${where}': HTTP ${response.status}`, 'Io');
+    const declared = Number(response.headers.get('content-length')) || 0;
+    let capacity = Math.max(declared, 65536);
+    let ptr = Module._malloc(capacity) >>> 0;
+    if (!ptr) throw new GroveError(`out of memory: could not allocate ${capacity} bytes for the index`, 'OutOfMemory');
+    let size = 0;
+    try {
+      if (!response.body) throw new GroveError(`cannot fetch '${where}': no body`, 'Io');
+      const reader = response.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (size + value.byteLength > capacity) {
+          // Compressed transfer or no Content-Length: grow the block.
+          capacity = Math.max(2 * capacity, size + value.byteLength);
+          const grown = Module._realloc(ptr, capacity) >>> 0;
+          if (!grown) throw new GroveError(`out of memory: could not allocate ${capacity} bytes for the index`, 'OutOfMemory');
+          ptr = grown;
+        }
+        Module.HEAPU8.set(value, ptr + size);
+        size += value.byteLength;
+        onProgress?.(size, declared || undefined);
+      }
+    } catch (e) {
+      Module._free(ptr);
+      throw e;
+    }
+    return { ptr, size };
+  }
+
+  return { AnnoyIndex, GroveError };
+}
+
+module.exports = { createApi, GroveError };

@@ -1,0 +1,119 @@
+// Types for grove-ann: approximate nearest neighbours in Annoy's file format, in WebAssembly.
+
+/** 'cosine' is an alias for 'angular'. */
+export type Metric = 'angular' | 'cosine' | 'euclidean' | 'manhattan' | 'dot' | 'hamming';
+
+/** A vector of f numbers (hamming: f values of 0 or 1). */
+export type Vector = ArrayLike<number> & { readonly length: number };
+
+/** Index bytes in Annoy's file format. */
+export type IndexBytes = ArrayBuffer | ArrayBufferView;
+
+export interface BatchResult {
+  /** q × n ids, row by row; -1 where a query found fewer than n. */
+  ids: Int32Array;
+  /** q × n distances; NaN where a query found fewer than n. */
+  distances: Float32Array;
+}
+
+export interface FetchOptions {
+  /** Called as bytes arrive; `total` is the Content-Length when the server sent one. */
+  onProgress?: (loaded: number, total: number | undefined) => void;
+}
+
+/** Errors that are not about a bad value: wrong call order, files, format, memory. */
+export class GroveError extends Error {
+  readonly code: 'WrongState' | 'Io' | 'BadFormat' | 'OutOfMemory';
+}
+
+/**
+ * Errors also carry `code`: bad values throw RangeError (code 'InvalidArgument' or
+ * 'OutOfRange'), wrong types throw TypeError (code 'InvalidArgument'), and everything else
+ * throws GroveError. Messages are the same words as the C++ library's.
+ */
+export class AnnoyIndex {
+  /**
+   * @param f the dimension (hamming: the number of bits)
+   * @param metric the distance
+   */
+  constructor(f: number, metric: Metric);
+
+  readonly f: number;
+  readonly metric: Metric;
+  /** True after dispose(). */
+  readonly disposed: boolean;
+
+  /** Stores `vector` as item `item` (ids >= 0; the index grows to max(id) + 1 items). */
+  addItem(item: number, vector: Vector): void;
+  /**
+   * Builds nTrees trees (-1: as many as fit twice the items' memory, as Annoy decides).
+   * nJobs is accepted for parity with the C++ API; the wasm build uses one thread.
+   */
+  build(nTrees: number, nJobs?: number): void;
+  /** Drops the trees so items can be added again. */
+  unbuild(): void;
+  /** Back to an empty index. */
+  unload(): void;
+  /**
+   * Node: writes the index to `path` when build() finishes. The index itself still lives
+   * in wasm memory. Call before addItem().
+   */
+  onDiskBuild(path: string): void;
+
+  /** Up to n nearest items to item `item`, nearest first. searchK: candidates to collect (-1: n × trees). */
+  getNnsByItem(item: number, n: number, searchK?: number, includeDistances?: false): number[];
+  getNnsByItem(item: number, n: number, searchK: number, includeDistances: true): [number[], number[]];
+  /** Up to n nearest items to `vector`, nearest first. */
+  getNnsByVector(vector: Vector, n: number, searchK?: number, includeDistances?: false): number[];
+  getNnsByVector(vector: Vector, n: number, searchK: number, includeDistances: true): [number[], number[]];
+  /** Batch search: `queries` holds q vectors of f values back to back. */
+  getNnsByVectors(queries: Float32Array | Float64Array | ArrayLike<number>, n: number, searchK?: number): BatchResult;
+
+  /** The stored vector (hamming: 0/1 values). */
+  getItemVector(item: number): number[];
+  /** Distance between two items, as Annoy reports it. */
+  getDistance(i: number, j: number): number;
+  /** max(id) + 1, holes included. */
+  getNItems(): number;
+  getNTrees(): number;
+  getF(): number;
+  isBuilt(): boolean;
+  isLoaded(): boolean;
+  /** Seed for the next build. */
+  setSeed(seed: number | bigint): void;
+  verbose(on: boolean): void;
+
+  /** The index as bytes in Annoy's file format (a copy). */
+  serialize(): Uint8Array;
+  /** Loads from a path (Node) or bytes (copied once into wasm memory). */
+  load(source: string | IndexBytes, prefault?: boolean): void;
+  /** Fetches an index from a URL or Response straight into wasm memory. */
+  loadUrl(source: string | URL | Response, options?: FetchOptions): Promise<void>;
+  /** Node: writes the index atomically (temp file + rename); the index is then loaded from it. */
+  save(path: string, prefault?: boolean): void;
+
+  /** Frees the index's wasm memory. */
+  dispose(): void;
+  [Symbol.dispose](): void;
+
+  static deserialize(bytes: IndexBytes, f: number, metric: Metric): AnnoyIndex;
+  static fromUrl(source: string | URL | Response, f: number, metric: Metric, options?: FetchOptions): Promise<AnnoyIndex>;
+
+  // Annoy's names.
+  add_item: AnnoyIndex['addItem'];
+  on_disk_build: AnnoyIndex['onDiskBuild'];
+  get_nns_by_item: AnnoyIndex['getNnsByItem'];
+  get_nns_by_vector: AnnoyIndex['getNnsByVector'];
+  get_nns_by_vectors: AnnoyIndex['getNnsByVectors'];
+  get_item_vector: AnnoyIndex['getItemVector'];
+  get_distance: AnnoyIndex['getDistance'];
+  get_n_items: AnnoyIndex['getNItems'];
+  get_n_trees: AnnoyIndex['getNTrees'];
+  get_f: AnnoyIndex['getF'];
+  set_seed: AnnoyIndex['setSeed'];
+  is_built: AnnoyIndex['isBuilt'];
+  is_loaded: AnnoyIndex['isLoaded'];
+}
+
+declare const grove: { AnnoyIndex: typeof AnnoyIndex; GroveError: typeof GroveError };
+export default grove;

@@ -1,0 +1,93 @@
+'use strict';
+// Node entry (CommonJS): the module is compiled synchronously, so require() returns a ready API.
+const fs = require('node:fs');
+const path = require('node:path');
+const { createApi } = require('./api.cjs');
+const createGroveModule = require('../dist/grove.node.cjs');
+
+// emcc 3.1.6's loader would fetch() the wasm, which Node's fetch cannot do for a path:
+// pass the bytes ourselves.
+const wasmBinary = fs.readFileSync(path.join(__dirname, '..', 'dist', 'grove.wasm'));
+const Module = createGroveModule({ wasmBinary });
+
+// strerror's words, so messages read as the native library's do.
+const ERRNO_TEXT = {
+  ENOENT: 'No such file or directory', EISDIR: 'Is a directory', EACCES: 'Permission denied',
+  ENOTDIR: 'Not a directory', EEXIST: 'File exists', ENOSPC: 'No space left on device',
+  EROFS: 'Read-only file system',
+};
+
+function ioError(what, file, err) {
+  const { GroveError } = require('./api.cjs');
+  const reason = ERRNO_TEXT[err.code] ?? err.message;
+  return new GroveError(`${what} '${file}': ${reason}`, 'Io');
+}
+
+const platform = {
+  // Reads a whole file straight into a malloc'd wasm block: one copy, no Buffer in between.
+  readFileIntoHeap(file) {
+    const { GroveError } = require('./api.cjs');
+    let fd;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch (err) {
+      throw ioError('cannot open', String(file), err);
+    }
+    try {
+      const stat = fs.fstatSync(fd);
+      if (stat.isDirectory()) throw ioError('cannot load', String(file), { code: 'EISDIR' });
+      if (stat.size === 0) throw new GroveError(`cannot load '${file}': the file is empty`, 'BadFormat');
+      const size = stat.size;
+      const ptr = Module._malloc(size) >>> 0;
+      if (!ptr) throw new GroveError(`out of memory: could not allocate ${size} bytes for '${file}'`, 'OutOfMemory');
+      try {
+        for (let done = 0; done < size;) {
+          const n = fs.readSync(fd, Module.HEAPU8, ptr + done, size - done, done);
+          if (n === 0) throw new GroveError(`cannot read '${file}': it shrank while being read`, 'Io');
+          done += n;
+        }
+      } catch (err) {
+        Module._free(ptr);
+        throw err instanceof GroveError ? err : ioError('cannot read', String(file), err);
+      }
+      return { ptr, size };
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+
+  // Temp file in the same folder, fsync, rename: the old file survives any failure.
+  writeFileAtomic(file, bytes) {
+    const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    let fd;
+    try {
+      fd = fs.openSync(tmp, 'wx', 0o644);
+    } catch (err) {
+      throw ioError('cannot create', file, err);
+    }
+    try {
+      for (let done = 0; done < bytes.byteLength;) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done);
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      fd = undefined;
+      fs.renameSync(tmp, file);
+    } catch (err) {
+      if (fd !== undefined) fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw ioError('cannot write', file, err);
+    }
+  },
+
+  // on_disk_build creates (truncates) its file up front, as Annoy does.
+  checkWritable(file) {
+    try {
+      fs.writeFileSync(file, new Uint8Array(0));
+    } catch (err) {
+      throw ioError('cannot create', file, err);
+    }
+  },
+};
+
+const api = createApi(Module, platform);
+module.exports = { AnnoyIndex: api.AnnoyIndex, GroveError: api.GroveError };
+module.exports.default = module.exports;

@@ -1,0 +1,174 @@
+// Embind bindings: the core Index for JavaScript. Thin by design: numbers and heap pointers
+// in, a status code out. Arrays cross through wasm memory that the JS wrapper manages
+// (js/api.cjs), and errors never unwind through JS: each call catches and returns -1, and the
+// wrapper reads lastErrorCode()/lastErrorMessage() and throws.
+#include <emscripten/bind.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <string>
+
+#include "grove/index.h"
+
+namespace {
+
+using grove::ErrorCode;
+
+int g_error_code = 0;
+std::string g_error_message;
+
+template <class Fn>
+int guarded(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const grove::Error& e) {
+    g_error_code = static_cast<int>(e.code());
+    g_error_message = e.what();
+  } catch (const std::bad_alloc&) {
+    g_error_code = static_cast<int>(ErrorCode::OutOfMemory);
+    g_error_message = "out of memory";
+  } catch (const std::exception& e) {
+    g_error_code = static_cast<int>(ErrorCode::InvalidArgument);
+    g_error_message = e.what();
+  }
+  return -1;
+}
+
+template <class T>
+T* heap(std::uintptr_t address) {
+  return reinterpret_cast<T*>(address);
+}
+
+class WasmIndex {
+ public:
+  WasmIndex(int f, const std::string& metric) {
+    guarded([&] {
+      index_.reset(new grove::Index(f, metric));
+      return 0;
+    });
+  }
+  bool valid() const { return index_ != nullptr; }
+
+  int addItem(int item, std::uintptr_t vector) {
+    return guarded([&] { return index_->add_item(item, heap<const float>(vector)), 0; });
+  }
+  int build(int n_trees) { return guarded([&] { return index_->build(n_trees), 0; }); }
+  int unbuild() { return guarded([&] { return index_->unbuild(), 0; }); }
+  int unload() { return guarded([&] { return index_->unload(), 0; }); }
+
+  // Writes up to n results at ids/distances (capacity given by the caller); returns the count.
+  int byItem(int item, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances, int capacity) {
+    return guarded([&] {
+      results_.clear();
+      distances_.clear();
+      index_->get_nns_by_item(item, n, search_k, &results_, &distances_);
+      return copy_out(ids, distances, capacity);
+    });
+  }
+  int byVector(std::uintptr_t vector, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances,
+               int capacity) {
+    return guarded([&] {
+      results_.clear();
+      distances_.clear();
+      index_->get_nns_by_vector(heap<const float>(vector), n, search_k, &results_, &distances_);
+      return copy_out(ids, distances, capacity);
+    });
+  }
+  int byVectors(std::uintptr_t queries, int count, int n, int search_k, std::uintptr_t ids,
+                std::uintptr_t distances) {
+    return guarded([&] {
+      index_->get_nns_by_vectors(heap<const float>(queries), static_cast<std::size_t>(count), n,
+                                 search_k, heap<std::int32_t>(ids), heap<float>(distances));
+      return 0;
+    });
+  }
+  int itemVector(int item, std::uintptr_t out) {
+    return guarded([&] { return index_->get_item_vector(item, heap<float>(out)), 0; });
+  }
+  // The distance goes to `out` (a float slot), as the return value carries the status.
+  int distance(int i, int j, std::uintptr_t out) {
+    return guarded([&] { return *heap<float>(out) = index_->get_distance(i, j), 0; });
+  }
+  int nItems() const { return index_->get_n_items(); }
+  int nTrees() const { return index_->get_n_trees(); }
+  int f() const { return index_->get_f(); }
+  bool isBuilt() const { return index_->is_built(); }
+  bool isLoaded() const { return index_->is_loaded(); }
+  void verbose(bool on) { index_->verbose(on); }
+  void setSeed(unsigned high, unsigned low) {
+    index_->set_seed((static_cast<std::uint64_t>(high) << 32) | low);
+  }
+
+  // Serialised bytes live in the index's storage: JS copies them out with one slice.
+  double serializedSize() {
+    std::size_t size = 0;
+    guarded([&] { return size = index_->serialized_size(), 0; });
+    return static_cast<double>(size);
+  }
+  std::uintptr_t dataPointer() {
+    const std::uint8_t* data = nullptr;
+    guarded([&] { return data = index_->serialized_data(), 0; });
+    return reinterpret_cast<std::uintptr_t>(data);
+  }
+
+  // Takes ownership of a malloc'd block holding an index (a file read straight into wasm
+  // memory, or fetched bytes): validated, then searched in place with no further copy.
+  int adoptBuffer(std::uintptr_t data, double size) {
+    return guarded([&] {
+      std::unique_ptr<grove::Storage> storage(
+          new grove::MemoryStorage(heap<std::uint8_t>(data), static_cast<std::size_t>(size)));
+      index_->load_storage(std::move(storage));
+      return 0;
+    });
+  }
+
+ private:
+  int copy_out(std::uintptr_t ids, std::uintptr_t distances, int capacity) {
+    const int count = std::min<int>(capacity, static_cast<int>(results_.size()));
+    for (int r = 0; r < count; ++r) {
+      heap<std::int32_t>(ids)[r] = results_[r];
+      if (distances) heap<float>(distances)[r] = distances_[r];
+    }
+    return count;
+  }
+
+  std::unique_ptr<grove::Index> index_;
+  std::vector<std::int32_t> results_;
+  std::vector<float> distances_;
+};
+
+int lastErrorCode() { return g_error_code; }
+std::string lastErrorMessage() { return g_error_message; }
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(grove) {
+  using emscripten::class_;
+  using emscripten::function;
+  class_<WasmIndex>("RawIndex")
+      .constructor<int, std::string>()
+      .function("valid", &WasmIndex::valid)
+      .function("addItem", &WasmIndex::addItem)
+      .function("build", &WasmIndex::build)
+      .function("unbuild", &WasmIndex::unbuild)
+      .function("unload", &WasmIndex::unload)
+      .function("byItem", &WasmIndex::byItem)
+      .function("byVector", &WasmIndex::byVector)
+      .function("byVectors", &WasmIndex::byVectors)
+      .function("itemVector", &WasmIndex::itemVector)
+      .function("distance", &WasmIndex::distance)
+      .function("nItems", &WasmIndex::nItems)
+      .function("nTrees", &WasmIndex::nTrees)
+      .function("f", &WasmIndex::f)
+      .function("isBuilt", &WasmIndex::isBuilt)
+      .function("isLoaded", &WasmIndex::isLoaded)
+      .function("verbose", &WasmIndex::verbose)
+      .function("setSeed", &WasmIndex::setSeed)
+      .function("serializedSize", &WasmIndex::serializedSize)
+      .function("dataPointer", &WasmIndex::dataPointer)
+      .function("adoptBuffer", &WasmIndex::adoptBuffer);
+  function("lastErrorCode", &lastErrorCode);
+  function("lastErrorMessage", &lastErrorMessage);
+}
