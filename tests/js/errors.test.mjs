@@ -1,0 +1,140 @@
+// Every bad input throws a clear error with the C++ library's words, and the index stays usable.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { AnnoyIndex, GroveError } from 'grove-ann';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'grove-errors-'));
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+
+function throwsLike(fn, type, words, code) {
+  assert.throws(fn, (e) => {
+    assert.ok(e instanceof type, `${e.constructor.name}: ${e.message}`);
+    assert.ok(e.message.includes(words), `"${e.message}" lacks "${words}"`);
+    if (code) assert.equal(e.code, code);
+    return true;
+  });
+}
+
+function small() {
+  const index = new AnnoyIndex(3, 'euclidean');
+  for (let i = 0; i < 50; i++) index.addItem(i, [i, i % 7, i % 3]);
+  index.build(3);
+  return index;
+}
+
+test('constructor', () => {
+  throwsLike(() => new AnnoyIndex(3, 'cosinus'), RangeError, "unknown metric 'cosinus'", 'InvalidArgument');
+  throwsLike(() => new AnnoyIndex(0, 'angular'), RangeError, 'dimension f must be between 1');
+  throwsLike(() => new AnnoyIndex(2.5, 'angular'), TypeError, 'dimension f must be an integer');
+  throwsLike(() => new AnnoyIndex(3), TypeError, 'metric must be a string');
+});
+
+test('addItem', () => {
+  const index = new AnnoyIndex(3, 'angular');
+  throwsLike(() => index.addItem(0, [1, 2]), RangeError, 'vector has wrong length: expected 3, got 2');
+  throwsLike(() => index.addItem(0, 'abc'), TypeError, 'vector must be an Array');
+  throwsLike(() => index.addItem(0, [1, NaN, 3]), RangeError, 'non-finite value at index 1');
+  throwsLike(() => index.addItem(0, [Infinity, 0, 3]), RangeError, 'non-finite value at index 0');
+  throwsLike(() => index.addItem(-1, [1, 2, 3]), RangeError, 'item id -1 is negative', 'OutOfRange');
+  throwsLike(() => index.addItem(1.5, [1, 2, 3]), TypeError, 'item id must be an integer, got 1.5');
+  throwsLike(() => index.addItem('1', [1, 2, 3]), TypeError, "item id must be an integer, got '1'");
+  throwsLike(() => index.addItem(2 ** 31 - 1, [1, 2, 3]), RangeError, 'too large');
+  throwsLike(() => index.addItem(2 ** 40, [1, 2, 3]), RangeError, 'too large');
+  assert.equal(index.getNItems(), 0);
+  const bits = new AnnoyIndex(3, 'hamming');
+  throwsLike(() => bits.addItem(0, [1, 0.5, 0]), RangeError, 'not 0 or 1');
+  index.dispose();
+  bits.dispose();
+});
+
+test('call order', () => {
+  const empty = new AnnoyIndex(3, 'angular');
+  throwsLike(() => empty.getNnsByVector([1, 2, 3], 1), GroveError, 'call build() or load()', 'WrongState');
+  throwsLike(() => empty.build(5), GroveError, 'no items');
+  throwsLike(() => empty.save(path.join(tmp, 'never.ann')), GroveError, 'not been built');
+  const index = small();
+  throwsLike(() => index.addItem(60, [1, 2, 3]), GroveError, 'call unbuild() first');
+  throwsLike(() => index.build(3), GroveError, 'already built');
+  throwsLike(() => index.onDiskBuild(path.join(tmp, 'x.ann')), GroveError, 'before add_item()');
+  const file = path.join(tmp, 'order.ann');
+  index.save(file);
+  throwsLike(() => index.addItem(0, [1, 2, 3]), GroveError, 'loaded index');
+  throwsLike(() => index.unbuild(), GroveError, 'loaded index');
+  index.unload();
+  index.addItem(0, [1, 2, 3]);  // empty and writable again
+  empty.dispose();
+  index.dispose();
+});
+
+test('build and query arguments', () => {
+  const index = new AnnoyIndex(3, 'angular');
+  index.addItem(0, [1, 2, 3]);
+  throwsLike(() => index.build(0), RangeError, 'n_trees must be -1 (automatic) or at least 1, got 0');
+  throwsLike(() => index.build(-2), RangeError, 'got -2');
+  throwsLike(() => index.build(5, 0), RangeError, 'n_jobs must be -1');
+  throwsLike(() => index.build('5'), TypeError, 'nTrees must be an integer');
+  index.build(2);
+  throwsLike(() => index.getNnsByItem(0, 0), RangeError, 'n must be at least 1, got 0');
+  throwsLike(() => index.getNnsByItem(0, -3), RangeError, 'got -3');
+  throwsLike(() => index.getNnsByItem(0, 5, 0), RangeError, 'search_k must be -1');
+  throwsLike(() => index.getNnsByItem(0, 5, -2), RangeError, 'got -2');
+  throwsLike(() => index.getNnsByItem(1, 5), RangeError, 'item 1 is out of range: the index has 1 items', 'OutOfRange');
+  throwsLike(() => index.getNnsByItem(-1, 5), RangeError, 'item -1 is negative');
+  throwsLike(() => index.getNnsByVector([1], 5), RangeError, 'query vector has wrong length: expected 3, got 1');
+  throwsLike(() => index.getNnsByVector([1, NaN, 0], 5), RangeError, 'non-finite');
+  throwsLike(() => index.getItemVector(5), RangeError, 'out of range');
+  throwsLike(() => index.getDistance(0, 99), RangeError, 'item 99');
+  assert.deepEqual(index.getNnsByItem(0, 5), [0]);  // still usable
+  index.dispose();
+});
+
+test('files and bytes', () => {
+  const index = new AnnoyIndex(3, 'euclidean');
+  throwsLike(() => index.load(path.join(tmp, 'missing.ann')), GroveError, 'No such file or directory', 'Io');
+  throwsLike(() => index.load(tmp), GroveError, 'Is a directory');
+  writeFileSync(path.join(tmp, 'empty.ann'), '');
+  throwsLike(() => index.load(path.join(tmp, 'empty.ann')), GroveError, 'empty', 'BadFormat');
+  const bytes = small().serialize();
+  throwsLike(() => index.load(bytes.subarray(0, bytes.length - 7)), GroveError, 'not a multiple of the node size 28', 'BadFormat');
+  throwsLike(() => new AnnoyIndex(4, 'euclidean').load(bytes), GroveError, 'f=4, metric=euclidean');
+  throwsLike(() => new AnnoyIndex(3, 'angular').load(bytes), GroveError, 'metric=angular');
+  throwsLike(() => index.load(42), TypeError, 'load() takes a path');
+  throwsLike(() => small().save(path.join(tmp, 'no/such/dir/x.ann')), GroveError, "cannot create");
+  throwsLike(() => small().save(''), GroveError, 'path is empty');
+  index.load(bytes);  // a failed load left it usable
+  assert.equal(index.getNItems(), 50);
+  index.dispose();
+});
+
+test('a failed load keeps the index that was loaded', () => {
+  const index = small();
+  const before = index.getNnsByItem(3, 5);
+  assert.throws(() => index.load(path.join(tmp, 'missing.ann')));
+  assert.throws(() => index.load(new Uint8Array(5)));
+  assert.deepEqual(index.getNnsByItem(3, 5), before);
+  index.dispose();
+});
+
+test('use after dispose', () => {
+  const index = small();
+  index.dispose();
+  index.dispose();  // twice is fine
+  assert.equal(index.disposed, true);
+  throwsLike(() => index.getNItems(), GroveError, 'disposed', 'WrongState');
+  throwsLike(() => index.addItem(0, [1, 2, 3]), GroveError, 'disposed');
+});
+
+test('running out of wasm memory is a catchable error, and the module keeps working', () => {
+  const huge = new AnnoyIndex(1 << 20, 'euclidean');  // 4 MiB per item
+  const v = new Float32Array(1 << 20);
+  // ids this far apart need more than the 4 GB wasm can address
+  throwsLike(() => huge.addItem(5000, v), GroveError, 'out of memory', 'OutOfMemory');
+  assert.equal(huge.getNItems(), 0);
+  huge.dispose();
+  const index = small();
+  assert.equal(index.getNnsByItem(0, 3).length, 3);
+  index.dispose();
+});

@@ -1,0 +1,40 @@
+// The published tarball: npm pack, install into an empty folder, use it from CJS and ESM.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { root } from './helpers.mjs';
+
+test('npm pack, install and use', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'grove-pack-'));
+  try {
+    // --ignore-scripts: dist/ is already built; the pack must contain it as it is.
+    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: root, encoding: 'utf8' });
+    const [info] = JSON.parse(out);
+    const files = info.files.map((f) => f.path).sort();
+    for (const needed of ['dist/grove.wasm', 'dist/grove.browser.mjs', 'dist/grove.node.cjs', 'js/api.cjs', 'js/index.d.ts', 'js/node.cjs', 'js/node.mjs', 'package.json']) {
+      assert.ok(files.includes(needed), `tarball lacks ${needed}`);
+    }
+    assert.ok(!files.some((f) => f.startsWith('core/') || f.startsWith('tests/')), 'tarball has sources or tests');
+    const app = path.join(dir, 'app');
+    execFileSync('mkdir', ['-p', app]);
+    writeFileSync(path.join(app, 'package.json'), '{"name":"app","version":"1.0.0","private":true}');
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', path.join(dir, info.filename)], { cwd: app, stdio: 'pipe' });
+    writeFileSync(path.join(app, 'cjs.cjs'), `
+      const { AnnoyIndex } = require('grove-ann');
+      const index = new AnnoyIndex(2, 'euclidean');
+      index.addItem(0, [0, 0]); index.addItem(1, [1, 1]); index.build(2);
+      console.log(JSON.stringify(index.getNnsByVector([0.9, 0.9], 2)));`);
+    writeFileSync(path.join(app, 'esm.mjs'), `
+      import { AnnoyIndex } from 'grove-ann';
+      const index = new AnnoyIndex(2, 'dot');
+      index.add_item(0, [1, 0]); index.add_item(1, [0, 2]); index.build(2);
+      console.log(JSON.stringify(index.get_nns_by_vector([0, 1], 2)));`);
+    assert.equal(execFileSync('node', ['cjs.cjs'], { cwd: app, encoding: 'utf8' }).trim(), '[1,0]');
+    assert.equal(execFileSync('node', ['esm.mjs'], { cwd: app, encoding: 'utf8' }).trim(), '[1,0]');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
