@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { buildWasm } from './build-wasm.mjs';
 import { buildNative, capture, ensurePackages, jobs, log, root, run } from './lib.mjs';
 
 // Real Annoy for the interop test (skipped, with a message, where it cannot be installed).
@@ -29,4 +30,8 @@ try {
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
+log('wasm: build the package, then the Node and browser suites');
+ensurePackages(['chromium']);
+await buildWasm();
+run('node', ['--test', 'tests/js/', 'tests/browser/']);
 log('all suites passed');

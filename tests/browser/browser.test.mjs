@@ -1,0 +1,57 @@
+// Real-browser test: Debian's Chromium, driven by playwright-core, loads the package as a
+// module page and in a module Worker from a local server, builds and queries an index, and
+// loads an index file written by Annoy over HTTP.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { serveStatic } from './server.mjs';
+
+const root = new URL('../../', import.meta.url).pathname;
+const executablePath = '/usr/bin/chromium';
+const skip = !existsSync(executablePath) && 'Chromium is not installed (npm test installs it)';
+
+let server;
+let context;
+let profile;
+
+before(async () => {
+  if (skip) return;
+  server = await serveStatic(root);
+  profile = mkdtempSync(path.join(os.tmpdir(), 'grove-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await context?.close();
+  server?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+async function resultOf(page) {
+  const errors = [];
+  const p = await context.newPage();
+  p.on('pageerror', (e) => errors.push(String(e)));
+  await p.goto(`${server.url}/tests/browser/${page}`);
+  await p.waitForFunction(() => window.__result !== undefined, null, { timeout: 30000 });
+  const result = await p.evaluate(() => window.__result);
+  await p.close();
+  assert.deepEqual(errors, []);
+  assert.equal(result.fatal, undefined, result.fatal);
+  return result.checks;
+}
+
+for (const page of ['page.html', 'worker.html']) {
+  test(`chromium: ${page}`, { skip }, async () => {
+    const checks = await resultOf(page);
+    for (const [name, ok] of Object.entries(checks)) assert.equal(ok, true, `${page}: ${name}`);
+    assert.ok(Object.keys(checks).length >= 8);
+  });
+}
