@@ -26,6 +26,7 @@ export async function buildWasm() {
     format: 'esm',
     platform: 'browser',
     target: 'es2022',
+    minify: true,
     logLevel: 'warning',
   });
   return dist;
