@@ -288,6 +288,12 @@ function createApi(Module, platform) {
     isLoaded() { return this.#index().isLoaded(); }
     verbose(on) { this.#index().verbose(Boolean(on)); }
 
+    /**
+     * true: build and measure in Annoy's scalar float order, so files match Annoy's byte for
+     * byte (slower). false (default): Grove's SIMD order, the same bits natively and in wasm.
+     */
+    setAnnoyFloatOrder(on) { this.#index().setAnnoyFloatOrder(Boolean(on)); }
+
     /** Seed for the next build: a number (integer, 0 to 2^53) or a BigInt (0 to 2^64 - 1). */
     setSeed(seed) {
       const raw = this.#index();
@@ -397,7 +403,7 @@ function createApi(Module, platform) {
     add_item: 'addItem', on_disk_build: 'onDiskBuild', get_nns_by_item: 'getNnsByItem',
     get_nns_by_vector: 'getNnsByVector', get_nns_by_vectors: 'getNnsByVectors',
     get_item_vector: 'getItemVector', get_distance: 'getDistance', get_n_items: 'getNItems',
-    get_n_trees: 'getNTrees', get_f: 'getF', set_seed: 'setSeed', is_built: 'isBuilt',
+    get_n_trees: 'getNTrees', get_f: 'getF', set_seed: 'setSeed', set_annoy_float_order: 'setAnnoyFloatOrder', is_built: 'isBuilt',
     is_loaded: 'isLoaded',
   };
   for (const [snake, camel] of Object.entries(aliases)) {

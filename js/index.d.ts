@@ -82,6 +82,11 @@ export class AnnoyIndex {
   /** Seed for the next build. */
   setSeed(seed: number | bigint): void;
   verbose(on: boolean): void;
+  /**
+   * true: Annoy's scalar float order, so builds match Annoy's files byte for byte (slower).
+   * false (default): Grove's SIMD order, the same bits natively and in every browser.
+   */
+  setAnnoyFloatOrder(on: boolean): void;
 
   /** The index as bytes in Annoy's file format (a copy). */
   serialize(): Uint8Array;
@@ -111,6 +116,7 @@ export class AnnoyIndex {
   get_n_trees: AnnoyIndex['getNTrees'];
   get_f: AnnoyIndex['getF'];
   set_seed: AnnoyIndex['setSeed'];
+  set_annoy_float_order: AnnoyIndex['setAnnoyFloatOrder'];
   is_built: AnnoyIndex['isBuilt'];
   is_loaded: AnnoyIndex['isLoaded'];
 }

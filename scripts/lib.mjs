@@ -69,10 +69,12 @@ export function ensureNativeToolchain() {
 
 export const jobs = String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
 
-// Configures and builds the native library, CLI and tests in build/native.
+// Configures and builds the native library and CLI (and the tests) in its own folder, so a
+// build without tests never leaves stale test binaries where ctest looks.
 export function buildNative({ tests = true } = {}) {
-  ensureNativeToolchain();
-  const dir = `${root}/build/native`;
+  if (tests) ensureNativeToolchain();
+  else ensurePackages(['g++', 'cmake', 'make']);
+  const dir = `${root}/build/${tests ? 'native' : 'tools'}`;
   run('cmake', ['-S', root, '-B', dir, '-DCMAKE_BUILD_TYPE=Release', `-DGROVE_BUILD_TESTS=${tests ? 'ON' : 'OFF'}`]);
   run('cmake', ['--build', dir, '--parallel', jobs]);
   return dir;

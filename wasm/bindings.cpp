@@ -97,6 +97,7 @@ class WasmIndex {
   bool isBuilt() const { return index_->is_built(); }
   bool isLoaded() const { return index_->is_loaded(); }
   void verbose(bool on) { index_->verbose(on); }
+  void setAnnoyFloatOrder(bool on) { index_->set_annoy_float_order(on); }
   void setSeed(unsigned high, unsigned low) {
     index_->set_seed((static_cast<std::uint64_t>(high) << 32) | low);
   }
@@ -166,6 +167,7 @@ EMSCRIPTEN_BINDINGS(grove) {
       .function("isLoaded", &WasmIndex::isLoaded)
       .function("verbose", &WasmIndex::verbose)
       .function("setSeed", &WasmIndex::setSeed)
+      .function("setAnnoyFloatOrder", &WasmIndex::setAnnoyFloatOrder)
       .function("serializedSize", &WasmIndex::serializedSize)
       .function("dataPointer", &WasmIndex::dataPointer)
       .function("adoptBuffer", &WasmIndex::adoptBuffer);

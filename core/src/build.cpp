@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "dispatch.h"
@@ -134,13 +135,15 @@ class TreeBuilder {
 };
 
 // Dot: give each item the extra coordinate that lifts all of them to the largest norm.
+template <class M>
 void dot_preprocess(Forest& forest) {
+  using Dot = detail::Dot<M>;
   const int f = forest.layout.f;
   float max_norm = 0;
   for (std::int32_t i = 0; i < forest.n_items; ++i) {
     std::uint8_t* n = forest.mutable_node(i);
     if (n_descendants(n) != 1) continue;  // holes stay zero
-    float d = dot(Dot::v(n), Dot::v(n), f);
+    float d = M::dot(Dot::v(n), Dot::v(n), f);
     float norm = d < 0 ? 0 : std::sqrt(d);
     Dot::df(n) = norm;
     max_norm = std::max(max_norm, norm);
@@ -156,6 +159,7 @@ void dot_preprocess(Forest& forest) {
 }
 
 void dot_postprocess(Forest& forest) {
+  using Dot = detail::Dot<ExactMath>;  // field offsets only
   for (std::int32_t i = 0; i < forest.n_items; ++i) {
     std::uint8_t* n = forest.mutable_node(i);
     if (n_descendants(n) == 1) *field<std::uint8_t>(n, Dot::kBuilt) = 1;
@@ -163,27 +167,31 @@ void dot_postprocess(Forest& forest) {
 }
 
 template <class P>
-void build_trees(Forest& forest, const BuildOptions& options) {
-  std::vector<std::int32_t> ids;
-  for (std::int32_t i = 0; i < forest.n_items; ++i)
-    if (n_descendants(forest.node(i)) >= 1) ids.push_back(i);  // skip holes
-  Kiss64 rng(options.seed);
-  TreeBuilder<P> builder(forest, rng, options.parallel);
-  for (int t = 0;; ++t) {
-    if (options.n_trees == -1 ? forest.n_nodes >= 2 * static_cast<std::int64_t>(forest.n_items)
-                              : t >= options.n_trees)
-      break;
-    forest.roots.push_back(builder.make_tree(ids, true));
-    if (options.log)
-      options.log("tree " + std::to_string(t + 1) +
-                  (options.n_trees == -1 ? "" : " of " + std::to_string(options.n_trees)) +
-                  " built (" + std::to_string(forest.n_nodes) + " nodes so far)");
-  }
-}
+struct IsLegacyDot : std::false_type {};
+template <class M>
+struct IsLegacyDot<DotLegacy<M>> : std::true_type {};
 
-template <>
-void build_trees<DotLegacy>(Forest&, const BuildOptions&) {
-  throw Error(ErrorCode::WrongState, "cannot build in the legacy dot layout (Annoy <= 1.17.1)");
+template <class P>
+void build_trees(Forest& forest, const BuildOptions& options) {
+  if constexpr (IsLegacyDot<P>::value) {
+    throw Error(ErrorCode::WrongState, "cannot build in the legacy dot layout (Annoy <= 1.17.1)");
+  } else {
+    std::vector<std::int32_t> ids;
+    for (std::int32_t i = 0; i < forest.n_items; ++i)
+      if (n_descendants(forest.node(i)) >= 1) ids.push_back(i);  // skip holes
+    Kiss64 rng(options.seed);
+    TreeBuilder<P> builder(forest, rng, options.parallel);
+    for (int t = 0;; ++t) {
+      if (options.n_trees == -1 ? forest.n_nodes >= 2 * static_cast<std::int64_t>(forest.n_items)
+                                : t >= options.n_trees)
+        break;
+      forest.roots.push_back(builder.make_tree(ids, true));
+      if (options.log)
+        options.log("tree " + std::to_string(t + 1) +
+                    (options.n_trees == -1 ? "" : " of " + std::to_string(options.n_trees)) +
+                    " built (" + std::to_string(forest.n_nodes) + " nodes so far)");
+    }
+  }
 }
 
 }  // namespace
@@ -191,8 +199,12 @@ void build_trees<DotLegacy>(Forest&, const BuildOptions&) {
 void build_forest(Forest& forest, const BuildOptions& options) {
   forest.n_nodes = forest.n_items;
   forest.roots.clear();
-  if (forest.layout.metric == Metric::Dot) dot_preprocess(forest);
-  with_policy(forest.layout, [&](auto policy) { build_trees<decltype(policy)>(forest, options); });
+  if (forest.layout.metric == Metric::Dot) {
+    if (forest.annoy_float_order) dot_preprocess<ExactMath>(forest);
+    else dot_preprocess<FastMath>(forest);
+  }
+  with_policy(forest.layout, forest.annoy_float_order,
+              [&](auto policy) { build_trees<decltype(policy)>(forest, options); });
   // A copy of every root at the end lets a loader find the roots without reading the file.
   const std::int64_t tree_end = forest.n_nodes;
   forest.reserve(tree_end + static_cast<std::int64_t>(forest.roots.size()));

@@ -22,6 +22,8 @@ struct Forest {
   std::int32_t n_items = 0;
   std::int64_t n_nodes = 0;  // items + tree nodes (+ root copies once built)
   std::vector<std::int32_t> roots;
+  // Annoy's scalar float order instead of Grove's fast SIMD order (see kernels.h).
+  bool annoy_float_order = false;
 
   const std::uint8_t* node(std::int64_t i) const {
     return storage->data() + static_cast<std::size_t>(i) * layout.node_size;

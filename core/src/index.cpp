@@ -134,6 +134,7 @@ struct Index::Impl {
            "index bytes must be " + std::to_string(align) + "-byte aligned");
     detail::Forest loaded;
     loaded.f = forest.f;
+    loaded.annoy_float_order = forest.annoy_float_order;
     loaded.layout = make_layout(layout().metric, layout().f, DotLayout::Current);
     loaded.storage = std::move(storage);
     if (layout().metric == Metric::Dot && is_legacy_dot(loaded))
@@ -339,6 +340,7 @@ std::int32_t Index::get_n_trees() const {
 void Index::verbose(bool on) { impl_->verbose = on; }
 void Index::set_log(std::function<void(const std::string&)> sink) { impl_->log = std::move(sink); }
 void Index::set_seed(std::uint64_t seed) { impl_->seed = seed; }
+void Index::set_annoy_float_order(bool on) { impl_->forest.annoy_float_order = on; }
 
 std::size_t Index::serialized_size() const {
   impl_->require_queryable();

@@ -11,9 +11,11 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "grove/random.h"
+#include "kernels.h"
 
 namespace grove {
 namespace detail {
@@ -33,30 +35,47 @@ inline const T* field(const std::uint8_t* node, std::size_t offset) {
   return reinterpret_cast<const T*>(node + offset);
 }
 
-inline float dot(const float* x, const float* y, int f) {
-  float sum = 0;
-  for (int i = 0; i < f; ++i) sum += x[i] * y[i];
-  return sum;
-}
-
-inline float squared_l2(const float* x, const float* y, int f) {
-  float sum = 0;
-  for (int i = 0; i < f; ++i) {
-    float d = x[i] - y[i];
-    sum += d * d;
+// Annoy's scalar float order: left-to-right sums (see kernels.h).
+struct ExactMath {
+  static float dot(const float* x, const float* y, int f) {
+    float sum = 0;
+    for (int i = 0; i < f; ++i) sum += x[i] * y[i];
+    return sum;
   }
-  return sum;
-}
+  static float squared_l2(const float* x, const float* y, int f) {
+    float sum = 0;
+    for (int i = 0; i < f; ++i) {
+      float d = x[i] - y[i];
+      sum += d * d;
+    }
+    return sum;
+  }
+  static float l1(const float* x, const float* y, int f) {
+    float sum = 0;
+    for (int i = 0; i < f; ++i) sum += std::fabs(x[i] - y[i]);
+    return sum;
+  }
+  static float squared_l2_bounded(const float* x, const float* y, int f, float) { return squared_l2(x, y, f); }
+  static float l1_bounded(const float* x, const float* y, int f, float) { return l1(x, y, f); }
+};
 
-inline float l1(const float* x, const float* y, int f) {
-  float sum = 0;
-  for (int i = 0; i < f; ++i) sum += std::fabs(x[i] - y[i]);
-  return sum;
-}
+// Grove's SIMD order, the same bits on every machine (see kernels.h).
+struct FastMath {
+  static float dot(const float* x, const float* y, int f) { return fast_kernels().dot(x, y, f); }
+  static float squared_l2(const float* x, const float* y, int f) { return fast_kernels().squared_l2(x, y, f); }
+  static float l1(const float* x, const float* y, int f) { return fast_kernels().l1(x, y, f); }
+  static float squared_l2_bounded(const float* x, const float* y, int f, float bound) {
+    return fast_kernels().squared_l2_bounded(x, y, f, bound);
+  }
+  static float l1_bounded(const float* x, const float* y, int f, float bound) {
+    return fast_kernels().l1_bounded(x, y, f, bound);
+  }
+};
 
 // Scales v to unit length (does nothing to a zero vector).
+template <class M>
 inline void normalize(float* v, int f) {
-  float norm = std::sqrt(dot(v, v, f));
+  float norm = std::sqrt(M::dot(v, v, f));
   if (norm > 0)
     for (int i = 0; i < f; ++i) v[i] /= norm;
 }
@@ -116,6 +135,7 @@ inline void mean_step(float* mean, const float* x, float w, int c, int f) {
   for (int z = 0; z < f; ++z) mean[z] = (mean[z] * c + x[z] / w) / (c + 1);
 }
 
+template <class M>
 struct Angular {
   using Priority = float;
   static constexpr std::size_t kChildren = 4, kVector = 12, kNorm = 4;
@@ -123,19 +143,24 @@ struct Angular {
   static float* v(std::uint8_t* n) { return field<float>(n, kVector); }
   static float norm(const std::uint8_t* n) { return *field<float>(n, kNorm); }
 
-  static void init_item(std::uint8_t* n, int f) { *field<float>(n, kNorm) = dot(v(n), v(n), f); }
+  static void init_item(std::uint8_t* n, int f) { *field<float>(n, kNorm) = M::dot(v(n), v(n), f); }
   static float distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
-    // A zero cached norm means "not cached" (files older than Annoy 1.11.2): recompute.
-    float pp = norm(x) != 0 ? norm(x) : dot(v(x), v(x), f);
-    float qq = norm(y) != 0 ? norm(y) : dot(v(y), v(y), f);
-    return angular_from(pp, qq, dot(v(x), v(y), f));
+    if (!std::is_same<M, ExactMath>::value) {
+      // Norms in the same float order as the dot product, so an item is exactly 0 from
+      // itself whatever order wrote the cached norms (the vector is in cache by now).
+      return angular_from(M::dot(v(x), v(x), f), M::dot(v(y), v(y), f), M::dot(v(x), v(y), f));
+    }
+    // Annoy's way: the cached norm, where 0 means "not cached" (files before Annoy 1.11.2).
+    float pp = norm(x) != 0 ? norm(x) : M::dot(v(x), v(x), f);
+    float qq = norm(y) != 0 ? norm(y) : M::dot(v(y), v(y), f);
+    return angular_from(pp, qq, M::dot(v(x), v(y), f));
   }
   static float build_distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
     return distance(x, y, f);
   }
   static float reported(float d) { return std::sqrt(std::max(d, 0.0f)); }
   static float margin(const std::uint8_t* split, const float* q, int f) {
-    return dot(v(split), q, f);
+    return M::dot(v(split), q, f);
   }
   static float build_margin(const std::uint8_t* split, const std::uint8_t* item, int f) {
     return margin(split, v(item), f);
@@ -145,11 +170,11 @@ struct Angular {
     std::memcpy(v(dst), v(src), sizeof(float) * f);
   }
   static void prepare_centre(std::uint8_t* c, int f) {
-    normalize(v(c), f);
+    normalize<M>(v(c), f);
     init_item(c, f);
   }
   static void refresh_centre(std::uint8_t* c, int f) { init_item(c, f); }
-  static float weight(const std::uint8_t* x, int f) { return std::sqrt(dot(v(x), v(x), f)); }
+  static float weight(const std::uint8_t* x, int f) { return std::sqrt(M::dot(v(x), v(x), f)); }
   static void update_mean(std::uint8_t* mean, const std::uint8_t* x, float w, int c, int f) {
     mean_step(v(mean), v(x), w, c, f);
   }
@@ -158,14 +183,14 @@ struct Angular {
     std::vector<std::uint8_t> p(s, 0), q(s, 0);
     two_means<Angular>(items, f, rng, p.data(), q.data());
     for (int z = 0; z < f; ++z) v(out)[z] = v(p.data())[z] - v(q.data())[z];
-    normalize(v(out), f);
+    normalize<M>(v(out), f);
   }
   static void zero_plane(std::uint8_t* split, int f) { std::fill(v(split), v(split) + f, 0.0f); }
 };
 
 // Euclidean and Manhattan share the node layout and the split rule (a plane with offset a,
 // normal from the two L2-normalised centres); only the distance differs.
-template <bool kL1>
+template <bool kL1, class M>
 struct Minkowski {
   using Priority = float;
   static constexpr std::size_t kOffsetA = 4, kChildren = 8, kVector = 16;
@@ -175,14 +200,18 @@ struct Minkowski {
 
   static void init_item(std::uint8_t*, int) {}
   static float distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
-    return kL1 ? l1(v(x), v(y), f) : squared_l2(v(x), v(y), f);
+    return kL1 ? M::l1(v(x), v(y), f) : M::squared_l2(v(x), v(y), f);
+  }
+  // Exact when <= bound; may stop early with any value > bound (see kernels.h).
+  static float distance_bounded(const std::uint8_t* x, const std::uint8_t* y, int f, float bound) {
+    return kL1 ? M::l1_bounded(v(x), v(y), f, bound) : M::squared_l2_bounded(v(x), v(y), f, bound);
   }
   static float build_distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
     return distance(x, y, f);
   }
   static float reported(float d) { return kL1 ? std::max(d, 0.0f) : std::sqrt(std::max(d, 0.0f)); }
   static float margin(const std::uint8_t* split, const float* q, int f) {
-    return a(split) + dot(v(split), q, f);
+    return a(split) + M::dot(v(split), q, f);
   }
   static float build_margin(const std::uint8_t* split, const std::uint8_t* item, int f) {
     return margin(split, v(item), f);
@@ -205,19 +234,22 @@ struct Minkowski {
     const float* qv = v(q.data());
     float* n = v(out);
     for (int z = 0; z < f; ++z) n[z] = pv[z] - qv[z];
-    normalize(n, f);
+    normalize<M>(n, f);
     float offset = 0;  // the plane passes through the midpoint of the two centres
     for (int z = 0; z < f; ++z) offset += -n[z] * (pv[z] + qv[z]) / 2;
     *field<float>(out, kOffsetA) = offset;
   }
   static void zero_plane(std::uint8_t* split, int f) { std::fill(v(split), v(split) + f, 0.0f); }
 };
-using Euclidean = Minkowski<false>;
-using Manhattan = Minkowski<true>;
+template <class M>
+using Euclidean = Minkowski<false, M>;
+template <class M>
+using Manhattan = Minkowski<true, M>;
 
 // Inner product, reduced to angular search by giving every item an extra coordinate
 // (dot_factor) so all augmented items have the same norm (Bachrach et al. 2014).
 // Queries rank by the raw inner product. Current layout (Annoy >= 1.17.2).
+template <class M>
 struct Dot {
   using Priority = float;
   static constexpr std::size_t kChildren = 4, kDotFactor = 12, kNorm = 16, kBuilt = 20,
@@ -229,22 +261,22 @@ struct Dot {
 
   static void init_item(std::uint8_t*, int) {}
   static float distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
-    return -dot(v(x), v(y), f);
+    return -M::dot(v(x), v(y), f);
   }
   static float reported(float d) { return -d; }
   static float margin(const std::uint8_t* split, const float* q, int f) {
-    return dot(v(split), q, f);  // a query's extra coordinate is 0
+    return M::dot(v(split), q, f);  // a query's extra coordinate is 0
   }
   static float build_margin(const std::uint8_t* split, const std::uint8_t* item, int f) {
-    return dot(v(split), v(item), f) + df(split) * df(item);
+    return M::dot(v(split), v(item), f) + df(split) * df(item);
   }
   // While building: angular distance between augmented vectors.
   static float augmented_norm2(const std::uint8_t* n, int f) {
-    return dot(v(n), v(n), f) + df(n) * df(n);
+    return M::dot(v(n), v(n), f) + df(n) * df(n);
   }
   static float build_distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
     return angular_from(augmented_norm2(x, f), augmented_norm2(y, f),
-                        dot(v(x), v(y), f) + df(x) * df(y));
+                        M::dot(v(x), v(y), f) + df(x) * df(y));
   }
 
   static void copy_for_split(std::uint8_t* dst, const std::uint8_t* src, int f) {
@@ -279,6 +311,7 @@ struct Dot {
 // Dot files written by Annoy <= 1.17.1 (what Debian's R package writes): 8 bytes smaller,
 // and their splits were made with a margin that adds dot_factor squared. Read-only: Grove
 // searches them exactly as that Annoy did, and builds only the current layout.
+template <class M>
 struct DotLegacy {
   using Priority = float;
   static constexpr std::size_t kChildren = 4, kDotFactor = 12, kVector = 16;
@@ -286,12 +319,12 @@ struct DotLegacy {
   static float* v(std::uint8_t* n) { return field<float>(n, kVector); }
   static void init_item(std::uint8_t*, int) {}
   static float distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
-    return -dot(v(x), v(y), f);
+    return -M::dot(v(x), v(y), f);
   }
   static float reported(float d) { return -d; }
   static float margin(const std::uint8_t* split, const float* q, int f) {
     float d = *field<float>(split, kDotFactor);
-    return dot(v(split), q, f) + d * d;
+    return M::dot(v(split), q, f) + d * d;
   }
 };
 

@@ -34,6 +34,79 @@ inline std::uint64_t child_priority(std::uint64_t d, bool margin, int child) {
   return d - (margin != (child == 1) ? 1 : 0);
 }
 
+// Policies with a bounded distance (euclidean, manhattan) can stop computing a candidate's
+// distance once it cannot make the top n; the others compute it fully.
+template <class P>
+auto distance_within(const std::uint8_t* q, const std::uint8_t* x, int words, typename P::Priority bound, int)
+    -> decltype(P::distance_bounded(q, x, words, bound)) {
+  return P::distance_bounded(q, x, words, bound);
+}
+template <class P>
+typename P::Priority distance_within(const std::uint8_t* q, const std::uint8_t* x, int words,
+                                     typename P::Priority, long) {
+  return P::distance(q, x, words);
+}
+
+inline void prefetch(const void* p, std::size_t bytes) {
+#if defined(__GNUC__) || defined(__clang__)
+  const char* c = static_cast<const char*>(p);
+  for (std::size_t at = 0; at < bytes; at += 64) __builtin_prefetch(c + at);
+#else
+  (void)p, (void)bytes;
+#endif
+}
+
+// Ranks each distinct candidate once, in the order the trees produced them (the nearest
+// leaves first, so the top n fills with good items early and the bound tightens fast).
+// Keeps the n best by (distance, id) in a max-heap; holes and non-items are skipped.
+template <class P>
+void rank(const Forest& forest, const std::uint8_t* qnode, const std::vector<std::int32_t>& candidates,
+          std::size_t n, SearchOutput out, P*) {
+  using Priority = typename P::Priority;
+  using Entry = std::pair<Priority, std::int32_t>;
+  const int words = forest.layout.f;
+  const std::size_t prefetch_bytes = std::min<std::size_t>(forest.layout.node_size, 4096);
+  thread_local std::vector<std::uint64_t> seen;
+  const std::size_t seen_words = (static_cast<std::size_t>(forest.n_items) + 63) / 64;
+  if (seen.size() < seen_words) seen.assign(seen_words, 0);
+
+  std::vector<std::int32_t> unique;
+  unique.reserve(candidates.size());
+  for (std::int32_t j : candidates) {
+    if (j < 0 || j >= forest.n_items) continue;
+    std::uint64_t& word = seen[static_cast<std::size_t>(j) / 64];
+    const std::uint64_t bit = std::uint64_t(1) << (j % 64);
+    if (word & bit) continue;
+    word |= bit;
+    unique.push_back(j);
+  }
+  for (std::int32_t j : unique) seen[static_cast<std::size_t>(j) / 64] = 0;  // clean for the next query
+
+  std::vector<Entry> best;  // max-heap on (distance, id): the worst of the best n on top
+  best.reserve(std::min(n, unique.size()) + 1);
+  for (std::size_t c = 0; c < unique.size(); ++c) {
+    if (c + 2 < unique.size()) prefetch(forest.node(unique[c + 2]), prefetch_bytes);
+    const std::uint8_t* item = forest.node(unique[c]);
+    if (n_descendants(item) != 1) continue;
+    const bool full = best.size() == n;
+    const Priority bound = full ? best.front().first : std::numeric_limits<Priority>::max();
+    const Entry e{distance_within<P>(qnode, item, words, bound, 0), unique[c]};
+    if (!full) {
+      best.push_back(e);
+      std::push_heap(best.begin(), best.end());
+    } else if (e < best.front()) {
+      std::pop_heap(best.begin(), best.end());
+      best.back() = e;
+      std::push_heap(best.begin(), best.end());
+    }
+  }
+  std::sort_heap(best.begin(), best.end());
+  for (const Entry& e : best) {
+    out.ids->push_back(e.second);
+    if (out.distances) out.distances->push_back(P::reported(e.first));
+  }
+}
+
 template <class P>
 void search_with(const Forest& forest, const void* query, int n, std::int64_t search_k,
                  SearchOutput out) {
@@ -81,44 +154,26 @@ void search_with(const Forest& forest, const void* query, int n, std::int64_t se
     }
   }
 
-  // Rank each distinct item once: sort ids, skip repeats, holes and non-items.
-  std::sort(candidates.begin(), candidates.end());
-  std::vector<std::pair<Priority, std::int32_t>> ranked;
-  ranked.reserve(candidates.size());
-  std::int32_t last = -1;
-  for (std::int32_t j : candidates) {
-    if (j == last) continue;
-    last = j;
-    if (j < 0 || j >= forest.n_items) continue;
-    const std::uint8_t* item = forest.node(j);
-    if (n_descendants(item) != 1) continue;
-    ranked.push_back({P::distance(qnode.data(), item, words), j});
-  }
-  const std::size_t keep = std::min(static_cast<std::size_t>(n), ranked.size());
-  std::partial_sort(ranked.begin(), ranked.begin() + keep, ranked.end());
-  for (std::size_t r = 0; r < keep; ++r) {
-    out.ids->push_back(ranked[r].second);
-    if (out.distances) out.distances->push_back(P::reported(ranked[r].first));
-  }
+  rank(forest, qnode.data(), candidates, static_cast<std::size_t>(n), out, static_cast<P*>(nullptr));
 }
 
 }  // namespace
 
 void search(const Forest& forest, const void* query, int n, std::int64_t search_k,
             SearchOutput out) {
-  with_policy(forest.layout,
+  with_policy(forest.layout, forest.annoy_float_order,
               [&](auto policy) { search_with<decltype(policy)>(forest, query, n, search_k, out); });
 }
 
 float item_distance(const Forest& forest, std::int32_t i, std::int32_t j) {
-  return with_policy(forest.layout, [&](auto policy) -> float {
+  return with_policy(forest.layout, forest.annoy_float_order, [&](auto policy) -> float {
     using P = decltype(policy);
     return P::reported(P::distance(forest.node(i), forest.node(j), forest.layout.f));
   });
 }
 
 void init_item(Forest& forest, std::uint8_t* node) {
-  with_policy(forest.layout,
+  with_policy(forest.layout, forest.annoy_float_order,
               [&](auto policy) { decltype(policy)::init_item(node, forest.layout.f); });
 }
 

@@ -132,6 +132,7 @@ TEST_P(GoldenTest, RebuildGivesAnnoysFile) {
   const Golden& g = GetParam();
   Fixture fx = read_fixture(g);
   grove::AnnoyIndex index(fx.f, g.metric);
+  index.set_annoy_float_order(true);
   for (std::size_t i = 0; i < fx.items.size(); ++i) index.add_item(static_cast<int32_t>(i), fx.items[i]);
   index.build(fx.spec["n_trees_requested"].get<int>(), 1);
   std::vector<std::uint8_t> ours = index.serialize();

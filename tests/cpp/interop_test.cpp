@@ -61,6 +61,7 @@ void check_metric(const std::string& metric, bool grove_file_loads_in_annoy) {
   ASSERT_TRUE(annoy.save(annoy_path.c_str()));
 
   grove::AnnoyIndex grove_index(f, metric);
+  grove_index.set_annoy_float_order(true);  // to compare bytes with Annoy's scalar build
   for (int i = 0; i < 800; ++i) grove_index.add_item(i, items[i]);
   grove_index.build(10, 2);
   grove_index.save(grove_path);

@@ -1,7 +1,7 @@
 // Indexes written natively (the grove CLI) load in WASM, and the reverse, with the same answers.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -33,6 +33,10 @@ test('native <-> wasm, every metric', { skip: !existsSync(cli) && 'build the nat
     wasm.build(8);
     const wasmFile = path.join(tmp, `${metric}-wasm.ann`);
     wasm.save(wasmFile);
+
+    // Grove's float order is the same on every machine: native (AVX-512, AVX or SSE2, any
+    // thread count) and wasm (SIMD128) write the same bytes.
+    assert.deepEqual(readFileSync(wasmFile), readFileSync(nativeFile), `${metric}: native and wasm files differ`);
 
     const fromNative = new AnnoyIndex(f, metric);
     fromNative.load(nativeFile);

@@ -72,6 +72,10 @@ class Index {
   // Where verbose messages go (the platform layer sets stderr or the console).
   void set_log(std::function<void(const std::string&)> sink);
   void set_seed(std::uint64_t seed);
+  // Float order of builds and distances. Default (false): Grove's SIMD order, the same bits
+  // on every machine and in WASM. true: Annoy's scalar order, so a build writes the same
+  // bytes as Annoy built without -march flags (as Debian's R package is); slower.
+  void set_annoy_float_order(bool on);
 
   // The index in Annoy's file format.
   std::vector<std::uint8_t> serialize() const;

@@ -1,0 +1,282 @@
+// The fast kernels (see kernels.h for the summation order) and their dispatch.
+#include "kernels.h"
+
+#include <cmath>
+#include <cstring>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define GROVE_X86 1
+#endif
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#endif
+
+namespace grove {
+namespace detail {
+namespace {
+
+constexpr int kLanes = 32;
+
+// Folds the 32 partial sums pairwise: the last step of every variant.
+inline float fold(float* p) {
+  for (int width = 16; width >= 1; width /= 2)
+    for (int j = 0; j < width; ++j) p[j] = p[j] + p[j + width];
+  return p[0];
+}
+
+struct Dot {
+  static float term(float x, float y) { return x * y; }
+};
+struct L2 {
+  static float term(float x, float y) {
+    float d = x - y;
+    return d * d;
+  }
+};
+struct L1 {
+  static float term(float x, float y) { return std::fabs(x - y); }
+};
+
+// Portable version: also what compilers see for targets without a SIMD variant below.
+template <class Op>
+float reference(const float* x, const float* y, int f) {
+  float p[kLanes] = {};
+  for (int i = 0; i < f; ++i) p[i % kLanes] = p[i % kLanes] + Op::term(x[i], y[i]);
+  return fold(p);
+}
+
+// Adds the elements past the last full block of `block` lanes into their partial sums.
+template <class Op>
+float finish(float* p, const float* x, const float* y, int from, int f) {
+  for (int i = from; i < f; ++i) p[i % kLanes] = p[i % kLanes] + Op::term(x[i], y[i]);
+  return fold(p);
+}
+
+// Variants without an early exit ignore the bound.
+template <float (*Full)(const float*, const float*, int)>
+float unbounded(const float* x, const float* y, int f, float) {
+  return Full(x, y, f);
+}
+
+#ifdef GROVE_X86
+
+// SSE2 (every x86-64): 8 accumulators of 4 lanes.
+template <class Op>
+__m128 sse_term(__m128 a, __m128 b);
+template <> inline __m128 sse_term<Dot>(__m128 a, __m128 b) { return _mm_mul_ps(a, b); }
+template <> inline __m128 sse_term<L2>(__m128 a, __m128 b) {
+  __m128 d = _mm_sub_ps(a, b);
+  return _mm_mul_ps(d, d);
+}
+template <> inline __m128 sse_term<L1>(__m128 a, __m128 b) {
+  return _mm_andnot_ps(_mm_set1_ps(-0.0f), _mm_sub_ps(a, b));
+}
+
+template <class Op>
+float sse(const float* x, const float* y, int f) {
+  __m128 acc[8];
+  for (auto& a : acc) a = _mm_setzero_ps();
+  int i = 0;
+  for (; i + kLanes <= f; i += kLanes)
+    for (int k = 0; k < 8; ++k)
+      acc[k] = _mm_add_ps(acc[k], sse_term<Op>(_mm_loadu_ps(x + i + 4 * k), _mm_loadu_ps(y + i + 4 * k)));
+  for (; i + 4 <= f; i += 4) {  // whole groups of 4 still map onto one accumulator
+    int k = (i % kLanes) / 4;
+    acc[k] = _mm_add_ps(acc[k], sse_term<Op>(_mm_loadu_ps(x + i), _mm_loadu_ps(y + i)));
+  }
+  alignas(16) float p[kLanes];
+  for (int k = 0; k < 8; ++k) _mm_store_ps(p + 4 * k, acc[k]);
+  return finish<Op>(p, x, y, i, f);
+}
+
+// AVX: 4 accumulators of 8 lanes.
+template <class Op>
+__attribute__((target("avx"))) inline __m256 avx_term(__m256 a, __m256 b);
+template <> __attribute__((target("avx"))) inline __m256 avx_term<Dot>(__m256 a, __m256 b) {
+  return _mm256_mul_ps(a, b);
+}
+template <> __attribute__((target("avx"))) inline __m256 avx_term<L2>(__m256 a, __m256 b) {
+  __m256 d = _mm256_sub_ps(a, b);
+  return _mm256_mul_ps(d, d);
+}
+template <> __attribute__((target("avx"))) inline __m256 avx_term<L1>(__m256 a, __m256 b) {
+  return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(a, b));
+}
+
+template <class Op>
+__attribute__((target("avx"))) float avx(const float* x, const float* y, int f) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  int i = 0;
+  for (; i + kLanes <= f; i += kLanes) {
+    a0 = _mm256_add_ps(a0, avx_term<Op>(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    a1 = _mm256_add_ps(a1, avx_term<Op>(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8)));
+    a2 = _mm256_add_ps(a2, avx_term<Op>(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16)));
+    a3 = _mm256_add_ps(a3, avx_term<Op>(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24)));
+  }
+  __m256* acc[4] = {&a0, &a1, &a2, &a3};
+  for (; i + 8 <= f; i += 8) {
+    __m256& a = *acc[(i % kLanes) / 8];
+    a = _mm256_add_ps(a, avx_term<Op>(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  }
+  alignas(32) float p[kLanes];
+  _mm256_store_ps(p, a0);
+  _mm256_store_ps(p + 8, a1);
+  _mm256_store_ps(p + 16, a2);
+  _mm256_store_ps(p + 24, a3);
+  return finish<Op>(p, x, y, i, f);
+}
+
+// AVX-512: 2 accumulators of 16 lanes.
+template <class Op>
+__attribute__((target("avx512f"))) inline __m512 avx512_term(__m512 a, __m512 b);
+template <> __attribute__((target("avx512f"))) inline __m512 avx512_term<Dot>(__m512 a, __m512 b) {
+  return _mm512_mul_ps(a, b);
+}
+template <> __attribute__((target("avx512f"))) inline __m512 avx512_term<L2>(__m512 a, __m512 b) {
+  __m512 d = _mm512_sub_ps(a, b);
+  return _mm512_mul_ps(d, d);
+}
+template <> __attribute__((target("avx512f"))) inline __m512 avx512_term<L1>(__m512 a, __m512 b) {
+  return _mm512_abs_ps(_mm512_sub_ps(a, b));
+}
+
+template <class Op>
+__attribute__((target("avx512f"))) float avx512(const float* x, const float* y, int f) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+  int i = 0;
+  for (; i + kLanes <= f; i += kLanes) {
+    a0 = _mm512_add_ps(a0, avx512_term<Op>(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+    a1 = _mm512_add_ps(a1, avx512_term<Op>(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16)));
+  }
+  if (i + 16 <= f) {  // i % 32 == 0 here: the next 16 belong to the first accumulator
+    a0 = _mm512_add_ps(a0, avx512_term<Op>(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+    i += 16;
+  }
+  alignas(64) float p[kLanes];
+  _mm512_store_ps(p, a0);
+  _mm512_store_ps(p + 16, a1);
+  return finish<Op>(p, x, y, i, f);
+}
+
+// AVX-512 with an early exit: every 128 elements the partial sums are folded in exactly the
+// final fold's order. All terms are >= 0 and rounding is monotone, so once that fold exceeds
+// the bound, the final result would too.
+template <class Op>
+__attribute__((target("avx512f"))) float avx512_bounded(const float* x, const float* y, int f, float bound) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+  int i = 0;
+  while (i + kLanes <= f) {
+    const int block_end = (i + 128 <= f) ? i + 128 : f - (f - i) % kLanes;
+    for (; i < block_end; i += kLanes) {
+      a0 = _mm512_add_ps(a0, avx512_term<Op>(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+      a1 = _mm512_add_ps(a1, avx512_term<Op>(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16)));
+    }
+    if (i + kLanes <= f) {
+      __m512 s16 = _mm512_add_ps(a0, a1);
+      __m256 high = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s16), 1));
+      __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(s16), high);
+      __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+      alignas(16) float q[4];
+      _mm_store_ps(q, s4);
+      if ((q[0] + q[2]) + (q[1] + q[3]) > bound) return (q[0] + q[2]) + (q[1] + q[3]);
+    }
+  }
+  if (i + 16 <= f) {
+    a0 = _mm512_add_ps(a0, avx512_term<Op>(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+    i += 16;
+  }
+  alignas(64) float p[kLanes];
+  _mm512_store_ps(p, a0);
+  _mm512_store_ps(p + 16, a1);
+  return finish<Op>(p, x, y, i, f);
+}
+
+#endif  // GROVE_X86
+
+#if defined(__wasm_simd128__)
+
+template <class Op>
+v128_t wasm_term(v128_t a, v128_t b);
+template <> inline v128_t wasm_term<Dot>(v128_t a, v128_t b) { return wasm_f32x4_mul(a, b); }
+template <> inline v128_t wasm_term<L2>(v128_t a, v128_t b) {
+  v128_t d = wasm_f32x4_sub(a, b);
+  return wasm_f32x4_mul(d, d);
+}
+template <> inline v128_t wasm_term<L1>(v128_t a, v128_t b) { return wasm_f32x4_abs(wasm_f32x4_sub(a, b)); }
+
+// WASM SIMD128: 8 accumulators of 4 lanes, as SSE2.
+template <class Op>
+float simd128(const float* x, const float* y, int f) {
+  v128_t acc[8];
+  for (auto& a : acc) a = wasm_f32x4_splat(0.0f);
+  int i = 0;
+  for (; i + kLanes <= f; i += kLanes)
+    for (int k = 0; k < 8; ++k)
+      acc[k] = wasm_f32x4_add(acc[k], wasm_term<Op>(wasm_v128_load(x + i + 4 * k), wasm_v128_load(y + i + 4 * k)));
+  for (; i + 4 <= f; i += 4) {
+    int k = (i % kLanes) / 4;
+    acc[k] = wasm_f32x4_add(acc[k], wasm_term<Op>(wasm_v128_load(x + i), wasm_v128_load(y + i)));
+  }
+  float p[kLanes];
+  for (int k = 0; k < 8; ++k) wasm_v128_store(p + 4 * k, acc[k]);
+  return finish<Op>(p, x, y, i, f);
+}
+
+#endif
+
+#define GROVE_KERNELS(fn, l2_bounded, l1_bounded, name) \
+  {fn<Dot>, fn<L2>, fn<L1>, l2_bounded, l1_bounded, name}
+const Kernels kReference = GROVE_KERNELS(reference, unbounded<reference<L2>>, unbounded<reference<L1>>, "reference");
+#ifdef GROVE_X86
+const Kernels kSse2 = GROVE_KERNELS(sse, unbounded<sse<L2>>, unbounded<sse<L1>>, "sse2");
+const Kernels kAvx = GROVE_KERNELS(avx, unbounded<avx<L2>>, unbounded<avx<L1>>, "avx");
+const Kernels kAvx512 = GROVE_KERNELS(avx512, avx512_bounded<L2>, avx512_bounded<L1>, "avx512");
+#endif
+#if defined(__wasm_simd128__)
+const Kernels kSimd128 = GROVE_KERNELS(simd128, unbounded<simd128<L2>>, unbounded<simd128<L1>>, "simd128");
+#endif
+#undef GROVE_KERNELS
+
+const Kernels& choose() {
+#ifdef GROVE_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return kAvx512;
+  if (__builtin_cpu_supports("avx")) return kAvx;
+  return kSse2;
+#elif defined(__wasm_simd128__)
+  return kSimd128;
+#else
+  return kReference;
+#endif
+}
+
+}  // namespace
+
+const Kernels& fast_kernels() {
+  static const Kernels& chosen = choose();
+  return chosen;
+}
+
+const Kernels& reference_kernels() { return kReference; }
+
+int fast_variants(const Kernels** out, int max) {
+  int n = 0;
+  auto add = [&](const Kernels& k) {
+    if (n < max) out[n++] = &k;
+  };
+  add(kReference);
+#ifdef GROVE_X86
+  add(kSse2);
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx")) add(kAvx);
+  if (__builtin_cpu_supports("avx512f")) add(kAvx512);
+#endif
+#if defined(__wasm_simd128__)
+  add(kSimd128);
+#endif
+  return n;
+}
+
+}  // namespace detail
+}  // namespace grove

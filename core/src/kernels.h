@@ -1,0 +1,38 @@
+// Vector kernels: dot product, squared L2 and L1 distance of float vectors.
+//
+// Two arithmetics:
+//  - exact: left-to-right single-precision sums, the order of Annoy's scalar code, so a build
+//    reproduces Annoy's files byte for byte (slow: one long dependency chain).
+//  - fast: a fixed order that SIMD can follow: element i goes to partial sum i % 32, products
+//    are rounded before they are added (no fused multiply-add), and the 32 partials are
+//    folded pairwise (j + 16, then + 8, + 4, + 2, + 1). SSE2, AVX, AVX-512 and WASM SIMD128
+//    all compute exactly this, so results are the same bits on every machine and in the
+//    browser.
+#ifndef GROVE_CORE_KERNELS_H
+#define GROVE_CORE_KERNELS_H
+
+namespace grove {
+namespace detail {
+
+struct Kernels {
+  float (*dot)(const float* x, const float* y, int f);
+  float (*squared_l2)(const float* x, const float* y, int f);
+  float (*l1)(const float* x, const float* y, int f);
+  // Like squared_l2 / l1, but may stop early and return a value > bound once the result is
+  // sure to exceed `bound`. When the result is <= bound it is exactly squared_l2 / l1.
+  float (*squared_l2_bounded)(const float* x, const float* y, int f, float bound);
+  float (*l1_bounded)(const float* x, const float* y, int f, float bound);
+  const char* name;
+};
+
+// The fast kernels for this CPU (chosen once, at first use).
+const Kernels& fast_kernels();
+// The portable reference of the fast order (tests compare every variant with it).
+const Kernels& reference_kernels();
+// Every fast variant this CPU can run, for tests.
+int fast_variants(const Kernels** out, int max);
+
+}  // namespace detail
+}  // namespace grove
+
+#endif

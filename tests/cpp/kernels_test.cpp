@@ -1,0 +1,37 @@
+// Every SIMD variant of the fast kernels gives the same bits as the portable reference, for
+// every length (so results do not depend on the machine, or on native vs WASM).
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "kernels.h"
+#include "test_util.h"
+
+namespace {
+
+bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+TEST(Kernels, EveryVariantMatchesTheReferenceBitForBit) {
+  const grove::detail::Kernels* variants[8];
+  const int n = grove::detail::fast_variants(variants, 8);
+  const grove::detail::Kernels& ref = grove::detail::reference_kernels();
+  ASSERT_GE(n, 1);
+  for (int f = 1; f <= 300; f += (f < 70 ? 1 : 23)) {
+    auto v = grove_test::random_vectors(2, f, static_cast<unsigned>(f));
+    for (int k = 0; k < n; ++k) {
+      SCOPED_TRACE(std::string(variants[k]->name) + " f=" + std::to_string(f));
+      EXPECT_TRUE(same_bits(variants[k]->dot(v[0].data(), v[1].data(), f), ref.dot(v[0].data(), v[1].data(), f)));
+      EXPECT_TRUE(same_bits(variants[k]->squared_l2(v[0].data(), v[1].data(), f), ref.squared_l2(v[0].data(), v[1].data(), f)));
+      EXPECT_TRUE(same_bits(variants[k]->l1(v[0].data(), v[1].data(), f), ref.l1(v[0].data(), v[1].data(), f)));
+    }
+  }
+}
+
+TEST(Kernels, CloseToDoublePrecision) {
+  auto v = grove_test::random_vectors(2, 1000, 77);
+  double dot = 0;
+  for (int i = 0; i < 1000; ++i) dot += double(v[0][i]) * v[1][i];
+  EXPECT_NEAR(grove::detail::fast_kernels().dot(v[0].data(), v[1].data(), 1000), dot, 1e-3);
+}
+
+}  // namespace
