@@ -340,7 +340,12 @@ std::int32_t Index::get_n_trees() const {
 void Index::verbose(bool on) { impl_->verbose = on; }
 void Index::set_log(std::function<void(const std::string&)> sink) { impl_->log = std::move(sink); }
 void Index::set_seed(std::uint64_t seed) { impl_->seed = seed; }
-void Index::set_annoy_float_order(bool on) { impl_->forest.annoy_float_order = on; }
+void Index::set_annoy_float_order(bool on) {
+  Impl& m = *impl_;
+  if (m.forest.n_items > 0 && m.state == State::Adding && on != m.forest.annoy_float_order)
+    fail(ErrorCode::WrongState, "set the float order before add_item(): items cache values in it");
+  m.forest.annoy_float_order = on;
+}
 
 std::size_t Index::serialized_size() const {
   impl_->require_queryable();

@@ -59,6 +59,12 @@ float unbounded(const float* x, const float* y, int f, float) {
   return Full(x, y, f);
 }
 
+template <float (*Dot)(const float*, const float*, int)>
+float two_dots(const float* x, const float* y, int f, float* yy) {
+  *yy = Dot(y, y, f);
+  return Dot(x, y, f);
+}
+
 #ifdef GROVE_X86
 
 // SSE2 (every x86-64): 8 accumulators of 4 lanes.
@@ -192,6 +198,31 @@ __attribute__((target("avx512f"))) float avx512_bounded(const float* x, const fl
   return finish<Op>(p, x, y, i, f);
 }
 
+__attribute__((target("avx512f"))) float avx512_dot_and_norm(const float* x, const float* y, int f, float* yy) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, n0 = a0, n1 = a0;
+  int i = 0;
+  for (; i + kLanes <= f; i += kLanes) {
+    const __m512 y0 = _mm512_loadu_ps(y + i), y1 = _mm512_loadu_ps(y + i + 16);
+    a0 = _mm512_add_ps(a0, _mm512_mul_ps(_mm512_loadu_ps(x + i), y0));
+    a1 = _mm512_add_ps(a1, _mm512_mul_ps(_mm512_loadu_ps(x + i + 16), y1));
+    n0 = _mm512_add_ps(n0, _mm512_mul_ps(y0, y0));
+    n1 = _mm512_add_ps(n1, _mm512_mul_ps(y1, y1));
+  }
+  if (i + 16 <= f) {
+    const __m512 y0 = _mm512_loadu_ps(y + i);
+    a0 = _mm512_add_ps(a0, _mm512_mul_ps(_mm512_loadu_ps(x + i), y0));
+    n0 = _mm512_add_ps(n0, _mm512_mul_ps(y0, y0));
+    i += 16;
+  }
+  alignas(64) float p[kLanes], q[kLanes];
+  _mm512_store_ps(p, a0);
+  _mm512_store_ps(p + 16, a1);
+  _mm512_store_ps(q, n0);
+  _mm512_store_ps(q + 16, n1);
+  *yy = finish<Dot>(q, y, y, i, f);
+  return finish<Dot>(p, x, y, i, f);
+}
+
 #endif  // GROVE_X86
 
 #if defined(__wasm_simd128__)
@@ -225,16 +256,18 @@ float simd128(const float* x, const float* y, int f) {
 
 #endif
 
-#define GROVE_KERNELS(fn, l2_bounded, l1_bounded, name) \
-  {fn<Dot>, fn<L2>, fn<L1>, l2_bounded, l1_bounded, name}
-const Kernels kReference = GROVE_KERNELS(reference, unbounded<reference<L2>>, unbounded<reference<L1>>, "reference");
+#define GROVE_KERNELS(fn, l2_bounded, l1_bounded, dot_norm, name) \
+  {fn<Dot>, fn<L2>, fn<L1>, l2_bounded, l1_bounded, dot_norm, name}
+const Kernels kReference = GROVE_KERNELS(reference, unbounded<reference<L2>>, unbounded<reference<L1>>,
+                                         two_dots<reference<Dot>>, "reference");
 #ifdef GROVE_X86
-const Kernels kSse2 = GROVE_KERNELS(sse, unbounded<sse<L2>>, unbounded<sse<L1>>, "sse2");
-const Kernels kAvx = GROVE_KERNELS(avx, unbounded<avx<L2>>, unbounded<avx<L1>>, "avx");
-const Kernels kAvx512 = GROVE_KERNELS(avx512, avx512_bounded<L2>, avx512_bounded<L1>, "avx512");
+const Kernels kSse2 = GROVE_KERNELS(sse, unbounded<sse<L2>>, unbounded<sse<L1>>, two_dots<sse<Dot>>, "sse2");
+const Kernels kAvx = GROVE_KERNELS(avx, unbounded<avx<L2>>, unbounded<avx<L1>>, two_dots<avx<Dot>>, "avx");
+const Kernels kAvx512 = GROVE_KERNELS(avx512, avx512_bounded<L2>, avx512_bounded<L1>, avx512_dot_and_norm, "avx512");
 #endif
 #if defined(__wasm_simd128__)
-const Kernels kSimd128 = GROVE_KERNELS(simd128, unbounded<simd128<L2>>, unbounded<simd128<L1>>, "simd128");
+const Kernels kSimd128 = GROVE_KERNELS(simd128, unbounded<simd128<L2>>, unbounded<simd128<L1>>,
+                                       two_dots<simd128<Dot>>, "simd128");
 #endif
 #undef GROVE_KERNELS
 

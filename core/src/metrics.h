@@ -57,6 +57,10 @@ struct ExactMath {
   }
   static float squared_l2_bounded(const float* x, const float* y, int f, float) { return squared_l2(x, y, f); }
   static float l1_bounded(const float* x, const float* y, int f, float) { return l1(x, y, f); }
+  static float dot_and_norm(const float* x, const float* y, int f, float* yy) {
+    *yy = dot(y, y, f);
+    return dot(x, y, f);
+  }
 };
 
 // Grove's SIMD order, the same bits on every machine (see kernels.h).
@@ -69,6 +73,9 @@ struct FastMath {
   }
   static float l1_bounded(const float* x, const float* y, int f, float bound) {
     return fast_kernels().l1_bounded(x, y, f, bound);
+  }
+  static float dot_and_norm(const float* x, const float* y, int f, float* yy) {
+    return fast_kernels().dot_and_norm(x, y, f, yy);
   }
 };
 
@@ -147,16 +154,28 @@ struct Angular {
   static float distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
     if (!std::is_same<M, ExactMath>::value) {
       // Norms in the same float order as the dot product, so an item is exactly 0 from
-      // itself whatever order wrote the cached norms (the vector is in cache by now).
-      return angular_from(M::dot(v(x), v(x), f), M::dot(v(y), v(y), f), M::dot(v(x), v(y), f));
+      // itself whatever order wrote the cached norms.
+      float qq;
+      const float pq = M::dot_and_norm(v(x), v(y), f, &qq);
+      return angular_from(M::dot(v(x), v(x), f), qq, pq);
     }
     // Annoy's way: the cached norm, where 0 means "not cached" (files before Annoy 1.11.2).
     float pp = norm(x) != 0 ? norm(x) : M::dot(v(x), v(x), f);
     float qq = norm(y) != 0 ? norm(y) : M::dot(v(y), v(y), f);
     return angular_from(pp, qq, M::dot(v(x), v(y), f));
   }
+  // Building: items and centres cached their norms in this build's own float order.
   static float build_distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
-    return distance(x, y, f);
+    float pp = norm(x) != 0 ? norm(x) : M::dot(v(x), v(x), f);
+    float qq = norm(y) != 0 ? norm(y) : M::dot(v(y), v(y), f);
+    return angular_from(pp, qq, M::dot(v(x), v(y), f));
+  }
+  // Search: the query node's norm was cached by init_item in this same float order.
+  static float distance_bounded(const std::uint8_t* query, const std::uint8_t* y, int f, float) {
+    if (std::is_same<M, ExactMath>::value) return distance(query, y, f);
+    float qq;
+    const float pq = M::dot_and_norm(v(query), v(y), f, &qq);
+    return angular_from(norm(query), qq, pq);
   }
   static float reported(float d) { return std::sqrt(std::max(d, 0.0f)); }
   static float margin(const std::uint8_t* split, const float* q, int f) {

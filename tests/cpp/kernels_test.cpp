@@ -23,6 +23,14 @@ TEST(Kernels, EveryVariantMatchesTheReferenceBitForBit) {
       EXPECT_TRUE(same_bits(variants[k]->dot(v[0].data(), v[1].data(), f), ref.dot(v[0].data(), v[1].data(), f)));
       EXPECT_TRUE(same_bits(variants[k]->squared_l2(v[0].data(), v[1].data(), f), ref.squared_l2(v[0].data(), v[1].data(), f)));
       EXPECT_TRUE(same_bits(variants[k]->l1(v[0].data(), v[1].data(), f), ref.l1(v[0].data(), v[1].data(), f)));
+      float yy = 0;
+      const float xy = variants[k]->dot_and_norm(v[0].data(), v[1].data(), f, &yy);
+      EXPECT_TRUE(same_bits(xy, ref.dot(v[0].data(), v[1].data(), f)));
+      EXPECT_TRUE(same_bits(yy, ref.dot(v[1].data(), v[1].data(), f)));
+      // The bounded distances are exact whenever they come in under the bound.
+      const float l2 = ref.squared_l2(v[0].data(), v[1].data(), f);
+      EXPECT_TRUE(same_bits(variants[k]->squared_l2_bounded(v[0].data(), v[1].data(), f, l2), l2));
+      EXPECT_GT(variants[k]->squared_l2_bounded(v[0].data(), v[1].data(), f, l2 * 0.5f), l2 * 0.5f);
     }
   }
 }
