@@ -165,6 +165,41 @@ __attribute__((target("avx512f"))) float avx512(const float* x, const float* y, 
   return finish<Op>(p, x, y, i, f);
 }
 
+// AVX with an early exit (see avx512_bounded): the check folds a0+a2, a1+a3, then halves.
+template <class Op>
+__attribute__((target("avx"))) float avx_bounded(const float* x, const float* y, int f, float bound) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  int i = 0;
+  while (i + kLanes <= f) {
+    const int block_end = (i + 128 <= f) ? i + 128 : f - (f - i) % kLanes;
+    for (; i < block_end; i += kLanes) {
+      a0 = _mm256_add_ps(a0, avx_term<Op>(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+      a1 = _mm256_add_ps(a1, avx_term<Op>(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8)));
+      a2 = _mm256_add_ps(a2, avx_term<Op>(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16)));
+      a3 = _mm256_add_ps(a3, avx_term<Op>(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24)));
+    }
+    if (i + kLanes <= f) {
+      __m256 s8 = _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3));
+      __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+      alignas(16) float q[4];
+      _mm_store_ps(q, s4);
+      const float partial = (q[0] + q[2]) + (q[1] + q[3]);
+      if (partial > bound) return partial;
+    }
+  }
+  __m256* acc[4] = {&a0, &a1, &a2, &a3};
+  for (; i + 8 <= f; i += 8) {
+    __m256& a = *acc[(i % kLanes) / 8];
+    a = _mm256_add_ps(a, avx_term<Op>(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  }
+  alignas(32) float p[kLanes];
+  _mm256_store_ps(p, a0);
+  _mm256_store_ps(p + 8, a1);
+  _mm256_store_ps(p + 16, a2);
+  _mm256_store_ps(p + 24, a3);
+  return finish<Op>(p, x, y, i, f);
+}
+
 // AVX-512 with an early exit: every 128 elements the partial sums are folded in exactly the
 // final fold's order. All terms are >= 0 and rounding is monotone, so once that fold exceeds
 // the bound, the final result would too.
@@ -262,11 +297,11 @@ const Kernels kReference = GROVE_KERNELS(reference, unbounded<reference<L2>>, un
                                          two_dots<reference<Dot>>, "reference");
 #ifdef GROVE_X86
 const Kernels kSse2 = GROVE_KERNELS(sse, unbounded<sse<L2>>, unbounded<sse<L1>>, two_dots<sse<Dot>>, "sse2");
-const Kernels kAvx = GROVE_KERNELS(avx, unbounded<avx<L2>>, unbounded<avx<L1>>, two_dots<avx<Dot>>, "avx");
+const Kernels kAvx = GROVE_KERNELS(avx, avx_bounded<L2>, avx_bounded<L1>, two_dots<avx<Dot>>, "avx");
 const Kernels kAvx512 = GROVE_KERNELS(avx512, avx512_bounded<L2>, avx512_bounded<L1>, avx512_dot_and_norm, "avx512");
 #endif
 #if defined(__wasm_simd128__)
-const Kernels kSimd128 = GROVE_KERNELS(simd128, unbounded<simd128<L2>>, unbounded<simd128<L1>>,
+const Kernels kSimd128 = GROVE_KERNELS(simd128, simd128_bounded<L2>, simd128_bounded<L1>,
                                        two_dots<simd128<Dot>>, "simd128");
 #endif
 #undef GROVE_KERNELS

@@ -1,0 +1,136 @@
+// The Node side of the benchmark: Grove's wasm build, hnswlib-wasm, and a JS exact scan.
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { AnnoyIndex } from '../js/node.mjs';
+
+function readNpy(path) {
+  const b = readFileSync(path);
+  const header = 10 + b.readUInt16LE(8);
+  const shape = /'shape': \((\d+), (\d+)\)/.exec(b.toString('latin1', 10, header));
+  return { rows: Number(shape[1]), cols: Number(shape[2]), values: new Float32Array(b.buffer.slice(b.byteOffset + header, b.byteOffset + b.byteLength)) };
+}
+
+function recall10(ids, truth, q) {
+  let hit = 0;
+  for (let i = 0; i < 10; i++) if (ids.includes(truth[q * 100 + i])) hit++;
+  return hit / 10;
+}
+
+// Faster of two passes over the queries; recall from the first.
+function measure(param, queries, nq, truth, search) {
+  let best = Infinity;
+  let recall = 0;
+  for (let pass = 0; pass < 2; pass++) {
+    const t = performance.now();
+    for (let q = 0; q < nq; q++) {
+      const ids = search(queries.values.subarray(q * queries.cols, (q + 1) * queries.cols));
+      if (pass === 0) recall += recall10(ids, truth, q);
+    }
+    best = Math.min(best, (performance.now() - t) / 1000);
+  }
+  return { param, qps: nq / best, recall: recall / nq };
+}
+
+function bestOf(n, fn) {
+  let best = Infinity;
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    fn();
+    best = Math.min(best, performance.now() - t);
+  }
+  return best / 1000;
+}
+
+export async function nodePeers({ metric, train, test, truth: truthPath, nQueries, trees, searchK, ef, groveFile }) {
+  const data = readNpy(train);
+  const queries = readNpy(test);
+  const truthBytes = readFileSync(truthPath);
+  const truth = new Int32Array(truthBytes.buffer.slice(truthBytes.byteOffset, truthBytes.byteOffset + truthBytes.byteLength));
+  const out = [];
+
+  // Grove wasm: the same index file the native run wrote, loaded from an ArrayBuffer.
+  const fileBytes = new Uint8Array(readFileSync(groveFile));
+  const copy_s = bestOf(5, () => new Uint8Array(fileBytes.length).set(fileBytes));
+  let index = null;
+  const load_s = bestOf(5, () => {
+    index?.dispose();
+    index = new AnnoyIndex(data.cols, metric);
+    index.load(fileBytes);
+  });
+  const build = (n) => {
+    const fresh = new AnnoyIndex(data.cols, metric);
+    for (let i = 0; i < data.rows; i++) fresh.addItem(i, data.values.subarray(i * data.cols, (i + 1) * data.cols));
+    const t = performance.now();
+    fresh.build(n);
+    const s = (performance.now() - t) / 1000;
+    fresh.dispose();
+    return s;
+  };
+  const buildS = build(trees);
+  out.push({
+    system: 'grove-wasm', metric, trees, build_1_thread_s: buildS, build_all_threads_s: buildS, index_bytes: fileBytes.length,
+    load_s, copy_s, param: 'search_k',
+    points: searchK.map((k) => measure(k, queries, nQueries, truth, (v) => index.getNnsByVector(v, 10, k))),
+  });
+  index.dispose();
+
+  out.push(await hnswlibWasm(metric, data, queries, nQueries, truth, ef));
+
+  // The floor: an exact scan in plain JS (a few queries; recall 1 by construction).
+  const nScan = Math.min(20, nQueries);
+  const norms = new Float32Array(data.rows);
+  for (let i = 0; i < data.rows; i++) {
+    let n = 0;
+    for (let c = 0; c < data.cols; c++) n += data.values[i * data.cols + c] ** 2;
+    norms[i] = Math.sqrt(n);
+  }
+  const scan = (v) => {
+    const d = new Float64Array(data.rows);
+    let qn = 0;
+    for (let c = 0; c < data.cols; c++) qn += v[c] * v[c];
+    qn = Math.sqrt(qn);
+    for (let i = 0; i < data.rows; i++) {
+      let s = 0;
+      const o = i * data.cols;
+      if (metric === 'angular') {
+        for (let c = 0; c < data.cols; c++) s += v[c] * data.values[o + c];
+        d[i] = -s / (norms[i] * qn || 1);
+      } else {
+        for (let c = 0; c < data.cols; c++) s += (v[c] - data.values[o + c]) ** 2;
+        d[i] = s;
+      }
+    }
+    const ids = Array.from(d.keys()).sort((a, b) => d[a] - d[b] || a - b);
+    return ids.slice(0, 10);
+  };
+  out.push({ system: 'js-brute-force', metric, param: 'none', build_1_thread_s: 0, build_all_threads_s: 0, load_s: 0,
+    points: [measure(0, queries, nScan, truth, scan)] });
+  return out;
+}
+
+// hnswlib-wasm is compiled for browsers only; for this benchmark (not for Grove) it runs in
+// Node with a window global and a fetch that reads its wasm from disk.
+async function hnswlibWasm(metric, data, queries, nq, truth, efList) {
+  const { readFile } = await import('node:fs/promises');
+  if (!globalThis.window) {
+    globalThis.window = globalThis;
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = async (url, opts) => {
+      const href = String(url?.url ?? url);
+      if (href.startsWith('file:')) return new Response(await readFile(new URL(href)), { headers: { 'content-type': 'application/wasm' } });
+      return realFetch(url, opts);
+    };
+  }
+  const { loadHnswlib } = await import('../node_modules/hnswlib-wasm/dist/hnswlib.js');
+  const lib = await loadHnswlib();
+  const index = new lib.HierarchicalNSW(metric === 'angular' ? 'cosine' : 'l2', data.cols, '');
+  index.initIndex(data.rows, 16, 200, 100);
+  const t = performance.now();
+  for (let i = 0; i < data.rows; i++) index.addPoint(data.values.subarray(i * data.cols, (i + 1) * data.cols), i, false);
+  const buildS = (performance.now() - t) / 1000;
+  const points = efList.map((ef) => {
+    index.setEfSearch(ef);
+    return measure(ef, queries, nq, truth, (v) => index.searchKnn(v, 10, undefined).neighbors);
+  });
+  return { system: 'hnswlib-wasm', metric, param: 'ef', build_1_thread_s: buildS, build_all_threads_s: buildS, load_s: null, points };
+}

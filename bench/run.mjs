@@ -1,0 +1,174 @@
+// npm run bench [-- --quick]: Grove against Annoy and hnswlib on Fashion-MNIST, side by side.
+//
+// Native: bench/drivers (Grove; Annoy from Debian's r-cran-rcppannoy header, built
+// -O3 -march=native as its wheels are; hnswlib from libhnswlib-dev). Node: Grove's wasm build,
+// hnswlib-wasm from npm, and a plain-JS exact scan as the floor. Every recall is measured
+// against exact ground truth (brute force, cached). Full runs write docs/benchmarks.{md,json}
+// and the plots; --quick (10,000 items, 200 queries) writes build/bench-data/quick.json.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { buildWasm } from '../scripts/build-wasm.mjs';
+import { ensurePackages, jobs, log, root, run } from '../scripts/lib.mjs';
+import { npyBytes, prepareFashionMnist } from '../scripts/fashion-mnist.mjs';
+import { nodePeers } from './node-peers.mjs';
+import { svgPlot } from './plot.mjs';
+
+const quick = process.argv.includes('--quick');
+const mode = quick ? 'quick' : 'full';
+const TREES = 10;
+const SEARCH_K = [10, 30, 100, 300, 1000, 3000, 10000];
+const EF = [10, 20, 40, 80, 160, 320];
+const METRICS = ['euclidean', 'angular'];
+
+ensurePackages(['g++', 'cmake', 'make', 'r-cran-rcppannoy', 'libhnswlib-dev']);
+const buildDir = `${root}/build/bench`;
+run('cmake', ['-S', root, '-B', buildDir, '-DCMAKE_BUILD_TYPE=Release', '-DGROVE_BUILD_TESTS=OFF', '-DGROVE_BUILD_BENCH=ON']);
+run('cmake', ['--build', buildDir, '--parallel', jobs]);
+await buildWasm();
+const bin = `${buildDir}/bench`;
+
+// Data: Fashion-MNIST as float32 (the full train set, or a subset for --quick).
+const data = prepareFashionMnist();
+const dir = `${root}/build/bench-data`;
+mkdirSync(dir, { recursive: true });
+const nTrain = quick ? 10000 : 60000;
+const nQueries = quick ? 200 : 1000;
+const train = `${dir}/${mode}-train.npy`;
+const test = `${dir}/${mode}-test.npy`;
+if (!existsSync(train)) writeFileSync(train, subset(data.train, nTrain));
+if (!existsSync(test)) writeFileSync(test, subset(data.test, nQueries));
+
+function subset(path, rows) {
+  const b = readFileSync(path);
+  const header = 10 + b.readUInt16LE(8);
+  const cols = 784;
+  return npyBytes(new Float32Array(b.buffer.slice(b.byteOffset + header, b.byteOffset + header + rows * cols * 4)), rows, cols);
+}
+
+const results = [];
+for (const metric of METRICS) {
+  const truth = `${dir}/${mode}-truth-${metric}.i32`;
+  if (!existsSync(truth)) {
+    log(`${metric}: exact top-100 by brute force (cached in ${truth})`);
+    execFileSync(`${bin}/truth`, [metric, train, test, String(nQueries), truth], { stdio: 'inherit' });
+  }
+  const args = (list) => [metric, train, test, truth, String(nQueries), String(TREES), list.join(','), dir];
+  for (const [system, list] of [['grove', SEARCH_K], ['annoy', SEARCH_K], ['hnswlib', EF]]) {
+    log(`${metric}: ${system}`);
+    results.push(JSON.parse(execFileSync(`${bin}/${system}_bench`, args(list), { encoding: 'utf8' })));
+  }
+  log(`${metric}: Node (grove wasm, hnswlib-wasm, JS brute force)`);
+  results.push(...await nodePeers({ metric, train, test, truth, nQueries, trees: TREES, searchK: SEARCH_K, ef: EF, groveFile: `${dir}/grove-${metric}.ann` }));
+}
+
+// Queries/second at a recall, interpolated between the two measured points around it.
+function qpsAt(points, target) {
+  const sorted = [...points].sort((a, b) => a.recall - b.recall);
+  for (let i = 1; i < sorted.length; i++) {
+    const [a, b] = [sorted[i - 1], sorted[i]];
+    if (a.recall <= target && b.recall >= target) {
+      if (b.recall === a.recall) return Math.max(a.qps, b.qps);
+      const t = (target - a.recall) / (b.recall - a.recall);
+      return Math.exp(Math.log(a.qps) + t * (Math.log(b.qps) - Math.log(a.qps)));
+    }
+  }
+  return sorted.find((p) => p.recall >= target)?.qps ?? null;
+}
+
+const find = (system, metric) => results.find((r) => r.system === system && r.metric === metric);
+const summary = {};
+for (const metric of METRICS) {
+  const g = find('grove', metric), a = find('annoy', metric), w = find('grove-wasm', metric);
+  const ratio = (x, y) => (x && y ? x / y : null);
+  summary[metric] = {
+    qps_at_0_9: Object.fromEntries(results.filter((r) => r.metric === metric).map((r) => [r.system, qpsAt(r.points, 0.9)])),
+    grove_over_annoy_qps_at_0_9: ratio(qpsAt(g.points, 0.9), qpsAt(a.points, 0.9)),
+    grove_over_annoy_build_1_thread: ratio(g.build_1_thread_s, a.build_1_thread_s),
+    grove_over_annoy_build_all_threads: ratio(g.build_all_threads_s, a.build_all_threads_s),
+    wasm_over_native_qps_at_0_9: ratio(qpsAt(w.points, 0.9), qpsAt(g.points, 0.9)),
+    wasm_load_over_copy: w.load_s / w.copy_s,
+    index_bytes_grove: g.index_bytes,
+    index_bytes_annoy: a.index_bytes,
+  };
+}
+
+// The table.
+const fmt = (x, d = 0) => (x === null || x === undefined ? '–' : Number(x).toFixed(d));
+const lines = [];
+for (const metric of METRICS) {
+  lines.push(`\n${metric} (${nTrain} items, ${nQueries} queries, k = 10, ${TREES} trees)`);
+  lines.push('system        build 1T (s)  build all (s)  index bytes   load (ms)  q/s @ recall 0.90');
+  for (const r of results.filter((x) => x.metric === metric)) {
+    lines.push(`${r.system.padEnd(13)} ${fmt(r.build_1_thread_s, 2).padStart(12)} ${fmt(r.build_all_threads_s, 2).padStart(14)} ${String(r.index_bytes ?? '–').padStart(12)} ${(r.load_s == null ? '–' : fmt(r.load_s * 1000, 3)).padStart(11)}  ${fmt(qpsAt(r.points, 0.9)).padStart(8)}`);
+  }
+  lines.push(`${'param'.padEnd(13)} ${'system'.padEnd(12)} recall@10 / q/s`);
+  for (const r of results.filter((x) => x.metric === metric && x.points.length > 1)) {
+    lines.push(`${r.param.padEnd(13)} ${r.system.padEnd(12)} ${r.points.map((p) => `${p.param}: ${p.recall.toFixed(3)}/${fmt(p.qps)}`).join('  ')}`);
+  }
+  const s = summary[metric];
+  lines.push(`ratios: Grove/Annoy q/s @0.90 ${fmt(s.grove_over_annoy_qps_at_0_9, 2)}, build 1T ${fmt(s.grove_over_annoy_build_1_thread, 2)}, build all ${fmt(s.grove_over_annoy_build_all_threads, 2)}; ` +
+    `Grove wasm/native q/s @0.90 ${fmt(s.wasm_over_native_qps_at_0_9, 2)}; wasm load from ArrayBuffer / Uint8Array.set ${fmt(s.wasm_load_over_copy, 2)}`);
+}
+console.log(lines.join('\n'));
+
+const machine = {
+  cpu: os.cpus()[0]?.model, cores: os.cpus().length, memory_gib: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version, gxx: firstLine('g++', ['--version']), emcc: firstLine('emcc', ['--version']),
+  annoy: 'annoylib.h from r-cran-rcppannoy ' + firstLine('dpkg-query', ['-W', '-f=${Version}', 'r-cran-rcppannoy']) + ' (Annoy 1.17.1)',
+  hnswlib: 'libhnswlib-dev ' + firstLine('dpkg-query', ['-W', '-f=${Version}', 'libhnswlib-dev']),
+  hnswlib_wasm: JSON.parse(readFileSync(`${root}/node_modules/hnswlib-wasm/package.json`, 'utf8')).version,
+  date: new Date().toISOString().slice(0, 10),
+};
+const report = { mode, n_train: nTrain, n_queries: nQueries, trees: TREES, machine, summary, results };
+if (quick) {
+  writeFileSync(`${dir}/quick.json`, JSON.stringify(report, null, 1));
+  log(`wrote ${dir}/quick.json`);
+} else {
+  mkdirSync(`${root}/docs`, { recursive: true });
+  writeFileSync(`${root}/docs/benchmarks.json`, JSON.stringify(report, null, 1));
+  for (const metric of METRICS) {
+    writeFileSync(`${root}/docs/benchmarks-${metric}.svg`, svgPlot(`Fashion-MNIST ${metric}: recall@10 vs queries/second (single thread)`, results.filter((r) => r.metric === metric)));
+  }
+  writeFileSync(`${root}/docs/benchmarks.md`, markdown(report, lines.join('\n')));
+  log('wrote docs/benchmarks.md, docs/benchmarks.json and the plots');
+}
+
+function firstLine(cmd, args) {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', env: { ...process.env, NODE_PATH: '/usr/share/nodejs' } }).split('\n')[0].trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function markdown(r, table) {
+  const m = r.machine;
+  return `# Benchmarks
+
+Made by \`npm run bench\` (this file is written by the full run; \`npm run bench -- --quick\` runs a
+small subset in about a minute). Numbers from one run on one machine: a shared VM, so expect
+±15% between runs.
+
+- **Data**: Fashion-MNIST from Debian's \`dataset-fashion-mnist\` (${r.n_train} training images
+  of 784 pixels as float32; the first ${r.n_queries} test images as queries), k = 10, recall@10
+  against exact ground truth (brute force in double precision).
+- **Machine**: ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB; ${m.gxx}; ${m.emcc}; Node ${m.node}; ${m.date}.
+- **Peers**: ${m.annoy}, compiled -O3 -march=native -ffast-math -fno-associative-math with its
+  multi-threaded build policy (as pip builds it); ${m.hnswlib} (M = 16, ef_construction = 200,
+  -O3 -march=native); hnswlib-wasm ${m.hnswlib_wasm} from npm (same M and ef_construction); a
+  plain-JS exact scan. Grove is built as shipped: no -march flags (SIMD chosen at run time).
+- **Queries** run one at a time on one thread; each point is the faster of two passes. Grove and
+  Annoy use ${r.trees} trees and sweep search_k; hnswlib sweeps ef. "build all" uses every core.
+  "load" is mmap for the native indexes, and for Grove wasm the copy of the file's bytes
+  (already in an ArrayBuffer) into wasm memory.
+
+![euclidean](benchmarks-euclidean.svg)
+
+![angular](benchmarks-angular.svg)
+
+\`\`\`
+${table.trim()}
+\`\`\`
+`;
+}
