@@ -78,10 +78,12 @@ const platform = {
     }
   },
 
-  // on_disk_build creates (truncates) its file up front, as Annoy does.
+  // onDiskBuild checks up front that the file can be written (nothing is written yet).
   checkWritable(file) {
+    const probe = `${file}.probe-${process.pid}-${Math.random().toString(36).slice(2)}`;
     try {
-      fs.writeFileSync(file, new Uint8Array(0));
+      fs.closeSync(fs.openSync(probe, 'wx'));
+      fs.rmSync(probe);
     } catch (err) {
       throw ioError('cannot create', file, err);
     }

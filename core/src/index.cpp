@@ -45,6 +45,7 @@ struct Index::Impl {
   detail::Forest forest;
   State state = State::Adding;
   bool has_build_storage = false;
+  std::uint64_t memory_limit = Index::kDefaultMemoryLimit;
   std::uint64_t seed = Kiss64::kDefaultSeed;
   bool verbose = false;
   std::function<void(const std::string&)> log;
@@ -204,6 +205,12 @@ void Index::add_item(std::int32_t item, const float* w) {
   m.check_vector(w, "vector");
   detail::Forest& forest = m.forest;
   const std::int64_t needed = std::max<std::int64_t>(forest.n_items, std::int64_t(item) + 1);
+  const std::uint64_t bytes = static_cast<std::uint64_t>(needed) * forest.layout.node_size;
+  if (!m.has_build_storage && m.memory_limit && bytes > m.memory_limit)
+    fail(ErrorCode::OutOfMemory,
+         "item id " + std::to_string(item) + " needs " + std::to_string(bytes >> 20) +
+             " MiB for the items alone, over the memory limit of " +
+             std::to_string(m.memory_limit >> 20) + " MiB: use smaller ids, or raise the limit with set_memory_limit()");
   try {
     forest.reserve(needed);
   } catch (const std::bad_alloc&) {
@@ -340,6 +347,8 @@ std::int32_t Index::get_n_trees() const {
 void Index::verbose(bool on) { impl_->verbose = on; }
 void Index::set_log(std::function<void(const std::string&)> sink) { impl_->log = std::move(sink); }
 void Index::set_seed(std::uint64_t seed) { impl_->seed = seed; }
+void Index::set_memory_limit(std::uint64_t bytes) { impl_->memory_limit = bytes; }
+
 void Index::set_annoy_float_order(bool on) {
   Impl& m = *impl_;
   if (m.forest.n_items > 0 && m.state == State::Adding && on != m.forest.annoy_float_order)

@@ -214,13 +214,11 @@ __attribute__((target("avx512f"))) float avx512_bounded(const float* x, const fl
       a1 = _mm512_add_ps(a1, avx512_term<Op>(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16)));
     }
     if (i + kLanes <= f) {
-      __m512 s16 = _mm512_add_ps(a0, a1);
-      __m256 high = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s16), 1));
-      __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(s16), high);
-      __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-      alignas(16) float q[4];
-      _mm_store_ps(q, s4);
-      if ((q[0] + q[2]) + (q[1] + q[3]) > bound) return (q[0] + q[2]) + (q[1] + q[3]);
+      alignas(64) float q[16];
+      _mm512_store_ps(q, _mm512_add_ps(a0, a1));  // the fold's first step: p[j] + p[j + 16]
+      for (int width = 8; width >= 1; width /= 2)
+        for (int j = 0; j < width; ++j) q[j] = q[j] + q[j + width];
+      if (q[0] > bound) return q[0];
     }
   }
   if (i + 16 <= f) {
@@ -280,6 +278,37 @@ float simd128(const float* x, const float* y, int f) {
   for (; i + kLanes <= f; i += kLanes)
     for (int k = 0; k < 8; ++k)
       acc[k] = wasm_f32x4_add(acc[k], wasm_term<Op>(wasm_v128_load(x + i + 4 * k), wasm_v128_load(y + i + 4 * k)));
+  for (; i + 4 <= f; i += 4) {
+    int k = (i % kLanes) / 4;
+    acc[k] = wasm_f32x4_add(acc[k], wasm_term<Op>(wasm_v128_load(x + i), wasm_v128_load(y + i)));
+  }
+  float p[kLanes];
+  for (int k = 0; k < 8; ++k) wasm_v128_store(p + 4 * k, acc[k]);
+  return finish<Op>(p, x, y, i, f);
+}
+
+
+// SIMD128 with an early exit (see avx512_bounded): the check folds acc[k] + acc[k + 4], then
+// + 2, + 1, then the four lanes pairwise.
+template <class Op>
+float simd128_bounded(const float* x, const float* y, int f, float bound) {
+  v128_t acc[8];
+  for (auto& a : acc) a = wasm_f32x4_splat(0.0f);
+  int i = 0;
+  while (i + kLanes <= f) {
+    const int block_end = (i + 128 <= f) ? i + 128 : f - (f - i) % kLanes;
+    for (; i < block_end; i += kLanes)
+      for (int k = 0; k < 8; ++k)
+        acc[k] = wasm_f32x4_add(acc[k], wasm_term<Op>(wasm_v128_load(x + i + 4 * k), wasm_v128_load(y + i + 4 * k)));
+    if (i + kLanes <= f) {
+      v128_t s16[4];
+      for (int k = 0; k < 4; ++k) s16[k] = wasm_f32x4_add(acc[k], acc[k + 4]);
+      v128_t s4 = wasm_f32x4_add(wasm_f32x4_add(s16[0], s16[2]), wasm_f32x4_add(s16[1], s16[3]));
+      const float partial = (wasm_f32x4_extract_lane(s4, 0) + wasm_f32x4_extract_lane(s4, 2)) +
+                            (wasm_f32x4_extract_lane(s4, 1) + wasm_f32x4_extract_lane(s4, 3));
+      if (partial > bound) return partial;
+    }
+  }
   for (; i + 4 <= f; i += 4) {
     int k = (i % kLanes) / 4;
     acc[k] = wasm_f32x4_add(acc[k], wasm_term<Op>(wasm_v128_load(x + i), wasm_v128_load(y + i)));

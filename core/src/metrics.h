@@ -365,8 +365,9 @@ struct Hamming {
   static bool bit(const std::uint64_t* words, std::uint64_t b) {
     return (words[b / 64] >> (63 - b % 64)) & 1;
   }
-  static bool margin(const std::uint8_t* split, const std::uint64_t* q, int) {
-    return bit(q, v(split)[0]);
+  static bool margin(const std::uint8_t* split, const std::uint64_t* q, int words) {
+    const std::uint64_t b = v(split)[0];
+    return b < static_cast<std::uint64_t>(words) * 64 && bit(q, b);  // a corrupt bit index reads as 0
   }
   static bool build_margin(const std::uint8_t* split, const std::uint8_t* item, int words) {
     return margin(split, v(item), words);

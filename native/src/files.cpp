@@ -52,15 +52,42 @@ class MappedFile : public Storage {
   std::size_t size_;
 };
 
+std::string folder_of(const std::string& path) {
+  std::vector<char> copy(path.begin(), path.end());
+  copy.push_back('\0');
+  return ::dirname(copy.data());
+}
+
+// Makes a rename in the folder of `path` durable.
+void sync_folder(const std::string& path) {
+  Fd dir(::open(folder_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() >= 0) ::fsync(dir.get());
+}
+
+// Creates a unique temporary file next to `path`; returns its fd and sets *tmp_path.
+int create_temp_next_to(const std::string& path, const char* tag, std::string* tmp_path) {
+  if (path.empty()) throw Error(ErrorCode::Io, "cannot write the index: the path is empty");
+  std::string pattern = path + tag + "XXXXXX";
+  std::vector<char> name(pattern.begin(), pattern.end());
+  name.push_back('\0');
+  int fd = ::mkstemp(name.data());
+  if (fd < 0) io_error("cannot create", path, errno);
+  ::fchmod(fd, 0644);
+  *tmp_path = name.data();
+  return fd;
+}
+
+// The storage of an on-disk build: a temporary file next to the target that grows as nodes
+// are added, renamed over the target only once the build is complete. Until then the target
+// is untouched; a failed or abandoned build removes the temporary file.
 class BuildFile : public Storage {
  public:
-  BuildFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  BuildFile(int fd, std::string tmp_path, std::string path)
+      : fd_(fd), tmp_path_(std::move(tmp_path)), path_(std::move(path)) {}
   ~BuildFile() override {
     unmap();
-    if (!finished_ && ::ftruncate(fd_, 0) != 0) {
-      // nothing more to do: the build failed and the file could not be emptied
-    }
     ::close(fd_);
+    if (!finished_) ::unlink(tmp_path_.c_str());
   }
   const std::uint8_t* data() const override { return data_; }
   std::uint8_t* mutable_data() override { return data_; }
@@ -68,23 +95,25 @@ class BuildFile : public Storage {
 
   void resize(std::size_t bytes) override {
     if (bytes == size_) return;
+    if (finished_) throw Error(ErrorCode::WrongState, "the on-disk index is complete: unbuild() is not supported for it");
     // Truncating extends with zeros; the mapping is remade over the new length.
-    if (::ftruncate(fd_, static_cast<off_t>(bytes)) != 0) io_error("cannot grow", path_, errno);
+    if (::ftruncate(fd_, static_cast<off_t>(bytes)) != 0) io_error("cannot grow", tmp_path_, errno);
     unmap();
     if (bytes > 0) {
       void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
-      if (p == MAP_FAILED) io_error("cannot map", path_, errno);
+      if (p == MAP_FAILED) io_error("cannot map", tmp_path_, errno);
       data_ = static_cast<std::uint8_t*>(p);
     }
     size_ = bytes;
-    finished_ = false;
   }
 
   void finish(std::size_t bytes) override {
     resize(bytes);
-    if (data_ && ::msync(data_, size_, MS_SYNC) != 0) io_error("cannot sync", path_, errno);
-    if (::fsync(fd_) != 0) io_error("cannot sync", path_, errno);
+    if (data_ && ::msync(data_, size_, MS_SYNC) != 0) io_error("cannot sync", tmp_path_, errno);
+    if (::fsync(fd_) != 0) io_error("cannot sync", tmp_path_, errno);
+    if (::rename(tmp_path_.c_str(), path_.c_str()) != 0) io_error("cannot rename the build file to", path_, errno);
     finished_ = true;
+    sync_folder(path_);
   }
 
  private:
@@ -93,17 +122,11 @@ class BuildFile : public Storage {
     data_ = nullptr;
   }
   int fd_;
-  std::string path_;
+  std::string tmp_path_, path_;
   std::uint8_t* data_ = nullptr;
   std::size_t size_ = 0;
   bool finished_ = false;
 };
-
-std::string folder_of(const std::string& path) {
-  std::vector<char> copy(path.begin(), path.end());
-  copy.push_back('\0');
-  return ::dirname(copy.data());
-}
 
 }  // namespace
 
@@ -127,19 +150,15 @@ std::unique_ptr<Storage> map_file(const std::string& path, bool prefault) {
 }
 
 std::unique_ptr<Storage> create_build_file(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (fd.get() < 0) io_error("cannot create", path, errno);
-  return std::unique_ptr<Storage>(new BuildFile(fd.release(), path));
+  std::string tmp;
+  Fd fd(create_temp_next_to(path, ".building-", &tmp));
+  return std::unique_ptr<Storage>(new BuildFile(fd.release(), tmp, path));
 }
 
 void write_file_atomic(const std::string& path, const void* data, std::size_t size) {
   if (path.empty()) throw Error(ErrorCode::Io, "cannot save: the path is empty");
-  std::string tmp = path + ".tmp-XXXXXX";
-  std::vector<char> name(tmp.begin(), tmp.end());
-  name.push_back('\0');
-  Fd fd(::mkstemp(name.data()));
-  if (fd.get() < 0) io_error("cannot create a temporary file for", path, errno);
-  const std::string tmp_path(name.data());
+  std::string tmp_path;
+  Fd fd(create_temp_next_to(path, ".tmp-", &tmp_path));
   auto fail = [&](const char* what) {
     int err = errno;
     ::unlink(tmp_path.c_str());
@@ -152,12 +171,10 @@ void write_file_atomic(const std::string& path, const void* data, std::size_t si
     if (n <= 0) fail("cannot write");
     done += static_cast<std::size_t>(n);
   }
-  if (::fchmod(fd.get(), 0644) != 0) fail("cannot set permissions on");
   if (::fsync(fd.get()) != 0) fail("cannot sync");
   if (::close(fd.release()) != 0) fail("cannot close");
   if (::rename(tmp_path.c_str(), path.c_str()) != 0) fail("cannot rename the temporary file to");
-  Fd dir(::open(folder_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() >= 0) ::fsync(dir.get());  // make the rename itself durable
+  sync_folder(path);
 }
 
 }  // namespace native

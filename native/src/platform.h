@@ -14,8 +14,8 @@ namespace native {
 // A read-only shared mapping of a whole file.
 std::unique_ptr<Storage> map_file(const std::string& path, bool prefault);
 
-// A file that grows as the index is built in it (on-disk build). If the build never
-// finishes, the file is truncated to zero bytes so nothing mistakes it for an index.
+// A file that grows as the index is built in it (on-disk build): a temporary file next to
+// `path`, renamed to `path` when the build completes and removed if it never does.
 std::unique_ptr<Storage> create_build_file(const std::string& path);
 
 // Writes bytes to `path` atomically: temp file in the same folder, fsync, rename.

@@ -130,8 +130,10 @@ test('use after dispose', () => {
 test('running out of wasm memory is a catchable error, and the module keeps working', () => {
   const huge = new AnnoyIndex(1 << 20, 'euclidean');  // 4 MiB per item
   const v = new Float32Array(1 << 20);
-  // ids this far apart need more than the 4 GB wasm can address
-  throwsLike(() => huge.addItem(5000, v), GroveError, 'out of memory', 'OutOfMemory');
+  // id 1000 needs 4 GB for the items: more than wasm32 can address
+  throwsLike(() => huge.addItem(1000, v), GroveError, 'out of memory', 'OutOfMemory');
+  // and far beyond that, the documented memory limit answers first
+  throwsLike(() => huge.addItem(5000, v), GroveError, 'over the memory limit', 'OutOfMemory');
   assert.equal(huge.getNItems(), 0);
   huge.dispose();
   const index = small();
