@@ -373,6 +373,9 @@ function createApi(Module, platform) {
 
     get disposed() { return this.#raw === null; }
 
+    /** Bytes of wasm memory the module holds (it grows as needed and is reused after dispose). */
+    static wasmMemoryBytes() { return Module.HEAPU8.length; }
+
     static deserialize(bytes, f, metric) {
       const index = new AnnoyIndex(f, metric);
       try {

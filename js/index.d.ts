@@ -101,6 +101,8 @@ export class AnnoyIndex {
   dispose(): void;
   [Symbol.dispose](): void;
 
+  /** Bytes of wasm memory the module holds (it grows as needed and is reused after dispose()). */
+  static wasmMemoryBytes(): number;
   static deserialize(bytes: IndexBytes, f: number, metric: Metric): AnnoyIndex;
   static fromUrl(source: string | URL | Response, f: number, metric: Metric, options?: FetchOptions): Promise<AnnoyIndex>;
 

@@ -3,11 +3,14 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { createApi } = require('./api.cjs');
-const createGroveModule = require('../dist/grove.node.cjs');
+// GROVE_DIST_DIR points at another build of dist/ (the test suite runs once against a
+// build with wasm assertions and a checked heap).
+const dist = process.env.GROVE_DIST_DIR || path.join(__dirname, '..', 'dist');
+const createGroveModule = require(path.join(dist, 'grove.node.cjs'));
 
 // emcc 3.1.6's loader would fetch() the wasm, which Node's fetch cannot do for a path:
 // pass the bytes ourselves.
-const wasmBinary = fs.readFileSync(path.join(__dirname, '..', 'dist', 'grove.wasm'));
+const wasmBinary = fs.readFileSync(path.join(dist, 'grove.wasm'));
 const Module = createGroveModule({ wasmBinary });
 
 // strerror's words, so messages read as the native library's do.

@@ -1,7 +1,22 @@
 // Builds the WebAssembly module and the package's dist/ (run by npm test, demo and pack).
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { capture, ensurePackages, jobs, log, root, run } from './lib.mjs';
 import { ensureNodeModules } from './node-deps.mjs';
+
+// The wasm build with runtime checks: assertions and a checked heap (every load and store
+// bounds- and alignment-checked). Only the Node loader is built; tests point GROVE_DIST_DIR at it.
+export async function buildCheckedWasm() {
+  ensurePackages(['emscripten', 'cmake', 'make']);
+  const env = { ...process.env, NODE_PATH: process.env.NODE_PATH || '/usr/share/nodejs' };
+  const dir = `${root}/build/wasm-checked`;
+  const dist = `${dir}/dist`;
+  run('emcmake', ['cmake', '-S', root, '-B', dir, '-DCMAKE_BUILD_TYPE=Release', `-DGROVE_WASM_OUT=${dist}`,
+    '-DGROVE_WASM_EXTRA_LINK=-sASSERTIONS=2;-sSAFE_HEAP=1'], { env });
+  run('cmake', ['--build', dir, '--parallel', jobs, '--target', 'grove_node'], { env });
+  rmSync(`${dist}/grove.wasm`, { force: true });
+  renameSync(`${dist}/grove.node.wasm`, `${dist}/grove.wasm`);
+  return dist;
+}
 
 export async function buildWasm() {
   ensurePackages(['emscripten', 'cmake', 'make']);

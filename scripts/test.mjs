@@ -2,8 +2,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildWasm } from './build-wasm.mjs';
+import { buildCheckedWasm, buildWasm } from './build-wasm.mjs';
+import { fuzz } from './fuzz.mjs';
 import { buildNative, capture, ensurePackages, jobs, log, root, run } from './lib.mjs';
+
+// --quick (or GROVE_QUICK=1): the functional suites only, for fast local iteration.
+const quick = process.argv.includes('--quick') || process.env.GROVE_QUICK === '1';
 
 // Real Annoy for the interop test (skipped, with a message, where it cannot be installed).
 ensurePackages(['r-cran-rcppannoy'], { required: false });
@@ -34,4 +38,32 @@ log('wasm: build the package, then the Node and browser suites');
 ensurePackages(['chromium']);
 await buildWasm();
 run('node', ['--test', 'tests/js/', 'tests/browser/']);
+
+if (quick) {
+  log('--quick: skipping the sanitizer, TSan, checked-wasm and fuzz runs');
+} else {
+  log('native: the whole C++ suite under AddressSanitizer + UndefinedBehaviorSanitizer');
+  const asan = sanitizedBuild('asan', 'address,undefined');
+  run('ctest', ['--test-dir', asan, '--output-on-failure', '--parallel', jobs], { env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=1', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' } });
+
+  log('native: the concurrency tests under ThreadSanitizer');
+  const tsan = sanitizedBuild('tsan', 'thread', ['concurrency_test', 'index_test']);
+  run('ctest', ['--test-dir', tsan, '--output-on-failure', '-R', 'Concurrency|SameSeedSameIndexAnyThreadCount|BatchQueries'], { env: { ...process.env, TSAN_OPTIONS: 'halt_on_error=1' } });
+
+  log('wasm: the Node suite against a build with assertions and a checked heap');
+  const checked = await buildCheckedWasm();
+  run('node', ['--test', 'tests/js/'], { env: { ...process.env, GROVE_DIST_DIR: checked } });
+
+  const seconds = Number(process.env.GROVE_FUZZ_SECONDS ?? 60);
+  log(`fuzzing: ${seconds} s per target`);
+  for (const s of fuzz(seconds)) log(`${s.target}: ${s.execs} executions, corpus of ${s.corpus}`);
+}
 log('all suites passed');
+
+// A build folder whose every target (library and tests) carries the sanitizers.
+function sanitizedBuild(name, sanitizers, targets = []) {
+  const dir = `${root}/build/${name}`;
+  run('cmake', ['-S', root, '-B', dir, '-DCMAKE_BUILD_TYPE=RelWithDebInfo', `-DGROVE_SANITIZE=${sanitizers}`, '-DGROVE_BUILD_CLI=ON']);
+  run('cmake', ['--build', dir, '--parallel', jobs, ...(targets.length ? ['--target', ...targets] : [])]);
+  return dir;
+}

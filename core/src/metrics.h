@@ -138,8 +138,18 @@ void two_means(const std::vector<const std::uint8_t*>& items, int f, Kiss64& rng
   }
 }
 
+// Moves a centre towards x (weighted 1/w) as the (c+1)-th point of its cluster. Annoy's
+// order divides twice per element; the fast order multiplies by precomputed factors (no
+// division in the loop), the same bits on every machine.
+template <class M>
 inline void mean_step(float* mean, const float* x, float w, int c, int f) {
-  for (int z = 0; z < f; ++z) mean[z] = (mean[z] * c + x[z] / w) / (c + 1);
+  if (std::is_same<M, ExactMath>::value) {
+    for (int z = 0; z < f; ++z) mean[z] = (mean[z] * c + x[z] / w) / (c + 1);
+    return;
+  }
+  const float keep = static_cast<float>(c) / static_cast<float>(c + 1);
+  const float add = 1.0f / (w * static_cast<float>(c + 1));
+  for (int z = 0; z < f; ++z) mean[z] = mean[z] * keep + x[z] * add;
 }
 
 template <class M>
@@ -195,7 +205,7 @@ struct Angular {
   static void refresh_centre(std::uint8_t* c, int f) { init_item(c, f); }
   static float weight(const std::uint8_t* x, int f) { return std::sqrt(M::dot(v(x), v(x), f)); }
   static void update_mean(std::uint8_t* mean, const std::uint8_t* x, float w, int c, int f) {
-    mean_step(v(mean), v(x), w, c, f);
+    mean_step<M>(v(mean), v(x), w, c, f);
   }
   static void create_split(const std::vector<const std::uint8_t*>& items, int f,
                            std::size_t s, Kiss64& rng, std::uint8_t* out) {
@@ -243,7 +253,7 @@ struct Minkowski {
   static void refresh_centre(std::uint8_t*, int) {}
   static float weight(const std::uint8_t*, int) { return 1.0f; }
   static void update_mean(std::uint8_t* mean, const std::uint8_t* x, float w, int c, int f) {
-    mean_step(v(mean), v(x), w, c, f);
+    mean_step<M>(v(mean), v(x), w, c, f);
   }
   static void create_split(const std::vector<const std::uint8_t*>& items, int f,
                            std::size_t s, Kiss64& rng, std::uint8_t* out) {
@@ -313,8 +323,12 @@ struct Dot {
   static void refresh_centre(std::uint8_t*, int) {}
   static float weight(const std::uint8_t* x, int f) { return std::sqrt(augmented_norm2(x, f)); }
   static void update_mean(std::uint8_t* mean, const std::uint8_t* x, float w, int c, int f) {
-    mean_step(v(mean), v(x), w, c, f);
-    df(mean) = (df(mean) * c + df(x) / w) / (c + 1);
+    mean_step<M>(v(mean), v(x), w, c, f);
+    if (std::is_same<M, ExactMath>::value) {
+      df(mean) = (df(mean) * c + df(x) / w) / (c + 1);
+    } else {
+      df(mean) = df(mean) * (static_cast<float>(c) / static_cast<float>(c + 1)) + df(x) * (1.0f / (w * static_cast<float>(c + 1)));
+    }
   }
   static void create_split(const std::vector<const std::uint8_t*>& items, int f,
                            std::size_t s, Kiss64& rng, std::uint8_t* out) {

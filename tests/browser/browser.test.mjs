@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { serveStatic } from './server.mjs';
+import { serveStatic } from '../../scripts/serve.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const executablePath = '/usr/bin/chromium';

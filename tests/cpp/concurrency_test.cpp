@@ -12,7 +12,7 @@
 namespace {
 
 constexpr int kF = 16;
-constexpr int kQueries = 2000;
+constexpr int kQueries = 10000;  // per thread: 8 x 10,000 queries
 
 std::string build_file() {
   const std::string path = grove_test::temp_path("concurrency.ann");

@@ -140,3 +140,41 @@ test('running out of wasm memory is a catchable error, and the module keeps work
   assert.equal(index.getNnsByItem(0, 3).length, 3);
   index.dispose();
 });
+
+test('dispose() returns memory: 100 build/dispose cycles do not grow the heap', () => {
+  const cycle = () => {
+    const index = new AnnoyIndex(32, 'angular');
+    for (let i = 0; i < 2000; i++) index.addItem(i, Array.from({ length: 32 }, (_, c) => Math.sin(i * 31 + c)));
+    index.build(10);
+    index.getNnsByItem(0, 10);
+    index.dispose();
+  };
+  for (let i = 0; i < 5; i++) cycle();  // warm up: the heap reaches its working size
+  const before = AnnoyIndex.wasmMemoryBytes();
+  for (let i = 0; i < 100; i++) cycle();
+  assert.equal(AnnoyIndex.wasmMemoryBytes(), before);
+});
+
+test('running out of wasm memory while loading is a catchable error', () => {
+  const index = small();
+  let bytes;
+  try {
+    bytes = new Uint8Array(2 ** 32 + 28);  // more than wasm32 can hold; not touched, so cheap
+  } catch {
+    return;  // this machine cannot even make the buffer: nothing to test
+  }
+  throwsLike(() => index.load(bytes), GroveError, 'out of memory', 'OutOfMemory');
+  assert.equal(index.getNItems(), 50);  // the loaded index is still there
+  index.dispose();
+});
+
+test('load over a loaded index replaces it once the new one is valid', () => {
+  const a = small();
+  const b = new AnnoyIndex(3, 'euclidean');
+  b.addItem(0, [1, 1, 1]);
+  b.build(1);
+  a.load(b.serialize());
+  assert.equal(a.getNItems(), 1);
+  a.dispose();
+  b.dispose();
+});

@@ -1,4 +1,4 @@
-// A static file server on 127.0.0.1 for browser tests (any free port).
+// A static file server on 127.0.0.1 (port 0: any free port), for the demo and browser tests.
 import { createReadStream, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import path from 'node:path';
@@ -8,7 +8,7 @@ const TYPES = {
   '.wasm': 'application/wasm', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml',
 };
 
-export function serveStatic(root) {
+export function serveStatic(root, port = 0) {
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
     const file = path.normalize(path.join(root, decodeURIComponent(url.pathname)));
@@ -34,7 +34,7 @@ export function serveStatic(root) {
     createReadStream(file).pipe(res);
   });
   return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(port, '127.0.0.1', () => {
       server.url = `http://127.0.0.1:${server.address().port}`;
       resolve(server);
     });

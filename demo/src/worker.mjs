@@ -1,0 +1,34 @@
+// The search runs here, off the page's thread: load the index, answer queries.
+import { AnnoyIndex } from './grove.browser.mjs';
+
+let index = null;
+let meta = null;
+
+self.onmessage = async ({ data: message }) => {
+  try {
+    if (message.type === 'load') {
+      meta = message.meta;
+      const started = performance.now();
+      index = await AnnoyIndex.fromUrl(message.url, meta.dim, meta.metric, {
+        onProgress: (loaded, total) => postMessage({ type: 'progress', loaded, total: total ?? meta.bytes }),
+      });
+      postMessage({ type: 'loaded', ms: performance.now() - started, items: index.getNItems(), trees: index.getNTrees() });
+    } else if (message.type === 'vectors') {
+      postMessage({ type: 'vectors', id: message.id, vectors: message.items.map((i) => index.getItemVector(i)) });
+    } else if (message.type === 'search') {
+      const query = message.item !== undefined ? index.getItemVector(message.item) : message.vector;
+      const started = performance.now();
+      const [ids, distances] = index.getNnsByVector(query, 10, message.searchK, true);
+      const ms = performance.now() - started;
+      // The exact answer, also in wasm: every item of every tree is a candidate.
+      const t2 = performance.now();
+      const exact = index.getNnsByVector(query, 10, index.getNItems() * index.getNTrees());
+      const exactMs = performance.now() - t2;
+      const recall = exact.filter((id) => ids.includes(id)).length / exact.length;
+      postMessage({ type: 'result', id: message.id, query, ids, distances, ms, exactMs, recall,
+        vectors: ids.map((i) => index.getItemVector(i)) });
+    }
+  } catch (e) {
+    postMessage({ type: 'error', message: String(e?.message ?? e) });
+  }
+};
