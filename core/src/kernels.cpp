@@ -59,6 +59,22 @@ float unbounded(const float* x, const float* y, int f, float) {
   return Full(x, y, f);
 }
 
+// Portable: blocks of 64 elements with a check after each.
+float scaled_l2_reference(const float* q, const float* y, float s, int f, float bound) {
+  float total = 0;
+  for (int i = 0; i < f;) {
+    const int end = i + 64 < f ? i + 64 : f;
+    float block = 0;
+    for (; i < end; ++i) {
+      float d = q[i] - s * y[i];
+      block += d * d;
+    }
+    total += block;
+    if (total > bound) return total;
+  }
+  return total;
+}
+
 template <float (*Dot)(const float*, const float*, int)>
 float two_dots(const float* x, const float* y, int f, float* yy) {
   *yy = Dot(y, y, f);
@@ -231,6 +247,37 @@ __attribute__((target("avx512f"))) float avx512_bounded(const float* x, const fl
   return finish<Op>(p, x, y, i, f);
 }
 
+__attribute__((target("avx512f"))) inline float sum16(__m512 v) {
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, v);
+  float total = 0;
+  for (float x : lanes) total += x;
+  return total;
+}
+
+__attribute__((target("avx512f"))) float avx512_scaled_l2_bounded(const float* q, const float* y, float s, int f, float bound) {
+  const __m512 scale = _mm512_set1_ps(s);
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+  int i = 0;
+  while (i + 32 <= f) {
+    const int end = (i + 128 <= f) ? i + 128 : f - (f - i) % 32;
+    for (; i < end; i += 32) {
+      __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(q + i), _mm512_mul_ps(scale, _mm512_loadu_ps(y + i)));
+      __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(q + i + 16), _mm512_mul_ps(scale, _mm512_loadu_ps(y + i + 16)));
+      a0 = _mm512_add_ps(a0, _mm512_mul_ps(d0, d0));
+      a1 = _mm512_add_ps(a1, _mm512_mul_ps(d1, d1));
+    }
+    const float partial = sum16(_mm512_add_ps(a0, a1));
+    if (partial > bound) return partial;
+  }
+  float total = sum16(_mm512_add_ps(a0, a1));
+  for (; i < f; ++i) {
+    float d = q[i] - s * y[i];
+    total += d * d;
+  }
+  return total;
+}
+
 __attribute__((target("avx512f"))) float avx512_dot_and_norm(const float* x, const float* y, int f, float* yy) {
   __m512 a0 = _mm512_setzero_ps(), a1 = a0, n0 = a0, n1 = a0;
   int i = 0;
@@ -321,13 +368,14 @@ float simd128_bounded(const float* x, const float* y, int f, float bound) {
 #endif
 
 #define GROVE_KERNELS(fn, l2_bounded, l1_bounded, dot_norm, name) \
-  {fn<Dot>, fn<L2>, fn<L1>, l2_bounded, l1_bounded, dot_norm, name}
+  {fn<Dot>, fn<L2>, fn<L1>, l2_bounded, l1_bounded, scaled_l2_reference, dot_norm, name}
 const Kernels kReference = GROVE_KERNELS(reference, unbounded<reference<L2>>, unbounded<reference<L1>>,
                                          two_dots<reference<Dot>>, "reference");
 #ifdef GROVE_X86
 const Kernels kSse2 = GROVE_KERNELS(sse, unbounded<sse<L2>>, unbounded<sse<L1>>, two_dots<sse<Dot>>, "sse2");
 const Kernels kAvx = GROVE_KERNELS(avx, avx_bounded<L2>, avx_bounded<L1>, two_dots<avx<Dot>>, "avx");
-const Kernels kAvx512 = GROVE_KERNELS(avx512, avx512_bounded<L2>, avx512_bounded<L1>, avx512_dot_and_norm, "avx512");
+const Kernels kAvx512 = {avx512<Dot>, avx512<L2>, avx512<L1>, avx512_bounded<L2>, avx512_bounded<L1>,
+                         avx512_scaled_l2_bounded, avx512_dot_and_norm, "avx512"};
 #endif
 #if defined(__wasm_simd128__)
 const Kernels kSimd128 = GROVE_KERNELS(simd128, simd128_bounded<L2>, simd128_bounded<L1>,

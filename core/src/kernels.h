@@ -22,6 +22,9 @@ struct Kernels {
   // sure to exceed `bound`. When the result is <= bound it is exactly squared_l2 / l1.
   float (*squared_l2_bounded)(const float* x, const float* y, int f, float bound);
   float (*l1_bounded)(const float* x, const float* y, int f, float bound);
+  // A lower bound helper for angular search: sum of (q[i] - s * y[i])^2, stopping early once
+  // it passes `bound`. Not in the fixed order: only ever compared with a safety margin.
+  float (*scaled_l2_bounded)(const float* q, const float* y, float s, int f, float bound);
   // dot(x, y) and dot(y, y) in one pass: the same bits as two dot calls.
   float (*dot_and_norm)(const float* x, const float* y, int f, float* yy);
   const char* name;

@@ -61,6 +61,8 @@ struct ExactMath {
     *yy = dot(y, y, f);
     return dot(x, y, f);
   }
+  static constexpr bool kEarlyExit = false;
+  static float scaled_l2_bounded(const float*, const float*, float, int, float) { return 0; }
 };
 
 // Grove's SIMD order, the same bits on every machine (see kernels.h).
@@ -76,6 +78,10 @@ struct FastMath {
   }
   static float dot_and_norm(const float* x, const float* y, int f, float* yy) {
     return fast_kernels().dot_and_norm(x, y, f, yy);
+  }
+  static constexpr bool kEarlyExit = true;
+  static float scaled_l2_bounded(const float* q, const float* y, float s, int f, float bound) {
+    return fast_kernels().scaled_l2_bounded(q, y, s, f, bound);
   }
 };
 
@@ -180,9 +186,24 @@ struct Angular {
     float qq = norm(y) != 0 ? norm(y) : M::dot(v(y), v(y), f);
     return angular_from(pp, qq, M::dot(v(x), v(y), f));
   }
-  // Search: the query node's norm was cached by init_item in this same float order.
-  static float distance_bounded(const std::uint8_t* query, const std::uint8_t* y, int f, float) {
+  // Search. The query node is followed by the unit query vector (see init_query). For
+  // angular, 2 - 2cos is the squared distance between unit vectors, and partial sums of it
+  // only grow: a candidate whose partial sum passes the bound (with a margin for rounding
+  // and for the cached norm's float order) cannot be among the best n, and is dropped
+  // early. Every other candidate gets its exact distance, in this same float order.
+  static void init_query(std::uint8_t* query, std::size_t node_size, int f) {
+    float* unit = field<float>(query, node_size);
+    const float n = std::sqrt(norm(query));
+    for (int z = 0; z < f; ++z) unit[z] = n > 0 ? v(query)[z] / n : 0.0f;
+  }
+  static float distance_bounded(const std::uint8_t* query, const std::uint8_t* y, int f, float bound,
+                                std::size_t node_size) {
     if (std::is_same<M, ExactMath>::value) return distance(query, y, f);
+    if (M::kEarlyExit && bound < 2.0f && norm(query) > 0 && norm(y) > 0) {
+      const float safe = bound * 1.001f + 1e-4f;
+      const float lower = M::scaled_l2_bounded(field<float>(query, node_size), v(y), 1.0f / std::sqrt(norm(y)), f, safe);
+      if (lower > safe) return lower;  // > bound: never kept
+    }
     float qq;
     const float pq = M::dot_and_norm(v(query), v(y), f, &qq);
     return angular_from(norm(query), qq, pq);

@@ -37,15 +37,29 @@ inline std::uint64_t child_priority(std::uint64_t d, bool margin, int child) {
 // Policies with a bounded distance (euclidean, manhattan) can stop computing a candidate's
 // distance once it cannot make the top n; the others compute it fully.
 template <class P>
-auto distance_within(const std::uint8_t* q, const std::uint8_t* x, int words, typename P::Priority bound, int)
-    -> decltype(P::distance_bounded(q, x, words, bound)) {
+auto distance_within(const std::uint8_t* q, const std::uint8_t* x, int words, typename P::Priority bound,
+                     std::size_t node_size, int) -> decltype(P::distance_bounded(q, x, words, bound, node_size)) {
+  return P::distance_bounded(q, x, words, bound, node_size);
+}
+template <class P>
+auto distance_within(const std::uint8_t* q, const std::uint8_t* x, int words, typename P::Priority bound,
+                     std::size_t, long) -> decltype(P::distance_bounded(q, x, words, bound)) {
   return P::distance_bounded(q, x, words, bound);
 }
 template <class P>
 typename P::Priority distance_within(const std::uint8_t* q, const std::uint8_t* x, int words,
-                                     typename P::Priority, long) {
+                                     typename P::Priority, std::size_t, ...) {
   return P::distance(q, x, words);
 }
+
+// Policies that search faster with extra per-query data (angular: the unit query vector,
+// stored right after the query node) prepare it here.
+template <class P>
+auto prepare_query(std::uint8_t* q, std::size_t node_size, int words, int) -> decltype(P::init_query(q, node_size, words)) {
+  P::init_query(q, node_size, words);
+}
+template <class P>
+void prepare_query(std::uint8_t*, std::size_t, int, long) {}
 
 inline void prefetch(const void* p, std::size_t bytes) {
 #if defined(__GNUC__) || defined(__clang__)
@@ -65,32 +79,42 @@ void rank(const Forest& forest, const std::uint8_t* qnode, const std::vector<std
   using Priority = typename P::Priority;
   using Entry = std::pair<Priority, std::int32_t>;
   const int words = forest.layout.f;
-  const std::size_t prefetch_bytes = std::min<std::size_t>(forest.layout.node_size, 4096);
+  const std::size_t prefetch_bytes = std::min<std::size_t>(forest.layout.node_size, 512);
   thread_local std::vector<std::uint64_t> seen;
   const std::size_t seen_words = (static_cast<std::size_t>(forest.n_items) + 63) / 64;
   if (seen.size() < seen_words) seen.assign(seen_words, 0);
 
+  // Items that several trees put near the query are likely near: rank them first, so the
+  // bound is tight early and the rest can stop early. (Order never changes the result.)
+  thread_local std::vector<std::uint64_t> twice;
+  if (twice.size() < seen_words) twice.assign(seen_words, 0);
   std::vector<std::int32_t> unique;
   unique.reserve(candidates.size());
   for (std::int32_t j : candidates) {
     if (j < 0 || j >= forest.n_items) continue;
-    std::uint64_t& word = seen[static_cast<std::size_t>(j) / 64];
+    const std::size_t w = static_cast<std::size_t>(j) / 64;
     const std::uint64_t bit = std::uint64_t(1) << (j % 64);
-    if (word & bit) continue;
-    word |= bit;
+    if (seen[w] & bit) {
+      twice[w] |= bit;
+      continue;
+    }
+    seen[w] |= bit;
     unique.push_back(j);
   }
-  for (std::int32_t j : unique) seen[static_cast<std::size_t>(j) / 64] = 0;  // clean for the next query
+  std::stable_partition(unique.begin(), unique.end(), [&](std::int32_t j) {
+    return (twice[static_cast<std::size_t>(j) / 64] >> (j % 64)) & 1;
+  });
+  for (std::int32_t j : unique) seen[static_cast<std::size_t>(j) / 64] = twice[static_cast<std::size_t>(j) / 64] = 0;
 
   std::vector<Entry> best;  // max-heap on (distance, id): the worst of the best n on top
   best.reserve(std::min(n, unique.size()) + 1);
   for (std::size_t c = 0; c < unique.size(); ++c) {
-    if (c + 2 < unique.size()) prefetch(forest.node(unique[c + 2]), prefetch_bytes);
+    if (c + 4 < unique.size()) prefetch(forest.node(unique[c + 4]), prefetch_bytes);  // the hardware streams the rest
     const std::uint8_t* item = forest.node(unique[c]);
     if (n_descendants(item) != 1) continue;
     const bool full = best.size() == n;
     const Priority bound = full ? best.front().first : std::numeric_limits<Priority>::max();
-    const Entry e{distance_within<P>(qnode, item, words, bound, 0), unique[c]};
+    const Entry e{distance_within<P>(qnode, item, words, bound, forest.layout.node_size, 0), unique[c]};
     if (!full) {
       best.push_back(e);
       std::push_heap(best.begin(), best.end());
@@ -117,9 +141,10 @@ void search_with(const Forest& forest, const void* query, int n, std::int64_t se
   const std::int64_t max_bucket = static_cast<std::int64_t>(layout.max_bucket());
 
   // The query as a node, so the metric's distance applies unchanged (angular caches its norm).
-  std::vector<std::uint8_t> qnode(layout.node_size, 0);
+  std::vector<std::uint8_t> qnode(layout.node_size + layout.value_size * words, 0);
   std::memcpy(qnode.data() + layout.vector, query, layout.value_size * words);
   P::init_item(qnode.data(), words);
+  prepare_query<P>(qnode.data(), layout.node_size, words, 0);
   const auto* qvec = P::v(static_cast<const std::uint8_t*>(qnode.data()));
 
   if (search_k == -1) search_k = static_cast<std::int64_t>(n) * static_cast<std::int64_t>(forest.roots.size());
