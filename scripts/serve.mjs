@@ -11,7 +11,8 @@ const TYPES = {
 export function serveStatic(root, port = 0) {
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
-    const file = path.normalize(path.join(root, decodeURIComponent(url.pathname)));
+    const wanted = url.pathname.endsWith('/') ? `${url.pathname}index.html` : url.pathname;
+    const file = path.normalize(path.join(root, decodeURIComponent(wanted)));
     if (!file.startsWith(path.normalize(root))) {
       res.writeHead(403).end();
       return;

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildCheckedWasm, buildWasm } from './build-wasm.mjs';
+import { buildDemo } from './demo.mjs';
 import { fuzz } from './fuzz.mjs';
 import { buildNative, capture, ensurePackages, jobs, log, root, run } from './lib.mjs';
 
@@ -37,6 +38,7 @@ try {
 log('wasm: build the package, then the Node and browser suites');
 ensurePackages(['chromium']);
 await buildWasm();
+await buildDemo();  // the demo page's browser test needs its site and index
 run('node', ['--test', 'tests/js/', 'tests/browser/']);
 
 if (quick) {

@@ -1,11 +1,13 @@
 // The search runs here, off the page's thread: load the index, answer queries.
-import { AnnoyIndex } from './grove.browser.mjs';
-
+// The handler is installed before the library loads (its wasm compiles asynchronously), so
+// no message sent meanwhile is lost.
+const grove = import('./grove.browser.mjs');
 let index = null;
 let meta = null;
 
 self.onmessage = async ({ data: message }) => {
   try {
+    const { AnnoyIndex } = await grove;
     if (message.type === 'load') {
       meta = message.meta;
       const started = performance.now();
