@@ -336,12 +336,9 @@ function createApi(Module, platform) {
       this.#adopt(raw, ptr, size);
     }
 
+    // Hands a malloc'd block to the core, which owns (and on rejection frees) it.
     #adopt(raw, ptr, size) {
-      if (raw.adoptBuffer(ptr, size) < 0) {
-        const e = lastError();
-        Module._free(ptr);  // rejected: the block was not taken
-        throw e;
-      }
+      this.#check(raw.adoptBuffer(ptr, size));
       this.#onDiskPath = null;
     }
 

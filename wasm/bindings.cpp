@@ -116,13 +116,18 @@ class WasmIndex {
 
   // Takes ownership of a malloc'd block holding an index (a file read straight into wasm
   // memory, or fetched bytes): validated, then searched in place with no further copy.
+  // The block is the index's from here on, also when it is rejected (then it is freed here).
   int adoptBuffer(std::uintptr_t data, double size) {
-    return guarded([&] {
-      std::unique_ptr<grove::Storage> storage(
-          new grove::MemoryStorage(heap<std::uint8_t>(data), static_cast<std::size_t>(size)));
-      index_->load_storage(std::move(storage));
-      return 0;
-    });
+    std::unique_ptr<grove::Storage> storage;
+    try {
+      storage.reset(new grove::MemoryStorage(heap<std::uint8_t>(data), static_cast<std::size_t>(size)));
+    } catch (const std::bad_alloc&) {
+      std::free(heap<std::uint8_t>(data));
+      g_error_code = static_cast<int>(ErrorCode::OutOfMemory);
+      g_error_message = "out of memory";
+      return -1;
+    }
+    return guarded([&] { return index_->load_storage(std::move(storage)), 0; });
   }
 
  private:

@@ -126,18 +126,30 @@ template <> __attribute__((target("avx"))) inline __m256 avx_term<L1>(__m256 a, 
   return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(a, b));
 }
 
-template <class Op>
-__attribute__((target("avx"))) float avx(const float* x, const float* y, int f) {
+// kBounded: every 128 elements, fold the partial sums in the final fold's order and stop once
+// they pass `bound` (valid for sums of terms >= 0: see avx512_sum).
+template <class Op, bool kBounded = false>
+__attribute__((target("avx"))) float avx_sum(const float* x, const float* y, int f, float bound = 0) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   int i = 0;
-  for (; i + kLanes <= f; i += kLanes) {
-    a0 = _mm256_add_ps(a0, avx_term<Op>(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-    a1 = _mm256_add_ps(a1, avx_term<Op>(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8)));
-    a2 = _mm256_add_ps(a2, avx_term<Op>(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16)));
-    a3 = _mm256_add_ps(a3, avx_term<Op>(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24)));
+  while (i + kLanes <= f) {
+    const int block_end = (!kBounded || i + 128 > f) ? f - (f - i) % kLanes : i + 128;
+    for (; i < block_end; i += kLanes) {
+      a0 = _mm256_add_ps(a0, avx_term<Op>(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+      a1 = _mm256_add_ps(a1, avx_term<Op>(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8)));
+      a2 = _mm256_add_ps(a2, avx_term<Op>(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16)));
+      a3 = _mm256_add_ps(a3, avx_term<Op>(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24)));
+    }
+    if (kBounded && i + kLanes <= f) {
+      alignas(32) float q[8];
+      _mm256_store_ps(q, _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3)));
+      for (int width = 4; width >= 1; width /= 2)
+        for (int j = 0; j < width; ++j) q[j] = q[j] + q[j + width];
+      if (q[0] > bound) return q[0];
+    }
   }
   __m256* acc[4] = {&a0, &a1, &a2, &a3};
-  for (; i + 8 <= f; i += 8) {
+  for (; i + 8 <= f; i += 8) {  // whole groups of 8 still map onto one accumulator
     __m256& a = *acc[(i % kLanes) / 8];
     a = _mm256_add_ps(a, avx_term<Op>(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
   }
@@ -163,73 +175,20 @@ template <> __attribute__((target("avx512f"))) inline __m512 avx512_term<L1>(__m
   return _mm512_abs_ps(_mm512_sub_ps(a, b));
 }
 
-template <class Op>
-__attribute__((target("avx512f"))) float avx512(const float* x, const float* y, int f) {
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0;
-  int i = 0;
-  for (; i + kLanes <= f; i += kLanes) {
-    a0 = _mm512_add_ps(a0, avx512_term<Op>(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
-    a1 = _mm512_add_ps(a1, avx512_term<Op>(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16)));
-  }
-  if (i + 16 <= f) {  // i % 32 == 0 here: the next 16 belong to the first accumulator
-    a0 = _mm512_add_ps(a0, avx512_term<Op>(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
-    i += 16;
-  }
-  alignas(64) float p[kLanes];
-  _mm512_store_ps(p, a0);
-  _mm512_store_ps(p + 16, a1);
-  return finish<Op>(p, x, y, i, f);
-}
-
-// AVX with an early exit (see avx512_bounded): the check folds a0+a2, a1+a3, then halves.
-template <class Op>
-__attribute__((target("avx"))) float avx_bounded(const float* x, const float* y, int f, float bound) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  int i = 0;
-  while (i + kLanes <= f) {
-    const int block_end = (i + 128 <= f) ? i + 128 : f - (f - i) % kLanes;
-    for (; i < block_end; i += kLanes) {
-      a0 = _mm256_add_ps(a0, avx_term<Op>(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-      a1 = _mm256_add_ps(a1, avx_term<Op>(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8)));
-      a2 = _mm256_add_ps(a2, avx_term<Op>(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16)));
-      a3 = _mm256_add_ps(a3, avx_term<Op>(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24)));
-    }
-    if (i + kLanes <= f) {
-      __m256 s8 = _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3));
-      __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-      alignas(16) float q[4];
-      _mm_store_ps(q, s4);
-      const float partial = (q[0] + q[2]) + (q[1] + q[3]);
-      if (partial > bound) return partial;
-    }
-  }
-  __m256* acc[4] = {&a0, &a1, &a2, &a3};
-  for (; i + 8 <= f; i += 8) {
-    __m256& a = *acc[(i % kLanes) / 8];
-    a = _mm256_add_ps(a, avx_term<Op>(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-  }
-  alignas(32) float p[kLanes];
-  _mm256_store_ps(p, a0);
-  _mm256_store_ps(p + 8, a1);
-  _mm256_store_ps(p + 16, a2);
-  _mm256_store_ps(p + 24, a3);
-  return finish<Op>(p, x, y, i, f);
-}
-
-// AVX-512 with an early exit: every 128 elements the partial sums are folded in exactly the
-// final fold's order. All terms are >= 0 and rounding is monotone, so once that fold exceeds
-// the bound, the final result would too.
-template <class Op>
-__attribute__((target("avx512f"))) float avx512_bounded(const float* x, const float* y, int f, float bound) {
+// kBounded: every 128 elements the partial sums are folded in exactly the final fold's order.
+// For terms >= 0 rounding is monotone, so once that fold passes the bound, the final result
+// would too, and the call returns early with a value > bound.
+template <class Op, bool kBounded = false>
+__attribute__((target("avx512f"))) float avx512_sum(const float* x, const float* y, int f, float bound = 0) {
   __m512 a0 = _mm512_setzero_ps(), a1 = a0;
   int i = 0;
   while (i + kLanes <= f) {
-    const int block_end = (i + 128 <= f) ? i + 128 : f - (f - i) % kLanes;
+    const int block_end = (!kBounded || i + 128 > f) ? f - (f - i) % kLanes : i + 128;
     for (; i < block_end; i += kLanes) {
       a0 = _mm512_add_ps(a0, avx512_term<Op>(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
       a1 = _mm512_add_ps(a1, avx512_term<Op>(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16)));
     }
-    if (i + kLanes <= f) {
+    if (kBounded && i + kLanes <= f) {
       alignas(64) float q[16];
       _mm512_store_ps(q, _mm512_add_ps(a0, a1));  // the fold's first step: p[j] + p[j + 16]
       for (int width = 8; width >= 1; width /= 2)
@@ -237,7 +196,7 @@ __attribute__((target("avx512f"))) float avx512_bounded(const float* x, const fl
       if (q[0] > bound) return q[0];
     }
   }
-  if (i + 16 <= f) {
+  if (i + 16 <= f) {  // i % 32 == 0 here: the next 16 belong to the first accumulator
     a0 = _mm512_add_ps(a0, avx512_term<Op>(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
     i += 16;
   }
@@ -303,6 +262,11 @@ __attribute__((target("avx512f"))) float avx512_dot_and_norm(const float* x, con
   return finish<Dot>(p, x, y, i, f);
 }
 
+template <class Op>
+float avx(const float* x, const float* y, int f) { return avx_sum<Op>(x, y, f); }
+template <class Op>
+float avx512(const float* x, const float* y, int f) { return avx512_sum<Op>(x, y, f); }
+
 #endif  // GROVE_X86
 
 #if defined(__wasm_simd128__)
@@ -316,38 +280,19 @@ template <> inline v128_t wasm_term<L2>(v128_t a, v128_t b) {
 }
 template <> inline v128_t wasm_term<L1>(v128_t a, v128_t b) { return wasm_f32x4_abs(wasm_f32x4_sub(a, b)); }
 
-// WASM SIMD128: 8 accumulators of 4 lanes, as SSE2.
-template <class Op>
-float simd128(const float* x, const float* y, int f) {
-  v128_t acc[8];
-  for (auto& a : acc) a = wasm_f32x4_splat(0.0f);
-  int i = 0;
-  for (; i + kLanes <= f; i += kLanes)
-    for (int k = 0; k < 8; ++k)
-      acc[k] = wasm_f32x4_add(acc[k], wasm_term<Op>(wasm_v128_load(x + i + 4 * k), wasm_v128_load(y + i + 4 * k)));
-  for (; i + 4 <= f; i += 4) {
-    int k = (i % kLanes) / 4;
-    acc[k] = wasm_f32x4_add(acc[k], wasm_term<Op>(wasm_v128_load(x + i), wasm_v128_load(y + i)));
-  }
-  float p[kLanes];
-  for (int k = 0; k < 8; ++k) wasm_v128_store(p + 4 * k, acc[k]);
-  return finish<Op>(p, x, y, i, f);
-}
-
-
-// SIMD128 with an early exit (see avx512_bounded): the check folds acc[k] + acc[k + 4], then
-// + 2, + 1, then the four lanes pairwise.
-template <class Op>
-float simd128_bounded(const float* x, const float* y, int f, float bound) {
+// WASM SIMD128: 8 accumulators of 4 lanes, as SSE2. kBounded: as avx512_sum; the check folds
+// acc[k] + acc[k + 4], then + 2, + 1, then the four lanes pairwise.
+template <class Op, bool kBounded = false>
+float simd128_sum(const float* x, const float* y, int f, float bound = 0) {
   v128_t acc[8];
   for (auto& a : acc) a = wasm_f32x4_splat(0.0f);
   int i = 0;
   while (i + kLanes <= f) {
-    const int block_end = (i + 128 <= f) ? i + 128 : f - (f - i) % kLanes;
+    const int block_end = (!kBounded || i + 128 > f) ? f - (f - i) % kLanes : i + 128;
     for (; i < block_end; i += kLanes)
       for (int k = 0; k < 8; ++k)
         acc[k] = wasm_f32x4_add(acc[k], wasm_term<Op>(wasm_v128_load(x + i + 4 * k), wasm_v128_load(y + i + 4 * k)));
-    if (i + kLanes <= f) {
+    if (kBounded && i + kLanes <= f) {
       v128_t s16[4];
       for (int k = 0; k < 4; ++k) s16[k] = wasm_f32x4_add(acc[k], acc[k + 4]);
       v128_t s4 = wasm_f32x4_add(wasm_f32x4_add(s16[0], s16[2]), wasm_f32x4_add(s16[1], s16[3]));
@@ -365,23 +310,26 @@ float simd128_bounded(const float* x, const float* y, int f, float bound) {
   return finish<Op>(p, x, y, i, f);
 }
 
+template <class Op>
+float simd128(const float* x, const float* y, int f) { return simd128_sum<Op>(x, y, f); }
+
 #endif
 
-#define GROVE_KERNELS(fn, l2_bounded, l1_bounded, dot_norm, name) \
-  {fn<Dot>, fn<L2>, fn<L1>, l2_bounded, l1_bounded, scaled_l2_reference, dot_norm, name}
-const Kernels kReference = GROVE_KERNELS(reference, unbounded<reference<L2>>, unbounded<reference<L1>>,
-                                         two_dots<reference<Dot>>, "reference");
+// Each table: dot, squared_l2, l1, their bounded forms, the angular bound helper, dot+norm.
+const Kernels kReference = {reference<Dot>, reference<L2>, reference<L1>, unbounded<reference<L2>>,
+                            unbounded<reference<L1>>, scaled_l2_reference, two_dots<reference<Dot>>, "reference"};
 #ifdef GROVE_X86
-const Kernels kSse2 = GROVE_KERNELS(sse, unbounded<sse<L2>>, unbounded<sse<L1>>, two_dots<sse<Dot>>, "sse2");
-const Kernels kAvx = GROVE_KERNELS(avx, avx_bounded<L2>, avx_bounded<L1>, two_dots<avx<Dot>>, "avx");
-const Kernels kAvx512 = {avx512<Dot>, avx512<L2>, avx512<L1>, avx512_bounded<L2>, avx512_bounded<L1>,
+const Kernels kSse2 = {sse<Dot>, sse<L2>, sse<L1>, unbounded<sse<L2>>, unbounded<sse<L1>>,
+                       scaled_l2_reference, two_dots<sse<Dot>>, "sse2"};
+const Kernels kAvx = {avx<Dot>, avx<L2>, avx<L1>, avx_sum<L2, true>, avx_sum<L1, true>,
+                      scaled_l2_reference, two_dots<avx<Dot>>, "avx"};
+const Kernels kAvx512 = {avx512<Dot>, avx512<L2>, avx512<L1>, avx512_sum<L2, true>, avx512_sum<L1, true>,
                          avx512_scaled_l2_bounded, avx512_dot_and_norm, "avx512"};
 #endif
 #if defined(__wasm_simd128__)
-const Kernels kSimd128 = GROVE_KERNELS(simd128, simd128_bounded<L2>, simd128_bounded<L1>,
-                                       two_dots<simd128<Dot>>, "simd128");
+const Kernels kSimd128 = {simd128<Dot>, simd128<L2>, simd128<L1>, simd128_sum<L2, true>, simd128_sum<L1, true>,
+                          scaled_l2_reference, two_dots<simd128<Dot>>, "simd128"};
 #endif
-#undef GROVE_KERNELS
 
 const Kernels& choose() {
 #ifdef GROVE_X86
