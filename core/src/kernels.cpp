@@ -313,6 +313,58 @@ float simd128_sum(const float* x, const float* y, int f, float bound = 0) {
 template <class Op>
 float simd128(const float* x, const float* y, int f) { return simd128_sum<Op>(x, y, f); }
 
+// dot(x, y) and dot(y, y) in one pass, each in simd128_sum's order (the same bits).
+float simd128_dot_and_norm(const float* x, const float* y, int f, float* yy) {
+  v128_t a[8], n[8];
+  for (int k = 0; k < 8; ++k) a[k] = n[k] = wasm_f32x4_splat(0.0f);
+  int i = 0;
+  for (; i + kLanes <= f; i += kLanes)
+    for (int k = 0; k < 8; ++k) {
+      const v128_t yv = wasm_v128_load(y + i + 4 * k);
+      a[k] = wasm_f32x4_add(a[k], wasm_f32x4_mul(wasm_v128_load(x + i + 4 * k), yv));
+      n[k] = wasm_f32x4_add(n[k], wasm_f32x4_mul(yv, yv));
+    }
+  for (; i + 4 <= f; i += 4) {
+    const int k = (i % kLanes) / 4;
+    const v128_t yv = wasm_v128_load(y + i);
+    a[k] = wasm_f32x4_add(a[k], wasm_f32x4_mul(wasm_v128_load(x + i), yv));
+    n[k] = wasm_f32x4_add(n[k], wasm_f32x4_mul(yv, yv));
+  }
+  float p[kLanes], q[kLanes];
+  for (int k = 0; k < 8; ++k) wasm_v128_store(p + 4 * k, a[k]), wasm_v128_store(q + 4 * k, n[k]);
+  *yy = finish<Dot>(q, y, y, i, f);
+  return finish<Dot>(p, x, y, i, f);
+}
+
+// The angular search bound (see kernels.h): blocks of 128 elements, a check after each.
+float simd128_scaled_l2_bounded(const float* q, const float* y, float s, int f, float bound) {
+  const v128_t scale = wasm_f32x4_splat(s);
+  v128_t acc[4];
+  for (auto& a : acc) a = wasm_f32x4_splat(0.0f);
+  auto total = [&] {
+    const v128_t t = wasm_f32x4_add(wasm_f32x4_add(acc[0], acc[1]), wasm_f32x4_add(acc[2], acc[3]));
+    return (wasm_f32x4_extract_lane(t, 0) + wasm_f32x4_extract_lane(t, 1)) +
+           (wasm_f32x4_extract_lane(t, 2) + wasm_f32x4_extract_lane(t, 3));
+  };
+  int i = 0;
+  while (i + 16 <= f) {
+    const int end = (i + 128 <= f) ? i + 128 : f - (f - i) % 16;
+    for (; i < end; i += 16)
+      for (int k = 0; k < 4; ++k) {
+        const v128_t d = wasm_f32x4_sub(wasm_v128_load(q + i + 4 * k), wasm_f32x4_mul(scale, wasm_v128_load(y + i + 4 * k)));
+        acc[k] = wasm_f32x4_add(acc[k], wasm_f32x4_mul(d, d));
+      }
+    const float partial = total();
+    if (partial > bound) return partial;
+  }
+  float sum = total();
+  for (; i < f; ++i) {
+    const float d = q[i] - s * y[i];
+    sum += d * d;
+  }
+  return sum;
+}
+
 #endif
 
 // Each table: dot, squared_l2, l1, their bounded forms, the angular bound helper, dot+norm.
@@ -328,7 +380,7 @@ const Kernels kAvx512 = {avx512<Dot>, avx512<L2>, avx512<L1>, avx512_sum<L2, tru
 #endif
 #if defined(__wasm_simd128__)
 const Kernels kSimd128 = {simd128<Dot>, simd128<L2>, simd128<L1>, simd128_sum<L2, true>, simd128_sum<L1, true>,
-                          scaled_l2_reference, two_dots<simd128<Dot>>, "simd128"};
+                          simd128_scaled_l2_bounded, simd128_dot_and_norm, "simd128"};
 #endif
 
 const Kernels& choose() {
