@@ -253,7 +253,8 @@ struct Minkowski {
     return kL1 ? M::l1(v(x), v(y), f) : M::squared_l2(v(x), v(y), f);
   }
   // Exact when <= bound; may stop early with any value > bound (see kernels.h).
-  static float distance_bounded(const std::uint8_t* x, const std::uint8_t* y, int f, float bound) {
+  static float distance_bounded(const std::uint8_t* x, const std::uint8_t* y, int f, float bound,
+                                std::size_t /*node_size*/) {
     return kL1 ? M::l1_bounded(v(x), v(y), f, bound) : M::squared_l2_bounded(v(x), v(y), f, bound);
   }
   static float build_distance(const std::uint8_t* x, const std::uint8_t* y, int f) {

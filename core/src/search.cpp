@@ -34,21 +34,16 @@ inline std::uint64_t child_priority(std::uint64_t d, bool margin, int child) {
   return d - (margin != (child == 1) ? 1 : 0);
 }
 
-// Policies with a bounded distance (euclidean, manhattan) can stop computing a candidate's
-// distance once it cannot make the top n; the others compute it fully.
+// Policies with a bounded distance (euclidean, manhattan, angular) can stop computing a
+// candidate's distance once it cannot make the top n; the others compute it fully.
 template <class P>
 auto distance_within(const std::uint8_t* q, const std::uint8_t* x, int words, typename P::Priority bound,
                      std::size_t node_size, int) -> decltype(P::distance_bounded(q, x, words, bound, node_size)) {
   return P::distance_bounded(q, x, words, bound, node_size);
 }
 template <class P>
-auto distance_within(const std::uint8_t* q, const std::uint8_t* x, int words, typename P::Priority bound,
-                     std::size_t, long) -> decltype(P::distance_bounded(q, x, words, bound)) {
-  return P::distance_bounded(q, x, words, bound);
-}
-template <class P>
 typename P::Priority distance_within(const std::uint8_t* q, const std::uint8_t* x, int words,
-                                     typename P::Priority, std::size_t, ...) {
+                                     typename P::Priority, std::size_t, long) {
   return P::distance(q, x, words);
 }
 
