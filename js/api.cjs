@@ -136,10 +136,14 @@ function createApi(Module, platform) {
       return status;
     }
 
-    // Copies a vector into scratch memory and returns its address.
-    #vector(vector, what = 'vector') {
+    #checkVector(vector, what) {
       if (!isVectorLike(vector)) throw typeError(`${what} must be an Array, Float32Array or Float64Array, got ${describe(vector)}`);
       if (vector.length !== this.#f) throw rangeError(`${what} has wrong length: expected ${this.#f}, got ${vector.length}`);
+    }
+
+    // Copies a vector into scratch memory and returns its address.
+    #vector(vector, what = 'vector') {
+      this.#checkVector(vector, what);
       const ptr = scratchBlock(4 * this.#f);
       Module.HEAPF32.set(vector, ptr >>> 2);
       return ptr;
@@ -209,12 +213,7 @@ function createApi(Module, platform) {
     // Scratch layout: [query vector (f floats)] [ids (capacity)] [distances (capacity)].
     #query(vector, n, searchK, includeDistances, run) {
       const raw = this.#index();
-      if (vector !== null && !isVectorLike(vector)) {
-        throw typeError(`query vector must be an Array, Float32Array or Float64Array, got ${describe(vector)}`);
-      }
-      if (vector !== null && vector.length !== this.#f) {
-        throw rangeError(`query vector has wrong length: expected ${this.#f}, got ${vector.length}`);
-      }
+      if (vector !== null) this.#checkVector(vector, 'query vector');
       const count = this.#count(n);
       const k = this.#searchK(searchK);
       const capacity = Math.max(1, Math.min(count, raw.nItems()));

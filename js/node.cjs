@@ -2,7 +2,7 @@
 // Node entry (CommonJS): the module is compiled synchronously, so require() returns a ready API.
 const fs = require('node:fs');
 const path = require('node:path');
-const { createApi } = require('./api.cjs');
+const { createApi, GroveError } = require('./api.cjs');
 // GROVE_DIST_DIR points at another build of dist/ (the test suite runs once against a
 // build with wasm assertions and a checked heap).
 const dist = process.env.GROVE_DIST_DIR || path.join(__dirname, '..', 'dist');
@@ -21,7 +21,6 @@ const ERRNO_TEXT = {
 };
 
 function ioError(what, file, err) {
-  const { GroveError } = require('./api.cjs');
   const reason = ERRNO_TEXT[err.code] ?? err.message;
   return new GroveError(`${what} '${file}': ${reason}`, 'Io');
 }
@@ -29,7 +28,6 @@ function ioError(what, file, err) {
 const platform = {
   // Reads a whole file straight into a malloc'd wasm block: one copy, no Buffer in between.
   readFileIntoHeap(file) {
-    const { GroveError } = require('./api.cjs');
     let fd;
     try {
       fd = fs.openSync(file, 'r');

@@ -44,8 +44,7 @@ void AnnoyIndex::load(const std::string& path, bool prefault) {
 }
 
 void AnnoyIndex::on_disk_build(const std::string& path) {
-  if (is_built() || is_loaded() || get_n_items() > 0)
-    throw Error(ErrorCode::WrongState, "on_disk_build() must be called before add_item()");
+  // The core checks the call order; if it refuses, the new build file is removed with it.
   set_build_storage(native::create_build_file(path));
   on_disk_path_ = path;
 }
