@@ -9,6 +9,7 @@
 
 const ERROR_CODES = ['InvalidArgument', 'OutOfRange', 'WrongState', 'Io', 'BadFormat', 'OutOfMemory'];
 const INT32_MAX = 2147483647;
+const BY_ITEM = Symbol('query by item');
 
 class GroveError extends Error {
   constructor(message, code) {
@@ -41,9 +42,15 @@ function typeError(message) {
   return e;
 }
 
-function isVectorLike(v) {
-  return Array.isArray(v) || v instanceof Float32Array || v instanceof Float64Array ||
-    (ArrayBuffer.isView(v) && !(v instanceof DataView) && typeof v.length === 'number');
+// Vectors are Arrays of numbers or float typed arrays: nothing is converted, so a string,
+// boolean, null or nested array is an error, as in Annoy, never a silently different vector.
+function vectorProblem(v) {
+  if (v instanceof Float32Array || v instanceof Float64Array) return null;
+  if (!Array.isArray(v)) return `must be an Array of numbers, a Float32Array or a Float64Array, got ${describe(v)}`;
+  for (let i = 0; i < v.length; i++) {
+    if (typeof v[i] !== 'number') return `must hold numbers only, got ${describe(v[i])} at index ${i}`;
+  }
+  return null;
 }
 
 function checkInteger(value, what) {
@@ -54,6 +61,8 @@ function checkInteger(value, what) {
 
 function describe(value) {
   if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === undefined) return 'undefined';
   if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
   return typeof value === 'object' ? value.constructor?.name ?? 'an object' : String(value);
@@ -92,8 +101,12 @@ function createApi(Module, platform) {
   }
 
   const registry = typeof FinalizationRegistry === 'function'
-    ? new FinalizationRegistry((raw) => { if (!raw.isDeleted()) raw.delete(); })
+    ? new FinalizationRegistry((raw) => {
+      if (!raw.isDeleted()) raw.delete();
+      live -= 1;
+    })
     : null;
+  let live = 0;  // indexes created and not yet disposed or collected
 
   function lastError() {
     return errorFor(Module.lastErrorCode(), Module.lastErrorMessage());
@@ -121,6 +134,7 @@ function createApi(Module, platform) {
       this.#f = f;
       this.#metric = metric;
       registry?.register(this, raw, this);
+      live += 1;
     }
 
     get f() { return this.#f; }
@@ -137,7 +151,8 @@ function createApi(Module, platform) {
     }
 
     #checkVector(vector, what) {
-      if (!isVectorLike(vector)) throw typeError(`${what} must be an Array, Float32Array or Float64Array, got ${describe(vector)}`);
+      const problem = vectorProblem(vector);
+      if (problem) throw typeError(`${what} ${problem}`);
       if (vector.length !== this.#f) throw rangeError(`${what} has wrong length: expected ${this.#f}, got ${vector.length}`);
     }
 
@@ -183,19 +198,35 @@ function createApi(Module, platform) {
       const raw = this.#index();
       checkInteger(nTrees, 'nTrees');
       checkInteger(nJobs, 'nJobs');
+      if (nTrees === 0 || nTrees < -1 || nTrees > INT32_MAX) {
+        throw rangeError(`n_trees must be -1 (automatic) or at least 1, got ${nTrees}`);
+      }
       if (nJobs === 0 || nJobs < -1) throw rangeError(`n_jobs must be -1 (all cores) or at least 1, got ${nJobs}`);
       this.#check(raw.build(nTrees));
       if (this.#onDiskPath !== null) {
-        // The index is written to its file at build(), as Annoy's on-disk build leaves it.
-        platform.writeFileAtomic(this.#onDiskPath, this.#bytesView());
+        // As the C++ on-disk build: the file is written at build() and is the index from
+        // then on (read-only). If the write fails, the index is unbuilt, as in C++.
+        const target = this.#onDiskPath;
+        try {
+          platform.writeFileAtomic(target, this.#bytesView());
+        } catch (e) {
+          raw.unbuild();
+          throw e;
+        }
+        this.load(target);
       }
+      return true;
     }
 
-    unbuild() { this.#check(this.#index().unbuild()); }
+    unbuild() {
+      this.#check(this.#index().unbuild());
+      return true;
+    }
 
     unload() {
       this.#check(this.#index().unload());
       this.#onDiskPath = null;
+      return true;
     }
 
     /** Node: builds into memory and writes the index to `path` at build(). Call before addItem(). */
@@ -208,17 +239,20 @@ function createApi(Module, platform) {
       }
       platform.checkWritable(path);
       this.#onDiskPath = path;
+      return true;
     }
 
     // Scratch layout: [query vector (f floats)] [ids (capacity)] [distances (capacity)].
+    // `vector` is BY_ITEM for item queries: a private marker no user value can equal.
     #query(vector, n, searchK, includeDistances, run) {
       const raw = this.#index();
-      if (vector !== null) this.#checkVector(vector, 'query vector');
+      const byItem = vector === BY_ITEM;
+      if (!byItem) this.#checkVector(vector, 'query vector');
       const count = this.#count(n);
       const k = this.#searchK(searchK);
       const capacity = Math.max(1, Math.min(count, raw.nItems()));
       const base = scratchBlock(4 * this.#f + 8 * capacity);
-      if (vector !== null) Module.HEAPF32.set(vector, base >>> 2);
+      if (!byItem) Module.HEAPF32.set(vector, base >>> 2);
       const ids = base + 4 * this.#f;
       const distances = ids + 4 * capacity;
       const found = this.#check(run(raw, base, count, k, ids, distances, capacity));
@@ -230,7 +264,7 @@ function createApi(Module, platform) {
     /** Up to n nearest items to item `item`, nearest first. */
     getNnsByItem(item, n, searchK = -1, includeDistances = false) {
       this.#item(item);
-      return this.#query(null, n, searchK, includeDistances,
+      return this.#query(BY_ITEM, n, searchK, includeDistances,
         (raw, _, count, k, ids, dists, capacity) => raw.byItem(item, count, k, ids, dists, capacity));
     }
 
@@ -246,7 +280,8 @@ function createApi(Module, platform) {
      */
     getNnsByVectors(queries, n, searchK = -1) {
       const raw = this.#index();
-      if (!isVectorLike(queries)) throw typeError(`queries must be a Float32Array, got ${describe(queries)}`);
+      const problem = vectorProblem(queries);
+      if (problem) throw typeError(`queries ${problem}`);
       if (queries.length % this.#f !== 0) throw rangeError(`queries has length ${queries.length}, not a multiple of f=${this.#f}`);
       const count = this.#count(n);
       const k = this.#searchK(searchK);
@@ -285,13 +320,29 @@ function createApi(Module, platform) {
     getF() { this.#index(); return this.#f; }
     isBuilt() { return this.#index().isBuilt(); }
     isLoaded() { return this.#index().isLoaded(); }
-    verbose(on) { this.#index().verbose(Boolean(on)); }
+    /** Progress messages on stderr (Node) or console.error (browsers) during build(). */
+    verbose(on) {
+      this.#check(this.#index().verbose(Boolean(on)));
+      return true;
+    }
+
+    /**
+     * The most memory addItem() may grow the index to, in bytes (default: just under 2 GiB, the
+     * largest block wasm32 can allocate; 0: no limit beyond that).
+     */
+    setMemoryLimit(bytes) {
+      const raw = this.#index();
+      if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) {
+        throw typeError(`memory limit must be a non-negative integer number of bytes, got ${describe(bytes)}`);
+      }
+      this.#check(raw.setMemoryLimit(bytes));
+    }
 
     /**
      * true: build and measure in Annoy's scalar float order, so files match Annoy's byte for
      * byte (slower). false (default): Grove's SIMD order, the same bits natively and in wasm.
      */
-    setAnnoyFloatOrder(on) { this.#index().setAnnoyFloatOrder(Boolean(on)); }
+    setAnnoyFloatOrder(on) { this.#check(this.#index().setAnnoyFloatOrder(Boolean(on))); }
 
     /** Seed for the next build: a number (integer, 0 to 2^53) or a BigInt (0 to 2^64 - 1). */
     setSeed(seed) {
@@ -300,7 +351,7 @@ function createApi(Module, platform) {
       if (typeof seed === 'bigint') value = BigInt.asUintN(64, seed);
       else if (typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0) value = BigInt(seed);
       else throw typeError(`seed must be a non-negative integer or BigInt, got ${describe(seed)}`);
-      raw.setSeed(Number(value >> 32n), Number(value & 0xffffffffn));
+      this.#check(raw.setSeed(Number(value >> 32n), Number(value & 0xffffffffn)));
     }
 
     #bytesView() {
@@ -333,6 +384,7 @@ function createApi(Module, platform) {
         size = bytes.byteLength;
       }
       this.#adopt(raw, ptr, size);
+      return true;
     }
 
     // Hands a malloc'd block to the core, which owns (and on rejection frees) it.
@@ -343,9 +395,15 @@ function createApi(Module, platform) {
 
     /** Fetches an index (URL or Response) straight into wasm memory. */
     async loadUrl(source, { onProgress } = {}) {
-      const raw = this.#index();
+      this.#index();
       const { ptr, size } = await fetchIntoHeap(source, onProgress);
-      this.#adopt(raw, ptr, size);
+      // dispose() may have run while the download was in flight: then the block is ours to free.
+      if (!this.#raw) {
+        Module._free(ptr);
+        throw new GroveError('this index has been disposed', 'WrongState');
+      }
+      this.#adopt(this.#raw, ptr, size);
+      return true;
     }
 
     /** Node: writes the index to `path` atomically (temp file + rename), then loads it from there. */
@@ -355,8 +413,9 @@ function createApi(Module, platform) {
       if (typeof path !== 'string') throw typeError(`path must be a string, got ${describe(path)}`);
       if (!this.isBuilt() && !this.isLoaded()) throw new GroveError('cannot save an index that has not been built', 'WrongState');
       if (path === '') throw new GroveError('cannot save: the path is empty', 'Io');
-      if (this.#onDiskPath !== path) platform.writeFileAtomic(path, this.#bytesView());
+      platform.writeFileAtomic(path, this.#bytesView());
       this.load(path, prefault);  // as in Annoy and the C++ API: the saved file is the index now
+      return true;
     }
 
     /** Frees the index's wasm memory. The object cannot be used afterwards. */
@@ -365,12 +424,19 @@ function createApi(Module, platform) {
       registry?.unregister(this);
       this.#raw.delete();
       this.#raw = null;
+      live -= 1;
     }
 
     get disposed() { return this.#raw === null; }
 
     /** Bytes of wasm memory the module holds (it grows as needed and is reused after dispose). */
     static wasmMemoryBytes() { return Module.HEAPU8.length; }
+
+    /**
+     * Indexes alive in this module: created and neither disposed nor collected. Each holds
+     * wasm memory until then; a count that keeps growing means indexes not disposed.
+     */
+    static liveIndexes() { return live; }
 
     static deserialize(bytes, f, metric) {
       const index = new AnnoyIndex(f, metric);
@@ -403,7 +469,7 @@ function createApi(Module, platform) {
     get_nns_by_vector: 'getNnsByVector', get_nns_by_vectors: 'getNnsByVectors',
     get_item_vector: 'getItemVector', get_distance: 'getDistance', get_n_items: 'getNItems',
     get_n_trees: 'getNTrees', get_f: 'getF', set_seed: 'setSeed', set_annoy_float_order: 'setAnnoyFloatOrder', is_built: 'isBuilt',
-    is_loaded: 'isLoaded',
+    is_loaded: 'isLoaded', set_memory_limit: 'setMemoryLimit',
   };
   for (const [snake, camel] of Object.entries(aliases)) {
     Object.defineProperty(AnnoyIndex.prototype, snake, {

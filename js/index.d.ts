@@ -4,7 +4,7 @@
 export type Metric = 'angular' | 'cosine' | 'euclidean' | 'manhattan' | 'dot' | 'hamming';
 
 /** A vector of f numbers (hamming: f values of 0 or 1). */
-export type Vector = ArrayLike<number> & { readonly length: number };
+export type Vector = readonly number[] | Float32Array | Float64Array;
 
 /** Index bytes in Annoy's file format. */
 export type IndexBytes = ArrayBuffer | ArrayBufferView;
@@ -49,16 +49,16 @@ export class AnnoyIndex {
    * Builds nTrees trees (-1: as many as fit twice the items' memory, as Annoy decides).
    * nJobs is accepted for parity with the C++ API; the wasm build uses one thread.
    */
-  build(nTrees: number, nJobs?: number): void;
+  build(nTrees: number, nJobs?: number): true;
   /** Drops the trees so items can be added again. */
-  unbuild(): void;
+  unbuild(): true;
   /** Back to an empty index. */
-  unload(): void;
+  unload(): true;
   /**
-   * Node: writes the index to `path` when build() finishes. The index itself still lives
-   * in wasm memory. Call before addItem().
+   * Node: writes the index to `path` when build() finishes; from then on the index is that
+   * file (loaded, read-only), as in the C++ API. It is built in wasm memory. Call before addItem().
    */
-  onDiskBuild(path: string): void;
+  onDiskBuild(path: string): true;
 
   /** Up to n nearest items to item `item`, nearest first. searchK: candidates to collect (-1: n × trees). */
   getNnsByItem(item: number, n: number, searchK?: number, includeDistances?: false): number[];
@@ -67,7 +67,7 @@ export class AnnoyIndex {
   getNnsByVector(vector: Vector, n: number, searchK?: number, includeDistances?: false): number[];
   getNnsByVector(vector: Vector, n: number, searchK: number, includeDistances: true): [number[], number[]];
   /** Batch search: `queries` holds q vectors of f values back to back. */
-  getNnsByVectors(queries: Float32Array | Float64Array | ArrayLike<number>, n: number, searchK?: number): BatchResult;
+  getNnsByVectors(queries: Vector, n: number, searchK?: number): BatchResult;
 
   /** The stored vector (hamming: 0/1 values). */
   getItemVector(item: number): number[];
@@ -81,7 +81,13 @@ export class AnnoyIndex {
   isLoaded(): boolean;
   /** Seed for the next build. */
   setSeed(seed: number | bigint): void;
-  verbose(on: boolean): void;
+  /** Progress messages on stderr (Node) or console.error (browsers) during build(). */
+  verbose(on: boolean): true;
+  /**
+   * The most memory addItem() may grow the index to, in bytes. Default: just under 2 GiB,
+   * the largest block wasm32 can allocate; 0: no limit beyond that.
+   */
+  setMemoryLimit(bytes: number): void;
   /**
    * true: Annoy's scalar float order, so builds match Annoy's files byte for byte (slower).
    * false (default): Grove's SIMD order, the same bits natively and in every browser.
@@ -91,11 +97,11 @@ export class AnnoyIndex {
   /** The index as bytes in Annoy's file format (a copy). */
   serialize(): Uint8Array;
   /** Loads from a path (Node) or bytes (copied once into wasm memory). */
-  load(source: string | IndexBytes, prefault?: boolean): void;
+  load(source: string | IndexBytes, prefault?: boolean): true;
   /** Fetches an index from a URL or Response straight into wasm memory. */
-  loadUrl(source: string | URL | Response, options?: FetchOptions): Promise<void>;
+  loadUrl(source: string | URL | Response, options?: FetchOptions): Promise<true>;
   /** Node: writes the index atomically (temp file + rename); the index is then loaded from it. */
-  save(path: string, prefault?: boolean): void;
+  save(path: string, prefault?: boolean): true;
 
   /** Frees the index's wasm memory. */
   dispose(): void;
@@ -103,6 +109,8 @@ export class AnnoyIndex {
 
   /** Bytes of wasm memory the module holds (it grows as needed and is reused after dispose()). */
   static wasmMemoryBytes(): number;
+  /** Indexes neither disposed nor collected: each holds wasm memory until then. */
+  static liveIndexes(): number;
   static deserialize(bytes: IndexBytes, f: number, metric: Metric): AnnoyIndex;
   static fromUrl(source: string | URL | Response, f: number, metric: Metric, options?: FetchOptions): Promise<AnnoyIndex>;
 
@@ -121,6 +129,7 @@ export class AnnoyIndex {
   set_annoy_float_order: AnnoyIndex['setAnnoyFloatOrder'];
   is_built: AnnoyIndex['isBuilt'];
   is_loaded: AnnoyIndex['isLoaded'];
+  set_memory_limit: AnnoyIndex['setMemoryLimit'];
 }
 
 declare const grove: { AnnoyIndex: typeof AnnoyIndex; GroveError: typeof GroveError };

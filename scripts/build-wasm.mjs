@@ -1,6 +1,6 @@
 // Builds the WebAssembly module and the package's dist/ (run by npm test, demo and pack).
 import { existsSync, renameSync, rmSync } from 'node:fs';
-import { capture, ensurePackages, jobs, log, root, run } from './lib.mjs';
+import { capture, ensurePackages, isMain, jobs, log, root, run } from './lib.mjs';
 import { ensureNodeModules } from './node-deps.mjs';
 
 // The wasm build with runtime checks: assertions and a checked heap (every load and store
@@ -47,4 +47,4 @@ export async function buildWasm() {
   return dist;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await buildWasm();
+if (isMain(import.meta.url)) await buildWasm();

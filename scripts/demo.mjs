@@ -4,7 +4,7 @@
 import { cpSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { buildWasm } from './build-wasm.mjs';
 import { LABELS, prepareFashionMnist } from './fashion-mnist.mjs';
-import { buildNative, log, root, run } from './lib.mjs';
+import { buildNative, isMain, log, root, run } from './lib.mjs';
 import { serveStatic } from './serve.mjs';
 
 const serve = !process.argv.includes('--no-serve');
@@ -35,7 +35,7 @@ export async function buildDemo() {
   return out;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   const out = await buildDemo();
   if (serve) {
     const server = await serveStatic(`${out}/`, port);

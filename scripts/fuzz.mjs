@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { npyBytes } from './fashion-mnist.mjs';
-import { ensurePackages, jobs, log, root, run } from './lib.mjs';
+import { ensurePackages, isMain, jobs, log, root, run } from './lib.mjs';
 
 export function fuzz(seconds = 60) {
   ensurePackages(['clang-14', 'libclang-rt-14-dev', 'cmake', 'make']);
@@ -20,8 +20,11 @@ export function fuzz(seconds = 60) {
     mkdirSync(corpus, { recursive: true });
     for (const [name, bytes] of seeds[target]) writeFileSync(`${corpus}/seed-${name}`, bytes);
     log(`fuzzing ${target} for ${seconds} s`);
+    // -timeout: one input that takes seconds (a crafted file making a query slow) is a failure,
+    // not a slow pass; -rss_limit_mb/-malloc_limit_mb: so is one that needs a lot of memory.
     const r = spawnSync(`${dir}/tests/fuzz/${target}`, [corpus, `-max_total_time=${seconds}`, '-print_final_stats=1',
-      '-rss_limit_mb=2048', '-max_len=65536', `-artifact_prefix=${dir}/crash-${target}-`], { encoding: 'utf8', cwd: dir });
+      '-timeout=5', '-rss_limit_mb=1024', '-malloc_limit_mb=512', '-max_len=262144',
+      `-artifact_prefix=${dir}/crash-${target}-`], { encoding: 'utf8', cwd: dir });
     const out = `${r.stdout}${r.stderr}`;
     const execs = /stat::number_of_executed_units:\s*(\d+)/.exec(out)?.[1];
     const files = readdirSync(corpus).length;
@@ -44,10 +47,10 @@ function seedCorpus() {
   for (const name of readdirSync(data).filter((n) => n.startsWith('format-') && n.endsWith('.ann'))) {
     const metric = name.split('-')[1];
     const f = metric === 'hamming' ? 0 : 2;  // f = 3 (hamming: 1 word -> selector 0 gives 64 bits)
-    index.push([name, Buffer.concat([Buffer.from([metricOf[metric], f]), readFileBytes(`${data}/${name}`)])]);
+    index.push([name, Buffer.concat([Buffer.from([metricOf[metric], f]), readFileSync(`${data}/${name}`)])]);
   }
   for (const name of ['edge-angular-tiny.ann', 'edge-angular-one.ann', 'edge-angular-empty.ann']) {
-    index.push([name, Buffer.concat([Buffer.from([0, 15]), readFileBytes(`${data}/${name}`)])]);
+    index.push([name, Buffer.concat([Buffer.from([0, 15]), readFileSync(`${data}/${name}`)])]);
   }
   const npy = npyBytes(new Float32Array([1, 2, 3, 4, 5, 6]), 2, 3);
   const dataset = [
@@ -59,11 +62,7 @@ function seedCorpus() {
   return { index_fuzz: index, dataset_fuzz: dataset };
 }
 
-function readFileBytes(path) {
-  return readFileSync(path);
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   const i = process.argv.indexOf('--seconds');
   fuzz(i > 0 ? Number(process.argv[i + 1]) : 60);
 }

@@ -2,8 +2,16 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-export const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+// fileURLToPath, not URL.pathname: a checkout path with spaces or non-ASCII stays a real path.
+export const root = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+
+// Whether the module at `moduleUrl` is the script node was started with.
+export function isMain(moduleUrl) {
+  return process.argv[1] !== undefined && moduleUrl === pathToFileURL(path.resolve(process.argv[1])).href;
+}
 
 export function log(message) {
   console.log(`\x1b[1m[grove]\x1b[0m ${message}`);

@@ -10,9 +10,15 @@ const TYPES = {
 
 export function serveStatic(root, port = 0) {
   const server = createServer((req, res) => {
-    const url = new URL(req.url, 'http://localhost');
-    const wanted = url.pathname.endsWith('/') ? `${url.pathname}index.html` : url.pathname;
-    const file = path.normalize(path.join(root, decodeURIComponent(wanted)));
+    let file;
+    try {
+      const url = new URL(req.url, 'http://localhost');
+      const wanted = url.pathname.endsWith('/') ? `${url.pathname}index.html` : url.pathname;
+      file = path.normalize(path.join(root, decodeURIComponent(wanted)));
+    } catch {
+      res.writeHead(400).end();  // a malformed URL is the client's problem, not the server's end
+      return;
+    }
     if (!file.startsWith(path.normalize(root))) {
       res.writeHead(403).end();
       return;
@@ -32,7 +38,7 @@ export function serveStatic(root, port = 0) {
       'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
       'content-length': stat.size,
     });
-    createReadStream(file).pipe(res);
+    createReadStream(file).on('error', () => res.destroy()).pipe(res);
   });
   return new Promise((resolve) => {
     server.listen(port, '127.0.0.1', () => {

@@ -35,6 +35,9 @@ try {
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
+log('wasm: the C++ suite compiled to wasm32, run by Node');
+runWasmCppSuite();
+
 log('wasm: build the package, then the Node and browser suites');
 ensurePackages(['chromium']);
 await buildWasm();
@@ -61,6 +64,18 @@ if (quick) {
   fuzz(seconds);  // logs each target's executions and corpus size
 }
 log('all suites passed');
+
+// The GoogleTest suite under emcc (32-bit size_t), each test binary run by node.
+function runWasmCppSuite() {
+  ensurePackages(['emscripten', 'cmake', 'make']);
+  const env = { ...process.env, NODE_PATH: process.env.NODE_PATH || '/usr/share/nodejs' };
+  const dir = `${root}/build/wasm-tests`;
+  run('emcmake', ['cmake', '-S', root, '-B', dir, '-DCMAKE_BUILD_TYPE=Release', '-DGROVE_WASM_TESTS=ON',
+    '-DCMAKE_CROSSCOMPILING_EMULATOR=/usr/bin/node', `-DGROVE_WASM_OUT=${dir}/dist`], { env });
+  const tests = ['golden_test', 'index_test', 'errors_test', 'kernels_test'].map((t) => `wasm_${t}`);
+  run('cmake', ['--build', dir, '--parallel', jobs, '--target', ...tests], { env });
+  run('ctest', ['--test-dir', dir, '--output-on-failure', '--parallel', jobs, '-R', '^wasm_'], { env });
+}
 
 // A build folder whose every target (library and tests) carries the sanitizers.
 function sanitizedBuild(name, sanitizers, targets = []) {

@@ -5,6 +5,7 @@
 #include <emscripten/bind.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -46,6 +47,8 @@ class WasmIndex {
   WasmIndex(int f, const std::string& metric) {
     guarded([&] {
       index_.reset(new grove::Index(f, metric));
+      // verbose(true) progress goes to stderr: console.error in a browser, stderr in Node.
+      index_->set_log([](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
       return 0;
     });
   }
@@ -96,10 +99,18 @@ class WasmIndex {
   int f() const { return index_->get_f(); }
   bool isBuilt() const { return index_->is_built(); }
   bool isLoaded() const { return index_->is_loaded(); }
-  void verbose(bool on) { index_->verbose(on); }
-  void setAnnoyFloatOrder(bool on) { index_->set_annoy_float_order(on); }
-  void setSeed(unsigned high, unsigned low) {
-    index_->set_seed((static_cast<std::uint64_t>(high) << 32) | low);
+  // Setters return a status too: every call that can throw goes through guarded(), so no
+  // C++ exception ever reaches JS as a bare WebAssembly.Exception.
+  int verbose(bool on) { return guarded([&] { return index_->verbose(on), 0; }); }
+  int setAnnoyFloatOrder(bool on) {
+    return guarded([&] { return index_->set_annoy_float_order(on), 0; });
+  }
+  int setSeed(unsigned high, unsigned low) {
+    return guarded([&] { return index_->set_seed((static_cast<std::uint64_t>(high) << 32) | low), 0; });
+  }
+  // The limit in bytes, as a double (JS numbers are exact up to 2^53).
+  int setMemoryLimit(double bytes) {
+    return guarded([&] { return index_->set_memory_limit(static_cast<std::uint64_t>(bytes)), 0; });
   }
 
   // Serialised bytes live in the index's storage: JS copies them out with one slice.
@@ -173,6 +184,7 @@ EMSCRIPTEN_BINDINGS(grove) {
       .function("verbose", &WasmIndex::verbose)
       .function("setSeed", &WasmIndex::setSeed)
       .function("setAnnoyFloatOrder", &WasmIndex::setAnnoyFloatOrder)
+      .function("setMemoryLimit", &WasmIndex::setMemoryLimit)
       .function("serializedSize", &WasmIndex::serializedSize)
       .function("dataPointer", &WasmIndex::dataPointer)
       .function("adoptBuffer", &WasmIndex::adoptBuffer);

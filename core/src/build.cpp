@@ -207,13 +207,15 @@ void build_forest(Forest& forest, const BuildOptions& options) {
               [&](auto policy) { build_trees<decltype(policy)>(forest, options); });
   // A copy of every root at the end lets a loader find the roots without reading the file.
   const std::int64_t tree_end = forest.n_nodes;
+  if (tree_end + static_cast<std::int64_t>(forest.roots.size()) > std::numeric_limits<std::int32_t>::max())
+    throw Error(ErrorCode::OutOfMemory, "index too large: Annoy's format numbers nodes with 32-bit ints");
   forest.reserve(tree_end + static_cast<std::int64_t>(forest.roots.size()));
   for (std::size_t i = 0; i < forest.roots.size(); ++i)
     std::memcpy(forest.mutable_node(tree_end + static_cast<std::int64_t>(i)),
                 forest.node(forest.roots[i]), forest.layout.node_size);
   forest.n_nodes = tree_end + static_cast<std::int64_t>(forest.roots.size());
   if (forest.layout.metric == Metric::Dot) dot_postprocess(forest);
-  forest.storage->finish(static_cast<std::size_t>(forest.n_nodes) * forest.layout.node_size);
+  forest.storage->finish(forest.bytes_for(forest.n_nodes));
   if (options.log)
     options.log("index has " + std::to_string(forest.n_nodes) + " nodes in " +
                 std::to_string(forest.roots.size()) + " trees");

@@ -10,10 +10,22 @@
 namespace grove {
 namespace detail {
 
+std::size_t Forest::bytes_for(std::int64_t n) const {
+  const std::uint64_t limit = kMaxAllocation / layout.node_size;
+  if (n < 0 || static_cast<std::uint64_t>(n) > limit)
+    throw Error(ErrorCode::OutOfMemory,
+                "out of memory: " + std::to_string(n) + " nodes of " + std::to_string(layout.node_size) +
+                    " bytes are more than this platform can allocate in one block (" +
+                    std::to_string(kMaxAllocation >> 20) + " MiB)");
+  return static_cast<std::size_t>(n) * layout.node_size;
+}
+
 void Forest::reserve(std::int64_t n) {
   if (n <= capacity()) return;
+  const std::size_t needed = bytes_for(n);  // throws before any growth when n cannot fit
   const std::int64_t grown = static_cast<std::int64_t>((capacity() + 1) * 1.3);
-  storage->resize(static_cast<std::size_t>(std::max(n, grown)) * layout.node_size);
+  const std::int64_t most = static_cast<std::int64_t>(kMaxAllocation / layout.node_size);
+  storage->resize(std::max(needed, bytes_for(std::min(grown, most))));
 }
 
 namespace {

@@ -34,6 +34,10 @@ struct Forest {
   std::int64_t capacity() const {
     return storage ? static_cast<std::int64_t>(storage->size() / layout.node_size) : 0;
   }
+  // Bytes of `n` nodes. Every size computed from a node count goes through here: on wasm32
+  // size_t is 32 bits, and an unchecked product would wrap to a small, undersized block.
+  // Throws OutOfMemory when the size cannot be allocated on this platform.
+  std::size_t bytes_for(std::int64_t n) const;
   // Makes room for `n` nodes, growing by 1.3x so appends stay amortised O(1).
   void reserve(std::int64_t n);
 };
@@ -47,6 +51,11 @@ struct BuildOptions {
 
 // Appends the trees and the root copies to `forest` (items must be in place).
 void build_forest(Forest& forest, const BuildOptions& options);
+
+// The largest single block this platform can allocate: wasm32's allocator stops below 2 GiB.
+constexpr std::uint64_t kMaxAllocation =
+    sizeof(std::size_t) == 4 ? (std::uint64_t(2) << 30) - (std::uint64_t(64) << 10)
+                             : std::uint64_t(1) << 62;
 
 // Annoy's root scan on load (the trailing run of nodes whose n_descendants equals the
 // last node's). Sets roots and n_items; throws grove::Error when the bytes cannot be an index.

@@ -2,6 +2,7 @@
 // changes, so a failed call leaves the index as it was.
 #include "grove/index.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -45,7 +46,8 @@ struct Index::Impl {
   detail::Forest forest;
   State state = State::Adding;
   bool has_build_storage = false;
-  std::uint64_t memory_limit = Index::kDefaultMemoryLimit;
+  // On wasm32 no index can outgrow one allocation, so the default limit is that.
+  std::uint64_t memory_limit = std::min(Index::kDefaultMemoryLimit, detail::kMaxAllocation);
   std::uint64_t seed = Kiss64::kDefaultSeed;
   bool verbose = false;
   std::function<void(const std::string&)> log;
@@ -146,6 +148,10 @@ struct Index::Impl {
                std::to_string(loaded.layout.node_size) + " for " + describe() +
                ": it was built with another dimension or metric, or is truncated");
     loaded.n_nodes = static_cast<std::int64_t>(size / loaded.layout.node_size);
+    // Annoy numbers nodes with 32-bit ints: a larger file cannot be an index.
+    if (loaded.n_nodes > std::numeric_limits<std::int32_t>::max())
+      fail(ErrorCode::BadFormat, "index has " + std::to_string(loaded.n_nodes) +
+                                     " nodes, more than Annoy's 32-bit node numbers can address");
     detail::find_roots(loaded);
     forest = std::move(loaded);
     state = State::Loaded;
@@ -249,7 +255,9 @@ void Index::build(int n_trees, ParallelFor* parallel) {
     m.forest.n_nodes = m.forest.n_items;
     throw;
   }
-  m.state = State::Built;
+  // A build into a file leaves the file read-only and published: from here on the index is
+  // that file, as after save(), so nothing can rewrite it under the processes mapping it.
+  m.state = m.forest.storage->mutable_data() ? State::Built : State::Loaded;
 }
 
 void Index::unbuild() {
@@ -300,6 +308,10 @@ void Index::get_nns_by_vectors(const float* queries, std::size_t count, int n, i
   const Impl& m = *impl_;
   m.check_query(n, search_k);
   const std::size_t f = static_cast<std::size_t>(m.forest.f);
+  const std::size_t widest = std::max(f, static_cast<std::size_t>(n));
+  if (count > std::numeric_limits<std::size_t>::max() / sizeof(float) / widest)
+    fail(ErrorCode::OutOfMemory, "batch of " + std::to_string(count) + " queries with n=" +
+                                     std::to_string(n) + " is larger than memory can address");
   for (std::size_t q = 0; q < count; ++q) m.check_vector(queries + q * f, "query vector");
   auto run = [&](std::size_t begin, std::size_t end) {
     std::vector<std::int32_t> row_ids;
@@ -358,7 +370,7 @@ void Index::set_annoy_float_order(bool on) {
 
 std::size_t Index::serialized_size() const {
   impl_->require_queryable();
-  return static_cast<std::size_t>(impl_->forest.n_nodes) * impl_->layout().node_size;
+  return impl_->forest.bytes_for(impl_->forest.n_nodes);
 }
 
 const std::uint8_t* Index::serialized_data() const {

@@ -148,11 +148,14 @@ void search_with(const Forest& forest, const void* query, int n, std::int64_t se
   for (std::int32_t root : forest.roots) queue.push({start_priority<Priority>(), root});
 
   std::vector<std::int32_t> candidates;
-  // A tree visits each node at most once; more visits than that means a corrupt node graph.
-  const std::int64_t max_visits = (n_nodes + 1) * static_cast<std::int64_t>(forest.roots.size() + 1);
+  // Item nodes are shared by every tree, but each split node and bucket of a valid forest is
+  // reached at most once per root that leads to it, and the loader's roots lead to disjoint
+  // trees (a duplicate root at most doubles a tree). More visits than that mean a crafted
+  // node graph: stop there. Item visits push nothing, so work and queue memory stay linear
+  // in the file's size whatever its bytes.
+  const std::int64_t max_visits = 2 * n_nodes + static_cast<std::int64_t>(forest.roots.size());
   std::int64_t visits = 0;
-  while (static_cast<std::int64_t>(candidates.size()) < search_k && !queue.empty() &&
-         visits++ < max_visits) {
+  while (static_cast<std::int64_t>(candidates.size()) < search_k && !queue.empty()) {
     const Priority d = queue.top().first;
     const std::int32_t i = queue.top().second;
     queue.pop();
@@ -160,7 +163,10 @@ void search_with(const Forest& forest, const void* query, int n, std::int64_t se
     const std::int32_t count = n_descendants(node);
     if (count == 1 && i < forest.n_items) {
       candidates.push_back(i);
-    } else if (count <= max_bucket) {
+      continue;
+    }
+    if (++visits > max_visits) break;
+    if (count <= max_bucket) {
       if (count <= 0) continue;
       const std::int32_t* ids = field<std::int32_t>(node, P::kChildren);
       candidates.insert(candidates.end(), ids, ids + count);

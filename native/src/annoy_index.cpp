@@ -32,7 +32,8 @@ void AnnoyIndex::save(const std::string& path, bool prefault) {
   if (!is_built() && !is_loaded())
     throw Error(ErrorCode::WrongState, "cannot save an index that has not been built");
   if (path.empty()) throw Error(ErrorCode::Io, "cannot save: the path is empty");
-  if (on_disk_path_.empty() || path != on_disk_path_)
+  // An index mapped from `path` itself (loaded, or built on disk there) is already saved.
+  if (!storage()->is_file(path.c_str()))
     native::write_file_atomic(path, storage()->data(), serialized_size());
   // As in Annoy, the saved file becomes the index (read-only, shared through the page cache).
   load(path, prefault);
@@ -40,13 +41,11 @@ void AnnoyIndex::save(const std::string& path, bool prefault) {
 
 void AnnoyIndex::load(const std::string& path, bool prefault) {
   load_storage(native::map_file(path, prefault));
-  on_disk_path_.clear();
 }
 
 void AnnoyIndex::on_disk_build(const std::string& path) {
   // The core checks the call order; if it refuses, the new build file is removed with it.
   set_build_storage(native::create_build_file(path));
-  on_disk_path_ = path;
 }
 
 void AnnoyIndex::get_nns_by_vectors(const float* queries, std::size_t count, int n,

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -40,16 +41,26 @@ class Fd {
   int fd_;
 };
 
+// Whether the file at `path` is the file (device and inode) that `dev`/`ino` name.
+bool same_file(const char* path, dev_t dev, ino_t ino) {
+  struct stat st;
+  return path && ::stat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
 class MappedFile : public Storage {
  public:
-  MappedFile(void* data, std::size_t size) : data_(data), size_(size) {}
+  MappedFile(void* data, std::size_t size, const struct stat& st)
+      : data_(data), size_(size), dev_(st.st_dev), ino_(st.st_ino) {}
   ~MappedFile() override { ::munmap(data_, size_); }
   const std::uint8_t* data() const override { return static_cast<const std::uint8_t*>(data_); }
   std::size_t size() const override { return size_; }
+  bool is_file(const char* path) const override { return same_file(path, dev_, ino_); }
 
  private:
   void* data_;
   std::size_t size_;
+  dev_t dev_;
+  ino_t ino_;
 };
 
 std::string folder_of(const std::string& path) {
@@ -77,50 +88,91 @@ int create_temp_next_to(const std::string& path, const char* tag, std::string* t
   return fd;
 }
 
+// Gives the file [from, to) real blocks, so a full disk is an error now rather than a
+// SIGBUS at the first write through the mapping. Falls back to writing zeros where the file
+// system has no fallocate. Returns 0 or an errno.
+int reserve_space(int fd, std::size_t from, std::size_t to) {
+  const int err = ::posix_fallocate(fd, static_cast<off_t>(from), static_cast<off_t>(to - from));
+  if (err != EOPNOTSUPP && err != EINVAL && err != ENOSYS) return err;
+  static const char zeros[1 << 16] = {};
+  for (std::size_t at = from; at < to;) {
+    const std::size_t chunk = std::min(sizeof zeros, to - at);
+    const ssize_t n = ::pwrite(fd, zeros, chunk, static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? errno : EIO;
+    at += static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
 // The storage of an on-disk build: a temporary file next to the target that grows as nodes
 // are added, renamed over the target only once the build is complete. Until then the target
-// is untouched; a failed or abandoned build removes the temporary file.
+// is untouched; a failed or abandoned build removes the temporary file. Once complete, the
+// file is mapped read-only: the index is the published file, as after save().
 class BuildFile : public Storage {
  public:
   BuildFile(int fd, std::string tmp_path, std::string path)
       : fd_(fd), tmp_path_(std::move(tmp_path)), path_(std::move(path)) {}
   ~BuildFile() override {
-    unmap();
+    if (data_) ::munmap(data_, size_);
     ::close(fd_);
     if (!finished_) ::unlink(tmp_path_.c_str());
   }
   const std::uint8_t* data() const override { return data_; }
-  std::uint8_t* mutable_data() override { return data_; }
+  std::uint8_t* mutable_data() override { return finished_ ? nullptr : data_; }
   std::size_t size() const override { return size_; }
+  bool is_file(const char* path) const override {
+    struct stat st;
+    return finished_ && ::fstat(fd_, &st) == 0 && same_file(path, st.st_dev, st.st_ino);
+  }
 
+  // Every step that can fail comes before the old mapping is dropped, so a failure keeps
+  // the old contents and a usable mapping (as Storage promises).
   void resize(std::size_t bytes) override {
     if (bytes == size_) return;
-    if (finished_) throw Error(ErrorCode::WrongState, "the on-disk index is complete: unbuild() is not supported for it");
-    // Truncating extends with zeros; the mapping is remade over the new length.
-    if (::ftruncate(fd_, static_cast<off_t>(bytes)) != 0) io_error("cannot grow", tmp_path_, errno);
-    unmap();
+    if (finished_) throw Error(ErrorCode::WrongState, "the on-disk index is complete and read-only");
+    if (bytes > size_) {
+      const int err = reserve_space(fd_, size_, bytes);
+      if (err) {
+        ::ftruncate(fd_, static_cast<off_t>(size_));
+        io_error("cannot grow the on-disk index to " + std::to_string(bytes) + " bytes in", tmp_path_, err);
+      }
+    }
+    std::uint8_t* mapped = nullptr;
     if (bytes > 0) {
       void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
-      if (p == MAP_FAILED) io_error("cannot map", tmp_path_, errno);
-      data_ = static_cast<std::uint8_t*>(p);
+      if (p == MAP_FAILED) {
+        const int err = errno;
+        if (bytes > size_) ::ftruncate(fd_, static_cast<off_t>(size_));
+        io_error("cannot map", tmp_path_, err);
+      }
+      mapped = static_cast<std::uint8_t*>(p);
     }
+    if (data_) ::munmap(data_, size_);
+    data_ = mapped;
     size_ = bytes;
+    if (::ftruncate(fd_, static_cast<off_t>(bytes)) != 0) io_error("cannot resize", tmp_path_, errno);
   }
 
   void finish(std::size_t bytes) override {
     resize(bytes);
     if (data_ && ::msync(data_, size_, MS_SYNC) != 0) io_error("cannot sync", tmp_path_, errno);
     if (::fsync(fd_) != 0) io_error("cannot sync", tmp_path_, errno);
-    if (::rename(tmp_path_.c_str(), path_.c_str()) != 0) io_error("cannot rename the build file to", path_, errno);
+    // Read-only from here on: map the finished file anew before publishing it.
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd_, 0);
+    if (p == MAP_FAILED) io_error("cannot map", tmp_path_, errno);
+    if (::rename(tmp_path_.c_str(), path_.c_str()) != 0) {
+      const int err = errno;
+      ::munmap(p, size_);
+      io_error("cannot rename the build file to", path_, err);
+    }
+    ::munmap(data_, size_);
+    data_ = static_cast<std::uint8_t*>(p);
     finished_ = true;
     sync_folder(path_);
   }
 
  private:
-  void unmap() {
-    if (data_) ::munmap(data_, size_);
-    data_ = nullptr;
-  }
   int fd_;
   std::string tmp_path_, path_;
   std::uint8_t* data_ = nullptr;
@@ -146,7 +198,7 @@ std::unique_ptr<Storage> map_file(const std::string& path, bool prefault) {
   void* p = ::mmap(nullptr, size, PROT_READ, flags, fd.get(), 0);
   if (p == MAP_FAILED) io_error("cannot map", path, errno);
   ::madvise(p, size, prefault ? MADV_WILLNEED : MADV_RANDOM);
-  return std::unique_ptr<Storage>(new MappedFile(p, size));
+  return std::unique_ptr<Storage>(new MappedFile(p, size, st));
 }
 
 std::unique_ptr<Storage> create_build_file(const std::string& path) {

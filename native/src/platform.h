@@ -2,6 +2,7 @@
 #ifndef GROVE_NATIVE_PLATFORM_H
 #define GROVE_NATIVE_PLATFORM_H
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -21,8 +22,13 @@ std::unique_ptr<Storage> create_build_file(const std::string& path);
 // Writes bytes to `path` atomically: temp file in the same folder, fsync, rename.
 void write_file_atomic(const std::string& path, const void* data, std::size_t size);
 
-// A ParallelFor on `threads` threads (-1: one per core). Returns null for one thread.
-std::unique_ptr<ParallelFor> make_thread_pool(int threads);
+// More threads than this only add overhead (and address space for their stacks).
+constexpr int kMaxThreads = 256;
+
+// A ParallelFor on up to `threads` threads (-1: one per core; at most kMaxThreads). When the
+// system refuses threads, it has fewer; returns null when it would have one. before_spawn
+// runs before each thread is created (tests throw from it to simulate a refusal).
+std::unique_ptr<ParallelFor> make_thread_pool(int threads, const std::function<void()>& before_spawn = {});
 
 }  // namespace native
 }  // namespace grove

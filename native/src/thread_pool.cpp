@@ -1,9 +1,11 @@
-// A small persistent thread pool for ParallelFor: the caller takes part, work is handed out
-// in chunks through an atomic counter, and run() returns when every chunk is done.
+// A small thread pool for ParallelFor, alive for one build or batch: the caller takes part,
+// work is handed out in chunks through an atomic counter, and run() returns when every
+// chunk is done.
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -16,17 +18,19 @@ namespace {
 
 class ThreadPool : public ParallelFor {
  public:
-  explicit ThreadPool(int threads) {
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { work(); });
-  }
-  ~ThreadPool() override {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
+  // Starts up to threads - 1 workers. When the system refuses a thread (a pids or memory
+  // limit that hardware_concurrency() does not see), the pool carries on with those it got.
+  ThreadPool(int threads, const std::function<void()>& before_spawn) {
+    try {
+      for (int i = 1; i < threads; ++i) {
+        if (before_spawn) before_spawn();
+        workers_.emplace_back([this] { work(); });
+      }
+    } catch (const std::exception&) {
+      // std::system_error from std::thread, or the test hook: fewer workers, same results.
     }
-    wake_.notify_all();
-    for (std::thread& t : workers_) t.join();
   }
+  ~ThreadPool() override { stop(); }
 
   int workers() const override { return static_cast<int>(workers_.size()) + 1; }
 
@@ -66,6 +70,15 @@ class ThreadPool : public ParallelFor {
     }
   }
 
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& t : workers_) t.join();
+  }
+
   void take_chunks() {
     for (;;) {
       std::size_t begin = next_.fetch_add(chunk_);
@@ -92,10 +105,13 @@ class ThreadPool : public ParallelFor {
 
 }  // namespace
 
-std::unique_ptr<ParallelFor> make_thread_pool(int threads) {
+std::unique_ptr<ParallelFor> make_thread_pool(int threads, const std::function<void()>& before_spawn) {
   if (threads == -1) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  threads = std::min(threads, kMaxThreads);
   if (threads <= 1) return nullptr;
-  return std::unique_ptr<ParallelFor>(new ThreadPool(threads));
+  std::unique_ptr<ThreadPool> pool(new ThreadPool(threads, before_spawn));
+  if (pool->workers() <= 1) return nullptr;
+  return std::unique_ptr<ParallelFor>(pool.release());
 }
 
 }  // namespace native

@@ -4,11 +4,18 @@
 //   grove query INDEX --metric M --dim F (--item I | --vector a,b,... | --queries FILE)
 //               [-k K] [--search-k S] [--limit N] [--recall] [--json]
 //   grove info INDEX --metric M --dim F [--json]
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -28,7 +35,7 @@ using Clock = std::chrono::steady_clock;
 
 const char* kUsage =
     "usage:\n"
-    "  grove build [--metric M] [--trees N] [--jobs J] [--seed S] [--on-disk] [--json] IN OUT\n"
+    "  grove build [--metric M] [--trees N] [--jobs J] [--seed S] [--on-disk] [--json] [--quiet] IN OUT\n"
     "      IN: .npy (float32/float64/uint8), .fvecs, or CSV/TSV text; one vector per row\n"
     "  grove query INDEX --metric M --dim F (--item I | --vector a,b,... | --queries FILE)\n"
     "      [-k K] [--search-k S] [--limit N] [--recall] [--json]\n"
@@ -43,6 +50,15 @@ struct Args {
     auto it = options.find(k);
     return it == options.end() ? fallback : it->second;
   }
+  std::uint64_t unsigned_number(const std::string& k) const {
+    const std::string& s = options.at(k);
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+    if (s.empty() || !std::isdigit(static_cast<unsigned char>(s[0])) || *end != '\0' || errno == ERANGE)
+      throw Error(ErrorCode::InvalidArgument, "--" + k + " needs a whole number from 0 to 2^64-1, got '" + s + "'");
+    return v;
+  }
   long number(const std::string& k, long fallback) const {
     if (!has(k)) return fallback;
     const std::string& s = options.at(k);
@@ -54,7 +70,15 @@ struct Args {
   }
 };
 
-Args parse_args(int argc, char** argv, int start) {
+// The options each command takes: anything else is an error, so a misspelt option never
+// falls back silently to a default.
+const std::map<std::string, std::vector<std::string>> kOptions = {
+    {"build", {"metric", "trees", "jobs", "seed", "on-disk", "json", "quiet"}},
+    {"query", {"metric", "dim", "item", "vector", "queries", "k", "search-k", "limit", "recall", "json"}},
+    {"info", {"metric", "dim", "json"}},
+};
+
+Args parse_args(int argc, char** argv, int start, const std::vector<std::string>& allowed) {
   const std::vector<std::string> flags = {"on-disk", "json", "recall", "quiet"};
   Args args;
   for (int i = start; i < argc; ++i) {
@@ -62,12 +86,19 @@ Args parse_args(int argc, char** argv, int start) {
     if (a == "-k") a = "--k";
     if (a.size() > 2 && a.compare(0, 2, "--") == 0) {
       std::string key = a.substr(2);
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+        throw Error(ErrorCode::InvalidArgument,
+                    "unknown option '" + a + "' for " + argv[start - 1] + " (see grove --help)");
+      if (args.options.count(key))
+        throw Error(ErrorCode::InvalidArgument, "option '" + a + "' is given twice");
       if (std::find(flags.begin(), flags.end(), key) != flags.end()) {
         args.options[key] = "1";
       } else {
         if (i + 1 >= argc) throw Error(ErrorCode::InvalidArgument, a + " needs a value");
         args.options[key] = argv[++i];
       }
+    } else if (a.size() > 1 && a[0] == '-' && !std::isdigit(static_cast<unsigned char>(a[1]))) {
+      throw Error(ErrorCode::InvalidArgument, "unknown option '" + a + "' (see grove --help)");
     } else {
       args.positional.push_back(a);
     }
@@ -93,6 +124,43 @@ std::string json_list(const std::vector<float>& v) {
   return o.str() + "]";
 }
 
+std::string folder_of(const std::string& path) {
+  const std::size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Fails before any work when the index could not be written at the end.
+void check_output(const std::string& path) {
+  const std::string folder = folder_of(path);
+  struct stat st;
+  if (::stat(folder.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw Error(ErrorCode::Io, "cannot write '" + path + "': the folder '" + folder + "' does not exist");
+  if (::access(folder.c_str(), W_OK) != 0)
+    throw Error(ErrorCode::Io, "cannot write '" + path + "': the folder '" + folder + "' is not writable");
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw Error(ErrorCode::Io, "cannot write '" + path + "': it is a folder");
+}
+
+// A build killed outright (kill -9, power loss) cannot remove its temporary file: name any
+// such leftovers of this target, so the user can reclaim the space.
+void warn_leftovers(const std::string& path) {
+  const std::string folder = folder_of(path);
+  const std::string slash = path.find('/') == std::string::npos ? "" : "/";
+  const std::string base = slash.empty() ? path : path.substr(path.find_last_of('/') + 1);
+  DIR* dir = ::opendir(folder.c_str());
+  if (!dir) return;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string name = entry->d_name;
+    for (const char* tag : {".building-", ".tmp-"})
+      if (name.compare(0, base.size() + std::strlen(tag), base + tag) == 0)
+        std::fprintf(stderr, "grove: warning: '%s%s%s' is left over from an interrupted build or save "
+                     "of '%s'; delete it to free its space\n",
+                     slash.empty() ? "" : folder.c_str(), slash.c_str(), name.c_str(), path.c_str());
+  }
+  ::closedir(dir);
+}
+
 int cmd_build(const Args& args) {
   if (args.positional.size() != 2) throw Error(ErrorCode::InvalidArgument, "build needs IN and OUT");
   const std::string metric = args.get("metric", "angular");
@@ -100,11 +168,17 @@ int cmd_build(const Args& args) {
   const int jobs = static_cast<int>(args.number("jobs", -1));
   const bool json = args.has("json");
 
+  const std::string& out = args.positional[1];
+  check_output(out);
+  warn_leftovers(out);
+  std::uint64_t seed = 0;
+  if (args.has("seed")) seed = args.unsigned_number("seed");
+
   auto t0 = Clock::now();
   Matrix data = grove::tools::read_matrix(args.positional[0]);
   const double read_ms = ms_since(t0);
   AnnoyIndex index(static_cast<int>(data.cols), metric);
-  if (args.has("seed")) index.set_seed(static_cast<std::uint64_t>(args.number("seed", 0)));
+  if (args.has("seed")) index.set_seed(seed);
   if (args.has("on-disk")) index.on_disk_build(args.positional[1]);
   for (std::size_t r = 0; r < data.rows; ++r) index.add_item(static_cast<int32_t>(r), data.row(r));
   if (!args.has("quiet") && !json) {
@@ -171,7 +245,10 @@ int cmd_query(const Args& args) {
     labels.push_back("vector");
   } else if (args.has("queries")) {
     queries = grove::tools::read_matrix(args.get("queries"));
-    queries.rows = std::min<std::size_t>(queries.rows, static_cast<std::size_t>(args.number("limit", LONG_MAX > INT_MAX ? INT_MAX : LONG_MAX)));
+    const long limit = args.number("limit", INT_MAX);
+    if (limit < 1) throw Error(ErrorCode::InvalidArgument, "--limit must be at least 1, got " + std::to_string(limit));
+    queries.rows = std::min<std::size_t>(queries.rows, static_cast<std::size_t>(limit));
+    if (queries.rows == 0) throw Error(ErrorCode::InvalidArgument, "'" + args.get("queries") + "' has no vectors");
     for (std::size_t r = 0; r < queries.rows; ++r) labels.push_back("query " + std::to_string(r));
   } else {
     throw Error(ErrorCode::InvalidArgument, "give --item, --vector or --queries");
@@ -257,12 +334,15 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   try {
-    Args args = parse_args(argc, argv, 2);
+    auto allowed = kOptions.find(command);
+    if (allowed == kOptions.end()) {
+      std::fprintf(stderr, "grove: unknown command '%s'\n%s", command.c_str(), kUsage);
+      return 2;
+    }
+    Args args = parse_args(argc, argv, 2, allowed->second);
     if (command == "build") return cmd_build(args);
     if (command == "query") return cmd_query(args);
-    if (command == "info") return cmd_info(args);
-    std::fprintf(stderr, "grove: unknown command '%s'\n%s", command.c_str(), kUsage);
-    return 2;
+    return cmd_info(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "grove: %s\n", e.what());
     return 1;

@@ -1,6 +1,7 @@
 // Real-browser test: Debian's Chromium, driven by playwright-core, loads the package as a
 // module page and in a module Worker from a local server, builds and queries an index, and
 // loads an index file written by Annoy over HTTP.
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -9,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { serveStatic } from '../../scripts/serve.mjs';
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = fileURLToPath(new URL('../../', import.meta.url));
 const executablePath = '/usr/bin/chromium';
 const skip = !existsSync(executablePath) && 'Chromium is not installed (npm test installs it)';
 

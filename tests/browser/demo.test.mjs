@@ -1,6 +1,7 @@
 // The demo page in headless Chromium: it loads the index over HTTP, a click on an image shows
 // its 10 nearest neighbours (the image itself first, at distance 0), the search_k slider
 // searches again, and a screenshot is saved to demo/screenshot.png.
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -9,7 +10,7 @@ import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { serveStatic } from '../../scripts/serve.mjs';
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = fileURLToPath(new URL('../../', import.meta.url));
 const site = `${root}demo/dist/`;
 const skip = (!existsSync('/usr/bin/chromium') && 'Chromium is not installed (npm test installs it)') ||
   (!existsSync(`${site}index.ann`) && 'the demo is not built: npm run demo -- --no-serve');

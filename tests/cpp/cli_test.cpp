@@ -110,4 +110,43 @@ TEST(Cli, BuildQueryInfo) {
   std::remove(out.c_str());
 }
 
+// Misspelt options, bad numbers and unwritable outputs fail at once with a named error.
+TEST(Cli, ArgumentsAreCheckedBeforeAnyWork) {
+  Matrix m;
+  m.rows = 20, m.cols = 2;
+  for (int i = 0; i < 40; ++i) m.values.push_back(static_cast<float>(i % 7));
+  const std::string in = grove_test::temp_path("cli-args.npy"), out = grove_test::temp_path("cli-args.ann");
+  grove::tools::write_npy(in, m);
+  int status = -1;
+  std::string typo = run("build --metirc euclidean " + in + " " + out, &status);
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(typo.find("unknown option '--metirc' for build"), std::string::npos) << typo;
+  std::string negative_seed = run("build --seed -1 " + in + " " + out, &status);
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(negative_seed.find("--seed needs a whole number from 0 to 2^64-1"), std::string::npos) << negative_seed;
+  std::string big_seed = run("build --quiet --seed 18446744073709551615 --metric euclidean " + in + " " + out, &status);
+  EXPECT_EQ(status, 0) << big_seed;
+  std::string nowhere = run("build --metric euclidean " + in + " " + grove_test::temp_path("no/such/dir/x.ann"), &status);
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(nowhere.find("does not exist"), std::string::npos) << nowhere;
+  EXPECT_EQ(nowhere.find("building"), std::string::npos) << "no work before the check: " << nowhere;
+  std::string zero = run("query " + out + " --metric euclidean --dim 2 --queries " + in + " --limit 0 --json", &status);
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(zero.find("--limit must be at least 1"), std::string::npos) << zero;
+  EXPECT_EQ(zero.find("nan"), std::string::npos) << zero;
+  std::string wrong_command_option = run("info " + out + " --metric euclidean --dim 2 --trees 3", &status);
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(wrong_command_option.find("unknown option '--trees' for info"), std::string::npos) << wrong_command_option;
+
+  // A leftover temporary file of this target (a build killed with -9) is named.
+  const std::string leftover = out + ".building-abc123";
+  std::ofstream(leftover) << "x";
+  std::string warned = run("build --quiet --metric euclidean " + in + " " + out, &status);
+  EXPECT_EQ(status, 0) << warned;
+  EXPECT_NE(warned.find("cli-args.ann.building-abc123' is left over"), std::string::npos) << warned;
+  std::remove(leftover.c_str());
+  std::remove(in.c_str());
+  std::remove(out.c_str());
+}
+
 }  // namespace

@@ -204,4 +204,39 @@ TEST(Errors, MisalignedViewIsRejected) {
   EXPECT_EQ(index.get_n_items(), 50);
 }
 
+// H1: on wasm32 size_t is 32 bits. A sparse id whose nodes need more than 4 GiB used to wrap
+// to a small block that later writes overran; every node count now goes through one checked
+// size, and the default memory limit is the largest block wasm32 can allocate.
+TEST(Errors, NodeBytesThatCannotBeAllocatedAreOutOfMemory) {
+  AnnoyIndex big(65536, "euclidean");  // 262,160-byte nodes
+  std::vector<float> v(65536, 1.0f);
+  if (sizeof(std::size_t) == 4) {
+    expect_error([&] { big.add_item(16383, v); }, ErrorCode::OutOfMemory, "over the memory limit");
+    big.set_memory_limit(0);  // no limit but the platform's
+    expect_error([&] { big.add_item(16383, v); }, ErrorCode::OutOfMemory, "more than this platform can allocate");
+  } else {
+    expect_error([&] { big.add_item(70000, v); }, ErrorCode::OutOfMemory, "over the memory limit");
+  }
+  EXPECT_EQ(big.get_n_items(), 0);
+  AnnoyIndex other = small_built();  // made after the failures: unharmed
+  big.add_item(1, v);
+  big.add_item(0, v);
+  big.build(1, 1);
+  std::vector<std::int32_t> ids;
+  other.get_nns_by_item(7, 3, -1, &ids);
+  EXPECT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[0], 7);
+  EXPECT_EQ(big.get_n_items(), 2);
+}
+
+// A batch whose output cannot be addressed is an error before anything is written.
+TEST(Errors, BatchTooLargeToAddressIsOutOfMemory) {
+  AnnoyIndex index = small_built();
+  std::vector<float> q(3, 0.5f);
+  std::vector<std::int32_t> ids(1);
+  const std::size_t count = std::numeric_limits<std::size_t>::max() / 8;
+  expect_error([&] { index.get_nns_by_vectors(q.data(), count, 16, -1, ids.data(), nullptr, 1); },
+               ErrorCode::OutOfMemory, "larger than memory can address");
+}
+
 }  // namespace

@@ -147,20 +147,59 @@ test('seeds make builds reproducible', () => {
   assert.notDeepEqual(make(42), make(43));
 });
 
-test('onDiskBuild writes the index at build(), unbuild allows adding again', () => {
+test('onDiskBuild writes the index at build(); the index is that file from then on, as in C++', () => {
   const file = path.join(tmp, 'ondisk.ann');
   const index = new AnnoyIndex(2, 'euclidean');
-  index.onDiskBuild(file);
+  assert.equal(index.onDiskBuild(file), true);
   index.addItem(0, [0, 0]);
   index.addItem(1, [1, 1]);
-  index.build(2);
+  assert.equal(index.build(2), true);
   assert.ok(existsSync(file));
   assert.deepEqual(new Uint8Array(readFileSync(file)), index.serialize());
-  index.unbuild();
-  index.addItem(2, [0.1, 0.1]);
-  index.build(2);
-  assert.deepEqual(index.getNnsByVector([0.09, 0.09], 1), [2]);
+  assert.equal(index.isLoaded(), true);
+  assert.throws(() => index.unbuild(), /cannot unbuild a loaded index/);
+  assert.throws(() => index.addItem(2, [0.1, 0.1]), /loaded index/);
+  assert.deepEqual(index.getNnsByVector([0.9, 0.9], 1), [1]);
   index.dispose();
+});
+
+test("methods return true where Annoy's do", () => {
+  const file = path.join(tmp, 'returns.ann');
+  const index = new AnnoyIndex(2, 'euclidean');
+  index.addItem(0, [0, 0]);
+  assert.equal(index.verbose(false), true);
+  assert.equal(index.build(1), true);
+  assert.equal(index.unbuild(), true);
+  assert.equal(index.build(1), true);
+  assert.equal(index.save(file), true);
+  assert.equal(index.unload(), true);
+  assert.equal(index.load(file), true);
+  index.dispose();
+});
+
+test('verbose(true) reports build progress on stderr', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const script = `const { AnnoyIndex } = require('grove-ann');
+    const index = new AnnoyIndex(2, 'euclidean');
+    for (let i = 0; i < 20; i++) index.addItem(i, [i, i % 3]);
+    index.verbose(true);
+    index.build(2);`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /tree 1 of 2 built/);
+  assert.match(r.stderr, /index has \d+ nodes in 2 trees/);
+});
+
+test('liveIndexes() counts indexes not yet disposed', () => {
+  const before = AnnoyIndex.liveIndexes();
+  const a = new AnnoyIndex(2, 'euclidean');
+  const b = new AnnoyIndex(2, 'euclidean');
+  assert.equal(AnnoyIndex.liveIndexes(), before + 2);
+  a.dispose();
+  a.dispose();  // twice: counted once
+  assert.equal(AnnoyIndex.liveIndexes(), before + 1);
+  b.dispose();
+  assert.equal(AnnoyIndex.liveIndexes(), before);
 });
 
 test("in Annoy's float order, wasm writes Annoy's file byte for byte", async () => {

@@ -130,10 +130,11 @@ test('use after dispose', () => {
 test('running out of wasm memory is a catchable error, and the module keeps working', () => {
   const huge = new AnnoyIndex(1 << 20, 'euclidean');  // 4 MiB per item
   const v = new Float32Array(1 << 20);
-  // id 1000 needs 4 GB for the items: more than wasm32 can address
+  // id 1000 needs 4 GB for the items: over the default limit (the largest wasm32 block)
+  throwsLike(() => huge.addItem(1000, v), GroveError, 'over the memory limit', 'OutOfMemory');
+  // with no limit set, the platform's own bound answers, before any allocation
+  huge.setMemoryLimit(0);
   throwsLike(() => huge.addItem(1000, v), GroveError, 'out of memory', 'OutOfMemory');
-  // and far beyond that, the documented memory limit answers first
-  throwsLike(() => huge.addItem(5000, v), GroveError, 'over the memory limit', 'OutOfMemory');
   assert.equal(huge.getNItems(), 0);
   huge.dispose();
   const index = small();
@@ -177,4 +178,60 @@ test('load over a loaded index replaces it once the new one is valid', () => {
   assert.equal(a.getNItems(), 1);
   a.dispose();
   b.dispose();
+});
+
+test('every setter reports errors as GroveError, never a bare wasm exception', () => {
+  const index = new AnnoyIndex(3, 'euclidean');
+  index.addItem(0, [1, 2, 3]);
+  throwsLike(() => index.setAnnoyFloatOrder(true), GroveError, 'before add_item()', 'WrongState');
+  index.addItem(1, [3, 2, 1]);  // and the index still works
+  index.build(1);
+  assert.deepEqual(index.getNnsByItem(0, 1), [0]);
+  index.dispose();
+});
+
+test('nTrees beyond int32 is a RangeError, not a wrapped tree count', () => {
+  const index = new AnnoyIndex(3, 'euclidean');
+  index.addItem(0, [1, 2, 3]);
+  throwsLike(() => index.build(2 ** 32 + 3), RangeError, 'n_trees must be -1 (automatic) or at least 1, got 4294967299');
+  throwsLike(() => index.build(0), RangeError, 'n_trees');
+  index.build(3);
+  assert.ok(index.getNTrees() >= 1);
+  index.dispose();
+});
+
+test('a null or non-numeric query vector is a TypeError, never the previous answer', () => {
+  const index = small();
+  index.getNnsByVector([1, 2, 3], 3);
+  throwsLike(() => index.getNnsByVector(null, 3), TypeError, 'query vector must be an Array', 'InvalidArgument');
+  throwsLike(() => index.getNnsByVector(undefined, 3), TypeError, 'query vector must be an Array');
+  for (const bad of [['1', '2', '3'], [true, null, false], [[1], [2], [3]], ['', ' 7 ', '0x10'], new BigInt64Array(3),
+    new Int32Array(3), { length: 3, 0: 1, 1: 2, 2: 3 }]) {
+    throwsLike(() => index.getNnsByVector(bad, 3), TypeError, 'query vector', 'InvalidArgument');
+    throwsLike(() => index.addItem(0, bad), TypeError, 'vector', 'InvalidArgument');
+  }
+  throwsLike(() => index.getNnsByVectors(['1', '2', '3'], 3), TypeError, 'queries', 'InvalidArgument');
+  assert.deepEqual(index.getNnsByItem(0, 1), [0]);
+  index.dispose();
+});
+
+test('dispose() while loadUrl is in flight: a GroveError, and the download block is freed', async () => {
+  const bytes = small().serialize();
+  const index = new AnnoyIndex(3, 'euclidean');
+  let release;
+  const body = new ReadableStream({
+    start(controller) {
+      release = () => {
+        controller.enqueue(bytes);
+        controller.close();
+      };
+    },
+  });
+  const loading = index.loadUrl(new Response(body));
+  index.dispose();
+  release();
+  await assert.rejects(loading, (e) => e instanceof GroveError && e.code === 'WrongState' && /disposed/.test(e.message));
+  const other = small();
+  assert.equal(other.getNnsByItem(0, 1)[0], 0);
+  other.dispose();
 });

@@ -1,7 +1,8 @@
 // Shared helpers for the Node tests: seeded data, a brute-force oracle, golden data paths.
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 
-export const root = new URL('../../', import.meta.url).pathname;
+export const root = fileURLToPath(new URL('../../', import.meta.url));
 export const goldenDir = `${root}tests/data/annoy`;
 
 export function golden(name) {

@@ -1,4 +1,5 @@
 // The package works inside worker_threads, and indexes cross threads as bytes.
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
@@ -17,7 +18,7 @@ test('a worker loads an index from bytes and answers as the main thread does', a
   for (let i = 0; i < 100; i++) index.addItem(i, [Math.cos(i), Math.sin(i), i % 3, 1]);
   index.build(5);
   const expected = index.getNnsByVector([1, 0, 0, 0], 3);
-  const entry = new URL('../../js/node.cjs', import.meta.url).pathname;
+  const entry = fileURLToPath(new URL('../../js/node.cjs', import.meta.url));
   const worker = new Worker(workerSource, { eval: true, workerData: { entry, bytes: index.serialize() } });
   const answer = await new Promise((resolve, reject) => {
     worker.once('message', resolve);

@@ -77,8 +77,9 @@ class Index {
   // bytes as Annoy built without -march flags (as Debian's R package is); slower.
   void set_annoy_float_order(bool on);
   // The most memory add_item() may grow the index to, so a stray huge id is an error rather
-  // than a silent multi-gigabyte allocation. Default 16 GiB; 0 means no limit. Builds into a
-  // file (on_disk_build) are not limited.
+  // than a silent multi-gigabyte allocation. Default 16 GiB (wasm32: just under 2 GiB, the
+  // largest block it can allocate); 0 means no limit beyond what the platform can address.
+  // Builds into a file (on_disk_build) are not limited.
   void set_memory_limit(std::uint64_t bytes);
   static constexpr std::uint64_t kDefaultMemoryLimit = std::uint64_t(16) << 30;
 

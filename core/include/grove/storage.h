@@ -20,8 +20,15 @@ class Storage {
   // and keeps the old contents when it cannot. Read-only storages throw WrongState.
   virtual void resize(std::size_t bytes);
   // Called once a build is complete with the exact size of the index; a file-backed storage
-  // truncates and flushes here.
+  // truncates, flushes and becomes read-only here (mutable_data() then returns nullptr, and
+  // the index treats itself as loaded from that file).
   virtual void finish(std::size_t bytes) { resize(bytes); }
+  // True when these bytes are the current contents of the file at `path` (a mapping of that
+  // very file), so saving to `path` has nothing to write. Memory storages: false.
+  virtual bool is_file(const char* path) const {
+    (void)path;
+    return false;
+  }
 };
 
 // Heap memory owned by the storage (the default while adding items and building).

@@ -12,7 +12,9 @@
 
 namespace grove {
 
-class AnnoyIndex : public Index {
+// File and thread handling live in the storages and pools this class hands the core, so
+// every state change the core makes (unload, deserialize, load_view) also resets them.
+class AnnoyIndex final : public Index {
  public:
   AnnoyIndex(int f, const std::string& metric);
   AnnoyIndex(int f, Metric metric);
@@ -28,15 +30,13 @@ class AnnoyIndex : public Index {
   // reads it all in now rather than on first use.
   void load(const std::string& path, bool prefault = false);
   // Builds straight into `path` (for data larger than memory): call before add_item().
-  // After build() the file is the index; save() is not needed.
+  // After build() the file is the index, mapped read-only as after save() or load(); save()
+  // is not needed, and unbuild()/add_item() are refused so the published file never changes.
   void on_disk_build(const std::string& path);
 
   // Batch queries on n_jobs threads (-1: all cores); see Index::get_nns_by_vectors.
   void get_nns_by_vectors(const float* queries, std::size_t count, int n, int search_k,
                           std::int32_t* ids, float* distances, int n_jobs = -1) const;
-
- private:
-  std::string on_disk_path_;
 };
 
 }  // namespace grove
