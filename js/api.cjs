@@ -68,6 +68,20 @@ function describe(value) {
   return typeof value === 'object' ? value.constructor?.name ?? 'an object' : String(value);
 }
 
+// The largest block wasm32's allocator gives (the C++ core's kMaxAllocation). Every size is
+// checked before it reaches _malloc/_realloc, whose i32 argument would wrap larger ones.
+const MAX_BLOCK = 2 ** 31 - 65536;
+
+function checkBlockSize(size, what) {
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new GroveError(`out of memory: cannot allocate ${String(size)} bytes for ${what}: not a valid size`, 'OutOfMemory');
+  }
+  if (size > MAX_BLOCK) {
+    throw new GroveError(`out of memory: ${what} needs ${size} bytes, more than wasm32 can allocate in one block (${MAX_BLOCK})`, 'OutOfMemory');
+  }
+  return size;
+}
+
 function toBytes(source) {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
@@ -84,7 +98,8 @@ function createApi(Module, platform) {
   function scratchBlock(bytes) {
     if (bytes > scratchBytes) {
       if (scratch) Module._free(scratch);
-      const size = Math.max(bytes, 2 * scratchBytes, 4096);
+      checkBlockSize(bytes, 'the arguments');
+      const size = Math.min(MAX_BLOCK, Math.max(bytes, 2 * scratchBytes, 4096));
       scratch = Module._malloc(size) >>> 0;
       scratchBytes = scratch ? size : 0;
       if (!scratch) throw new GroveError(`out of memory: could not allocate ${size} bytes`, 'OutOfMemory');
@@ -94,7 +109,7 @@ function createApi(Module, platform) {
 
   // Copies bytes into a new malloc'd block that the core will own.
   function heapCopy(bytes) {
-    const ptr = Module._malloc(Math.max(1, bytes.byteLength)) >>> 0;
+    const ptr = Module._malloc(Math.max(1, checkBlockSize(bytes.byteLength, 'the index'))) >>> 0;
     if (!ptr) throw new GroveError(`out of memory: could not allocate ${bytes.byteLength} bytes for the index`, 'OutOfMemory');
     Module.HEAPU8.set(bytes, ptr);
     return ptr;
@@ -396,13 +411,19 @@ function createApi(Module, platform) {
     /** Fetches an index (URL or Response) straight into wasm memory. */
     async loadUrl(source, { onProgress } = {}) {
       this.#index();
-      const { ptr, size } = await fetchIntoHeap(source, onProgress);
+      const { ptr, size, where } = await fetchIntoHeap(source, onProgress);
       // dispose() may have run while the download was in flight: then the block is ours to free.
       if (!this.#raw) {
         Module._free(ptr);
         throw new GroveError('this index has been disposed', 'WrongState');
       }
-      this.#adopt(this.#raw, ptr, size);
+      try {
+        this.#adopt(this.#raw, ptr, size);
+      } catch (e) {
+        // Name what was fetched: the core's message says what is wrong with the bytes.
+        if (e.code === 'BadFormat' && where) e.message = `'${where}' is not an index: ${e.message}`;
+        throw e;
+      }
       return true;
     }
 
@@ -483,41 +504,66 @@ function createApi(Module, platform) {
     if (!(typeof Response !== 'undefined' && source instanceof Response)) {
       const url = source instanceof URL ? source.href : source;
       if (typeof url !== 'string') throw typeError(`fromUrl() takes a URL or a Response, got ${describe(source)}`);
-      if (platform && !/^(https?|data|blob):/i.test(url)) return platform.readFileIntoHeap(url.startsWith('file:') ? new URL(url) : url);
-      response = await fetch(url);
+      if (platform && !/^(https?|data|blob):/i.test(url)) {
+        const file = platform.readFileIntoHeap(url.startsWith('file:') ? new URL(url) : url);
+        onProgress?.(file.size, file.size);
+        return { ...file, where: url };
+      }
+      try {
+        response = await fetch(url);
+      } catch (e) {
+        throw new GroveError(`cannot fetch '${url}': ${e.cause?.message ?? e.message}`, 'Io');
+      }
     }
     const where = response.url || 'the response';
     if (!response.ok) throw new GroveError(`cannot fetch '${where}': HTTP ${response.status}`, 'Io');
-    const declared = Number(response.headers.get('content-length')) || 0;
-    let capacity = Math.max(declared, 65536);
+    if (!response.body) throw new GroveError(`cannot fetch '${where}': no body`, 'Io');
+    // The declared length is only a hint (it may be absent, wrong or absurd), and with a
+    // Content-Encoding it counts compressed bytes, not the bytes we receive.
+    const header = response.headers.get('content-length');
+    const compressed = Boolean(response.headers.get('content-encoding'));
+    const declared = header !== null && /^\s*\d+\s*$/.test(header) && !compressed ? Number(header) : undefined;
+    if (declared > MAX_BLOCK) checkBlockSize(declared, `'${where}'`);
+    let capacity = Math.max(declared ?? 0, 65536);
     let ptr = Module._malloc(capacity) >>> 0;
-    if (!ptr) throw new GroveError(`out of memory: could not allocate ${capacity} bytes for the index`, 'OutOfMemory');
+    if (!ptr) throw new GroveError(`out of memory: could not allocate ${capacity} bytes for '${where}'`, 'OutOfMemory');
     let size = 0;
     try {
-      if (!response.body) throw new GroveError(`cannot fetch '${where}': no body`, 'Io');
       const reader = response.body.getReader();
       for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
+        let chunk;
+        try {
+          chunk = await reader.read();
+        } catch (e) {
+          throw new GroveError(`cannot fetch '${where}': the connection failed after ${size} bytes (${e.cause?.message ?? e.message})`, 'Io');
+        }
+        if (chunk.done) break;
+        const value = chunk.value;
+        if (declared !== undefined && size + value.byteLength > declared) {
+          throw new GroveError(`cannot fetch '${where}': the body is longer than its Content-Length of ${declared} bytes`, 'Io');
+        }
         if (size + value.byteLength > capacity) {
-          // Compressed transfer or no Content-Length: grow the block.
-          capacity = Math.max(2 * capacity, size + value.byteLength);
+          checkBlockSize(size + value.byteLength, `'${where}'`);
+          capacity = Math.min(MAX_BLOCK, Math.max(2 * capacity, size + value.byteLength));
           const grown = Module._realloc(ptr, capacity) >>> 0;
-          if (!grown) throw new GroveError(`out of memory: could not allocate ${capacity} bytes for the index`, 'OutOfMemory');
+          if (!grown) throw new GroveError(`out of memory: could not allocate ${capacity} bytes for '${where}'`, 'OutOfMemory');
           ptr = grown;
         }
         Module.HEAPU8.set(value, ptr + size);
         size += value.byteLength;
-        onProgress?.(size, declared || undefined);
+        onProgress?.(size, declared);
+      }
+      if (declared !== undefined && size < declared) {
+        throw new GroveError(`cannot fetch '${where}': the body ended after ${size} of ${declared} bytes`, 'Io');
       }
     } catch (e) {
       Module._free(ptr);
       throw e;
     }
-    return { ptr, size };
+    return { ptr, size, where };
   }
 
   return { AnnoyIndex, GroveError };
 }
 
-module.exports = { createApi, GroveError };
+module.exports = { createApi, GroveError, checkBlockSize };

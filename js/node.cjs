@@ -2,7 +2,7 @@
 // Node entry (CommonJS): the module is compiled synchronously, so require() returns a ready API.
 const fs = require('node:fs');
 const path = require('node:path');
-const { createApi, GroveError } = require('./api.cjs');
+const { createApi, GroveError, checkBlockSize } = require('./api.cjs');
 // GROVE_DIST_DIR points at another build of dist/ (the test suite runs once against a
 // build with wasm assertions and a checked heap).
 const dist = process.env.GROVE_DIST_DIR || path.join(__dirname, '..', 'dist');
@@ -19,6 +19,22 @@ const ERRNO_TEXT = {
   ENOTDIR: 'Not a directory', EEXIST: 'File exists', ENOSPC: 'No space left on device',
   EROFS: 'Read-only file system',
 };
+
+// Bytes per fs.readSync/writeSync call: each takes at most 2^31 - 1.
+const CHUNK = 1 << 30;
+
+// Makes a rename in the folder of `file` durable (as the C++ library does).
+function syncFolder(file) {
+  let fd;
+  try {
+    fd = fs.openSync(path.dirname(path.resolve(file)), 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Some file systems cannot sync a folder; the rename itself has happened.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
 
 function ioError(what, file, err) {
   const reason = ERRNO_TEXT[err.code] ?? err.message;
@@ -38,12 +54,12 @@ const platform = {
       const stat = fs.fstatSync(fd);
       if (stat.isDirectory()) throw ioError('cannot load', String(file), { code: 'EISDIR' });
       if (stat.size === 0) throw new GroveError(`cannot load '${file}': the file is empty`, 'BadFormat');
-      const size = stat.size;
+      const size = checkBlockSize(stat.size, `'${file}'`);
       const ptr = Module._malloc(size) >>> 0;
       if (!ptr) throw new GroveError(`out of memory: could not allocate ${size} bytes for '${file}'`, 'OutOfMemory');
       try {
         for (let done = 0; done < size;) {
-          const n = fs.readSync(fd, Module.HEAPU8, ptr + done, size - done, done);
+          const n = fs.readSync(fd, Module.HEAPU8, ptr + done, Math.min(CHUNK, size - done), done);
           if (n === 0) throw new GroveError(`cannot read '${file}': it shrank while being read`, 'Io');
           done += n;
         }
@@ -67,16 +83,25 @@ const platform = {
       throw ioError('cannot create', file, err);
     }
     try {
-      for (let done = 0; done < bytes.byteLength;) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done);
+      // In chunks: one fs.writeSync takes at most 2^31 - 1 bytes.
+      for (let done = 0; done < bytes.byteLength;) {
+        done += fs.writeSync(fd, bytes, done, Math.min(CHUNK, bytes.byteLength - done));
+      }
       fs.fsyncSync(fd);
       fs.closeSync(fd);
       fd = undefined;
-      fs.renameSync(tmp, file);
     } catch (err) {
       if (fd !== undefined) fs.closeSync(fd);
       fs.rmSync(tmp, { force: true });
       throw ioError('cannot write', file, err);
     }
+    try {
+      fs.renameSync(tmp, file);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw ioError('cannot rename the temporary file to', file, err);
+    }
+    syncFolder(file);
   },
 
   // onDiskBuild checks up front that the file can be written (nothing is written yet).

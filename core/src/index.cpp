@@ -363,7 +363,9 @@ void Index::set_memory_limit(std::uint64_t bytes) { impl_->memory_limit = bytes;
 
 void Index::set_annoy_float_order(bool on) {
   Impl& m = *impl_;
-  if (m.forest.n_items > 0 && m.state == State::Adding && on != m.forest.annoy_float_order)
+  // Items cache values computed in the order they were added with, and unbuild() keeps them:
+  // the order may change only while no item is stored (or on a loaded, read-only index).
+  if (m.forest.n_items > 0 && m.state != State::Loaded && on != m.forest.annoy_float_order)
     fail(ErrorCode::WrongState, "set the float order before add_item(): items cache values in it");
   m.forest.annoy_float_order = on;
 }

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <limits>
 
+#include <sys/stat.h>
+
 #include "test_util.h"
 
 using grove::AnnoyIndex;
@@ -168,8 +170,21 @@ TEST(Errors, SaveOverAFileFailsCleanlyAndKeepsIt) {
   const std::string path = grove_test::temp_path("keep.ann");
   write_file(path, {1, 2, 3});
   AnnoyIndex empty(3, "euclidean");
-  EXPECT_THROW(empty.save(path), grove::Error);
+  EXPECT_THROW(empty.save(path), grove::Error);  // refused before touching the file
   EXPECT_EQ(grove_test::read_bytes(path), (std::vector<std::uint8_t>{1, 2, 3}));
+  // A built index whose write fails (the target is a folder, so the rename fails) leaves
+  // the folder as it was and no temporary file behind.
+  const std::string folder = grove_test::temp_path("keep-folder.ann");
+  ::mkdir(folder.c_str(), 0755);
+  AnnoyIndex built = small_built();
+  expect_error([&] { built.save(folder); }, ErrorCode::Io, "cannot rename the temporary file to");
+  struct stat st;
+  EXPECT_EQ(::stat(folder.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  std::vector<int32_t> ids;
+  built.get_nns_by_item(0, 1, -1, &ids);  // still the built index
+  EXPECT_EQ(ids, std::vector<int32_t>{0});
+  ::rmdir(folder.c_str());
   std::remove(path.c_str());
 }
 
@@ -189,8 +204,17 @@ TEST(Errors, CorruptChildrenAreRejectedOrHarmless) {
   for (std::size_t at = 50 * s; at + s < inner.size() - 3 * s; at += s) std::memcpy(&inner[at + 8], &far, 4);
   index.deserialize(inner);
   std::vector<int32_t> ids;
-  index.get_nns_by_vector({0.1f, 0.2f, 0.3f}, 10, -1, &ids);
-  EXPECT_LE(ids.size(), 10u);
+  std::vector<float> dists;
+  index.get_nns_by_vector({0.1f, 0.2f, 0.3f}, 10, -1, &ids, &dists);
+  ASSERT_FALSE(ids.empty());  // the intact parts of the trees still find items
+  for (std::size_t r = 0; r < ids.size(); ++r) {
+    EXPECT_GE(ids[r], 0);
+    EXPECT_LT(ids[r], index.get_n_items());
+    EXPECT_TRUE(std::isfinite(dists[r]));
+    if (r > 0) {
+      EXPECT_LE(dists[r - 1], dists[r]);
+    }
+  }
 }
 
 TEST(Errors, MisalignedViewIsRejected) {
@@ -227,6 +251,15 @@ TEST(Errors, NodeBytesThatCannotBeAllocatedAreOutOfMemory) {
   EXPECT_EQ(ids.size(), 3u);
   EXPECT_EQ(ids[0], 7);
   EXPECT_EQ(big.get_n_items(), 2);
+}
+
+// The float order cannot change under stored items, even through build -> set -> unbuild.
+TEST(Errors, FloatOrderCannotChangeUnderStoredItems) {
+  AnnoyIndex index = small_built();
+  expect_error([&] { index.set_annoy_float_order(true); }, ErrorCode::WrongState, "before add_item()");
+  index.unbuild();
+  expect_error([&] { index.set_annoy_float_order(true); }, ErrorCode::WrongState, "before add_item()");
+  index.set_annoy_float_order(false);  // unchanged: fine
 }
 
 // A batch whose output cannot be addressed is an error before anything is written.
