@@ -136,14 +136,23 @@ function createApi(Module, platform) {
     /**
      * @param {number} f dimension (hamming: number of bits)
      * @param {string} metric 'angular' (or 'cosine'), 'euclidean', 'manhattan', 'dot', 'hamming'
+     * @param {{ dotLayout?: 'released' | 'main' }} [options] dot only: the layout to build
      */
-    constructor(f, metric) {
+    constructor(f, metric, options = {}) {
       checkInteger(f, 'dimension f');
       if (typeof metric !== 'string') throw typeError(`metric must be a string, got ${describe(metric)}`);
+      if (options === null || typeof options !== 'object') throw typeError(`options must be an object, got ${describe(options)}`);
       const raw = new Module.RawIndex(f, metric);
       if (!raw.valid()) {
         raw.delete();
         throw lastError();
+      }
+      if (options.dotLayout !== undefined) {
+        if (typeof options.dotLayout !== 'string' || raw.setDotLayout(options.dotLayout) < 0) {
+          raw.delete();
+          if (typeof options.dotLayout !== 'string') throw typeError(`dotLayout must be 'released' or 'main', got ${describe(options.dotLayout)}`);
+          throw lastError();
+        }
       }
       this.#raw = raw;
       this.#f = f;
@@ -342,6 +351,22 @@ function createApi(Module, platform) {
     }
 
     /**
+     * Dot only (ignored otherwise), before addItem(): 'released' (default; every released Annoy
+     * reads it) or 'main' (Annoy's unreleased main branch). load() detects the layout.
+     */
+    setDotLayout(layout) {
+      const raw = this.#index();
+      if (typeof layout !== 'string') throw typeError(`dot layout must be 'released' or 'main', got ${describe(layout)}`);
+      this.#check(raw.setDotLayout(layout));
+    }
+
+    /** The dot layout the index holds ('released' or 'main'); null for other metrics. */
+    getDotLayout() {
+      const raw = this.#index();
+      return this.#metric === 'dot' ? raw.dotLayout() : null;
+    }
+
+    /**
      * The most memory addItem() may grow the index to, in bytes (default: just under 2 GiB, the
      * largest block wasm32 can allocate; 0: no limit beyond that).
      */
@@ -490,7 +515,8 @@ function createApi(Module, platform) {
     get_nns_by_vector: 'getNnsByVector', get_nns_by_vectors: 'getNnsByVectors',
     get_item_vector: 'getItemVector', get_distance: 'getDistance', get_n_items: 'getNItems',
     get_n_trees: 'getNTrees', get_f: 'getF', set_seed: 'setSeed', set_annoy_float_order: 'setAnnoyFloatOrder', is_built: 'isBuilt',
-    is_loaded: 'isLoaded', set_memory_limit: 'setMemoryLimit',
+    is_loaded: 'isLoaded', set_memory_limit: 'setMemoryLimit', set_dot_layout: 'setDotLayout',
+    get_dot_layout: 'getDotLayout',
   };
   for (const [snake, camel] of Object.entries(aliases)) {
     Object.defineProperty(AnnoyIndex.prototype, snake, {

@@ -6,6 +6,9 @@ export type Metric = 'angular' | 'cosine' | 'euclidean' | 'manhattan' | 'dot' | 
 /** A vector of f numbers (hamming: f values of 0 or 1). */
 export type Vector = readonly number[] | Float32Array | Float64Array;
 
+/** Dot index layouts: 'released' (every released Annoy, 16 + 4f bytes a node), 'main' (Annoy's unreleased main branch, 24 + 4f). */
+export type DotLayout = 'released' | 'main';
+
 /** Index bytes in Annoy's file format. */
 export type IndexBytes = ArrayBuffer | ArrayBufferView;
 
@@ -36,7 +39,7 @@ export class AnnoyIndex {
    * @param f the dimension (hamming: the number of bits)
    * @param metric the distance
    */
-  constructor(f: number, metric: Metric);
+  constructor(f: number, metric: Metric, options?: { dotLayout?: DotLayout });
 
   readonly f: number;
   readonly metric: Metric;
@@ -89,6 +92,13 @@ export class AnnoyIndex {
    */
   setMemoryLimit(bytes: number): void;
   /**
+   * Dot only, before addItem(): 'released' (default; every released Annoy reads it) or 'main'
+   * (Annoy's unreleased main branch). load() detects the layout of what it reads.
+   */
+  setDotLayout(layout: DotLayout): void;
+  /** The dot layout the index holds; null for other metrics. */
+  getDotLayout(): DotLayout | null;
+  /**
    * true: Annoy's scalar float order, so builds match Annoy's files byte for byte (slower).
    * false (default): Grove's SIMD order, the same bits natively and in every browser.
    */
@@ -130,6 +140,8 @@ export class AnnoyIndex {
   is_built: AnnoyIndex['isBuilt'];
   is_loaded: AnnoyIndex['isLoaded'];
   set_memory_limit: AnnoyIndex['setMemoryLimit'];
+  set_dot_layout: AnnoyIndex['setDotLayout'];
+  get_dot_layout: AnnoyIndex['getDotLayout'];
 }
 
 declare const grove: { AnnoyIndex: typeof AnnoyIndex; GroveError: typeof GroveError };

@@ -108,6 +108,16 @@ class WasmIndex {
   int setSeed(unsigned high, unsigned low) {
     return guarded([&] { return index_->set_seed((static_cast<std::uint64_t>(high) << 32) | low), 0; });
   }
+  int setDotLayout(const std::string& name) {
+    return guarded([&] {
+      grove::DotLayout layout;
+      if (!grove::parse_dot_layout(name, &layout))
+        throw grove::Error(ErrorCode::InvalidArgument,
+                           "dot layout must be 'released' (what every released Annoy reads) or 'main', got '" + name + "'");
+      return index_->set_dot_layout(layout), 0;
+    });
+  }
+  std::string dotLayout() const { return grove::dot_layout_name(index_->get_layout().dot_layout); }
   // The limit in bytes, as a double (JS numbers are exact up to 2^53).
   int setMemoryLimit(double bytes) {
     return guarded([&] { return index_->set_memory_limit(static_cast<std::uint64_t>(bytes)), 0; });
@@ -185,6 +195,8 @@ EMSCRIPTEN_BINDINGS(grove) {
       .function("setSeed", &WasmIndex::setSeed)
       .function("setAnnoyFloatOrder", &WasmIndex::setAnnoyFloatOrder)
       .function("setMemoryLimit", &WasmIndex::setMemoryLimit)
+      .function("setDotLayout", &WasmIndex::setDotLayout)
+      .function("dotLayout", &WasmIndex::dotLayout)
       .function("serializedSize", &WasmIndex::serializedSize)
       .function("dataPointer", &WasmIndex::dataPointer)
       .function("adoptBuffer", &WasmIndex::adoptBuffer);

@@ -134,10 +134,10 @@ class TreeBuilder {
   std::vector<float> margins_;
 };
 
-// Dot: give each item the extra coordinate that lifts all of them to the largest norm.
-template <class M>
+// Dot: give each item the extra coordinate that lifts all of them to the largest norm. The
+// main-branch layout also stores max_norm^2 and a built flag (set after the build).
+template <class M, class Dot>
 void dot_preprocess(Forest& forest) {
-  using Dot = detail::Dot<M>;
   const int f = forest.layout.f;
   float max_norm = 0;
   for (std::int32_t i = 0; i < forest.n_items; ++i) {
@@ -153,13 +153,15 @@ void dot_preprocess(Forest& forest) {
     if (n_descendants(n) != 1) continue;
     float gap = max_norm * max_norm - Dot::df(n) * Dot::df(n);
     Dot::df(n) = gap < 0 ? 0 : std::sqrt(gap);
-    *field<float>(n, Dot::kNorm) = max_norm * max_norm;
-    *field<std::uint8_t>(n, Dot::kBuilt) = 0;
+    if constexpr (std::is_same<Dot, DotMain<M>>::value) {
+      *field<float>(n, Dot::kNorm) = max_norm * max_norm;
+      *field<std::uint8_t>(n, Dot::kBuilt) = 0;
+    }
   }
 }
 
 void dot_postprocess(Forest& forest) {
-  using Dot = detail::Dot<ExactMath>;  // field offsets only
+  using Dot = DotMain<ExactMath>;  // field offsets only
   for (std::int32_t i = 0; i < forest.n_items; ++i) {
     std::uint8_t* n = forest.mutable_node(i);
     if (n_descendants(n) == 1) *field<std::uint8_t>(n, Dot::kBuilt) = 1;
@@ -167,30 +169,21 @@ void dot_postprocess(Forest& forest) {
 }
 
 template <class P>
-struct IsLegacyDot : std::false_type {};
-template <class M>
-struct IsLegacyDot<DotLegacy<M>> : std::true_type {};
-
-template <class P>
 void build_trees(Forest& forest, const BuildOptions& options) {
-  if constexpr (IsLegacyDot<P>::value) {
-    throw Error(ErrorCode::WrongState, "cannot build in the legacy dot layout (Annoy <= 1.17.1)");
-  } else {
-    std::vector<std::int32_t> ids;
-    for (std::int32_t i = 0; i < forest.n_items; ++i)
-      if (n_descendants(forest.node(i)) >= 1) ids.push_back(i);  // skip holes
-    Kiss64 rng(options.seed);
-    TreeBuilder<P> builder(forest, rng, options.parallel);
-    for (int t = 0;; ++t) {
-      if (options.n_trees == -1 ? forest.n_nodes >= 2 * static_cast<std::int64_t>(forest.n_items)
-                                : t >= options.n_trees)
-        break;
-      forest.roots.push_back(builder.make_tree(ids, true));
-      if (options.log)
-        options.log("tree " + std::to_string(t + 1) +
-                    (options.n_trees == -1 ? "" : " of " + std::to_string(options.n_trees)) +
-                    " built (" + std::to_string(forest.n_nodes) + " nodes so far)");
-    }
+  std::vector<std::int32_t> ids;
+  for (std::int32_t i = 0; i < forest.n_items; ++i)
+    if (n_descendants(forest.node(i)) >= 1) ids.push_back(i);  // skip holes
+  Kiss64 rng(options.seed);
+  TreeBuilder<P> builder(forest, rng, options.parallel);
+  for (int t = 0;; ++t) {
+    if (options.n_trees == -1 ? forest.n_nodes >= 2 * static_cast<std::int64_t>(forest.n_items)
+                              : t >= options.n_trees)
+      break;
+    forest.roots.push_back(builder.make_tree(ids, true));
+    if (options.log)
+      options.log("tree " + std::to_string(t + 1) +
+                  (options.n_trees == -1 ? "" : " of " + std::to_string(options.n_trees)) +
+                  " built (" + std::to_string(forest.n_nodes) + " nodes so far)");
   }
 }
 
@@ -199,9 +192,14 @@ void build_trees(Forest& forest, const BuildOptions& options) {
 void build_forest(Forest& forest, const BuildOptions& options) {
   forest.n_nodes = forest.n_items;
   forest.roots.clear();
-  if (forest.layout.metric == Metric::Dot) {
-    if (forest.annoy_float_order) dot_preprocess<ExactMath>(forest);
-    else dot_preprocess<FastMath>(forest);
+  const bool dot = forest.layout.metric == Metric::Dot;
+  const bool dot_main = dot && forest.layout.dot_layout == DotLayout::Main;
+  if (dot_main) {
+    if (forest.annoy_float_order) dot_preprocess<ExactMath, DotMain<ExactMath>>(forest);
+    else dot_preprocess<FastMath, DotMain<FastMath>>(forest);
+  } else if (dot) {
+    if (forest.annoy_float_order) dot_preprocess<ExactMath, DotReleased<ExactMath>>(forest);
+    else dot_preprocess<FastMath, DotReleased<FastMath>>(forest);
   }
   with_policy(forest.layout, forest.annoy_float_order,
               [&](auto policy) { build_trees<decltype(policy)>(forest, options); });
@@ -214,7 +212,7 @@ void build_forest(Forest& forest, const BuildOptions& options) {
     std::memcpy(forest.mutable_node(tree_end + static_cast<std::int64_t>(i)),
                 forest.node(forest.roots[i]), forest.layout.node_size);
   forest.n_nodes = tree_end + static_cast<std::int64_t>(forest.roots.size());
-  if (forest.layout.metric == Metric::Dot) dot_postprocess(forest);
+  if (dot_main) dot_postprocess(forest);
   forest.storage->finish(forest.bytes_for(forest.n_nodes));
   if (options.log)
     options.log("index has " + std::to_string(forest.n_nodes) + " nodes in " +

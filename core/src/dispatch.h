@@ -18,8 +18,8 @@ auto with_math(const NodeLayout& layout, Fn&& fn) -> decltype(fn(Angular<M>{})) 
     case Metric::Manhattan: return fn(Manhattan<M>{});
     case Metric::Hamming: return fn(Hamming{});
     case Metric::Dot:
-      if (layout.dot_layout == DotLayout::Legacy) return fn(DotLegacy<M>{});
-      return fn(Dot<M>{});
+      if (layout.dot_layout == DotLayout::Main) return fn(DotMain<M>{});
+      return fn(DotReleased<M>{});
   }
   throw Error(ErrorCode::InvalidArgument, "unknown metric");
 }

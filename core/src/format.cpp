@@ -25,6 +25,15 @@ const char* metric_name(Metric metric) {
   return "unknown";
 }
 
+const char* dot_layout_name(DotLayout layout) { return layout == DotLayout::Main ? "main" : "released"; }
+
+bool parse_dot_layout(const std::string& name, DotLayout* out) {
+  if (name == "released") *out = DotLayout::Released;
+  else if (name == "main") *out = DotLayout::Main;
+  else return false;
+  return true;
+}
+
 NodeLayout make_layout(Metric metric, int words, DotLayout dot_layout) {
   NodeLayout l;
   l.metric = metric;
@@ -42,7 +51,7 @@ NodeLayout make_layout(Metric metric, int words, DotLayout dot_layout) {
       break;
     case Metric::Dot:  // n_descendants | children[2] | dot_factor | (norm | built+pad) | v
       l.children = 4, l.dot_factor = 12;
-      if (dot_layout == DotLayout::Current) l.norm = 16, l.built = 20, l.vector = 24;
+      if (dot_layout == DotLayout::Main) l.norm = 16, l.built = 20, l.vector = 24;
       else l.vector = 16;
       break;
     case Metric::Hamming:  // n_descendants | children[2] | pad | v (uint64 words)

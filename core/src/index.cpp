@@ -49,6 +49,7 @@ struct Index::Impl {
   // On wasm32 no index can outgrow one allocation, so the default limit is that.
   std::uint64_t memory_limit = std::min(Index::kDefaultMemoryLimit, detail::kMaxAllocation);
   std::uint64_t seed = Kiss64::kDefaultSeed;
+  DotLayout dot_layout = DotLayout::Released;  // what the next build writes (dot only)
   bool verbose = false;
   std::function<void(const std::string&)> log;
 
@@ -138,10 +139,10 @@ struct Index::Impl {
     detail::Forest loaded;
     loaded.f = forest.f;
     loaded.annoy_float_order = forest.annoy_float_order;
-    loaded.layout = make_layout(layout().metric, layout().f, DotLayout::Current);
+    loaded.layout = make_layout(layout().metric, layout().f, DotLayout::Released);
     loaded.storage = std::move(storage);
-    if (layout().metric == Metric::Dot && is_legacy_dot(loaded))
-      loaded.layout = make_layout(Metric::Dot, layout().f, DotLayout::Legacy);
+    if (layout().metric == Metric::Dot && is_main_dot(loaded))
+      loaded.layout = make_layout(Metric::Dot, layout().f, DotLayout::Main);
     if (size % loaded.layout.node_size != 0)
       fail(ErrorCode::BadFormat,
            "index size " + std::to_string(size) + " bytes is not a multiple of the node size " +
@@ -158,18 +159,20 @@ struct Index::Impl {
     has_build_storage = false;
   }
 
-  // Dot files from Annoy <= 1.17.1 have 8-byte-smaller nodes. Current files mark built items
-  // (flag byte 1 at offset 20); the old layout has a vector value there instead.
-  static bool is_legacy_dot(const detail::Forest& dot) {
+  // Main-branch dot nodes are 8 bytes larger than released ones and mark built items (flag
+  // byte 1 at offset 20, where the released layout has a vector value). When the size fits
+  // only one layout, that decides; when it fits both, the first item's flag does.
+  static bool is_main_dot(const detail::Forest& dot) {
     const std::size_t size = dot.storage->size();
-    const NodeLayout legacy = make_layout(Metric::Dot, dot.layout.f, DotLayout::Legacy);
-    if (size % legacy.node_size != 0) return false;
+    const NodeLayout main = make_layout(Metric::Dot, dot.layout.f, DotLayout::Main);
+    if (size % main.node_size != 0) return false;
     if (size % dot.layout.node_size != 0) return true;
     const std::uint8_t* first = dot.storage->data();
-    return !(detail::n_descendants(first) == 1 && first[dot.layout.built] == 1);
+    return detail::n_descendants(first) == 1 && first[main.built] == 1;
   }
 
   void reset_storage() {
+    forest.layout = make_layout(layout().metric, layout().f, dot_layout);  // a load may have changed it
     forest.storage.reset(new MemoryStorage());
     forest.n_items = 0;
     forest.n_nodes = 0;
@@ -360,6 +363,15 @@ void Index::verbose(bool on) { impl_->verbose = on; }
 void Index::set_log(std::function<void(const std::string&)> sink) { impl_->log = std::move(sink); }
 void Index::set_seed(std::uint64_t seed) { impl_->seed = seed; }
 void Index::set_memory_limit(std::uint64_t bytes) { impl_->memory_limit = bytes; }
+
+void Index::set_dot_layout(DotLayout dot_layout) {
+  Impl& m = *impl_;
+  if (m.layout().metric != Metric::Dot || m.dot_layout == dot_layout) return;
+  if (m.state != State::Adding || m.forest.n_items > 0)
+    fail(ErrorCode::WrongState, "set the dot layout before add_item(): it fixes the node size");
+  m.dot_layout = dot_layout;
+  m.forest.layout = make_layout(Metric::Dot, m.layout().f, dot_layout);
+}
 
 void Index::set_annoy_float_order(bool on) {
   Impl& m = *impl_;

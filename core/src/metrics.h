@@ -299,9 +299,10 @@ using Manhattan = Minkowski<true, M>;
 
 // Inner product, reduced to angular search by giving every item an extra coordinate
 // (dot_factor) so all augmented items have the same norm (Bachrach et al. 2014).
-// Queries rank by the raw inner product. Current layout (Annoy >= 1.17.2).
+// Queries rank by the raw inner product. Annoy's main-branch layout and split rule (after
+// 1.17.3, unreleased): the margin uses each side's own extra coordinate.
 template <class M>
-struct Dot {
+struct DotMain {
   using Priority = float;
   static constexpr std::size_t kChildren = 4, kDotFactor = 12, kNorm = 16, kBuilt = 20,
                                kVector = 24;
@@ -355,7 +356,7 @@ struct Dot {
   static void create_split(const std::vector<const std::uint8_t*>& items, int f,
                            std::size_t s, Kiss64& rng, std::uint8_t* out) {
     std::vector<std::uint8_t> p(s, 0), q(s, 0);
-    two_means<Dot>(items, f, rng, p.data(), q.data());
+    two_means<DotMain>(items, f, rng, p.data(), q.data());
     for (int z = 0; z < f; ++z) v(out)[z] = v(p.data())[z] - v(q.data())[z];
     df(out) = df(p.data()) - df(q.data());
     normalize_augmented(out, f);
@@ -363,24 +364,60 @@ struct Dot {
   static void zero_plane(std::uint8_t* split, int f) { std::fill(v(split), v(split) + f, 0.0f); }
 };
 
-// Dot files written by Annoy <= 1.17.1 (what Debian's R package writes): 8 bytes smaller,
-// and their splits were made with a margin that adds dot_factor squared. Read-only: Grove
-// searches them exactly as that Annoy did, and builds only the current layout.
+// Dot as every released Annoy (up to 1.17.3) builds and searches it, 16 + 4f bytes per node.
+// Its rule, kept exactly so files and answers match: two_means ranks by the raw inner
+// product and moves only v (the centres keep the dot_factor they were copied with), and the
+// margin adds the split's dot_factor squared, for items and queries alike.
 template <class M>
-struct DotLegacy {
+struct DotReleased {
   using Priority = float;
   static constexpr std::size_t kChildren = 4, kDotFactor = 12, kVector = 16;
   static const float* v(const std::uint8_t* n) { return field<float>(n, kVector); }
   static float* v(std::uint8_t* n) { return field<float>(n, kVector); }
+  static float df(const std::uint8_t* n) { return *field<float>(n, kDotFactor); }
+  static float& df(std::uint8_t* n) { return *field<float>(n, kDotFactor); }
+
   static void init_item(std::uint8_t*, int) {}
   static float distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
     return -M::dot(v(x), v(y), f);
   }
   static float reported(float d) { return -d; }
   static float margin(const std::uint8_t* split, const float* q, int f) {
-    float d = *field<float>(split, kDotFactor);
-    return M::dot(v(split), q, f) + d * d;
+    return M::dot(v(split), q, f) + df(split) * df(split);
   }
+  static float build_margin(const std::uint8_t* split, const std::uint8_t* item, int f) {
+    return margin(split, v(item), f);
+  }
+
+  static float build_distance(const std::uint8_t* x, const std::uint8_t* y, int f) { return distance(x, y, f); }
+  static void copy_for_split(std::uint8_t* dst, const std::uint8_t* src, int f) {
+    std::memcpy(v(dst), v(src), sizeof(float) * f);
+    df(dst) = df(src);
+  }
+  // Scales (v, dot_factor) to unit length; Annoy sums the squares in double here.
+  static void normalize_augmented(std::uint8_t* n, int f) {
+    const float norm = static_cast<float>(
+        std::sqrt(static_cast<double>(M::dot(v(n), v(n), f)) + static_cast<double>(df(n)) * df(n)));
+    if (norm > 0) {
+      for (int z = 0; z < f; ++z) v(n)[z] /= norm;
+      df(n) /= norm;
+    }
+  }
+  static void prepare_centre(std::uint8_t* c, int f) { normalize_augmented(c, f); }
+  static void refresh_centre(std::uint8_t*, int) {}
+  static float weight(const std::uint8_t* x, int f) { return std::sqrt(M::dot(v(x), v(x), f)); }
+  static void update_mean(std::uint8_t* mean, const std::uint8_t* x, float w, int c, int f) {
+    mean_step<M>(v(mean), v(x), w, c, f);
+  }
+  static void create_split(const std::vector<const std::uint8_t*>& items, int f,
+                           std::size_t s, Kiss64& rng, std::uint8_t* out) {
+    std::vector<std::uint8_t> p(s, 0), q(s, 0);
+    two_means<DotReleased>(items, f, rng, p.data(), q.data());
+    for (int z = 0; z < f; ++z) v(out)[z] = v(p.data())[z] - v(q.data())[z];
+    df(out) = df(p.data()) - df(q.data());
+    normalize_augmented(out, f);
+  }
+  static void zero_plane(std::uint8_t* split, int f) { std::fill(v(split), v(split) + f, 0.0f); }
 };
 
 // Hamming: vectors are bit strings packed in 64-bit words; a split tests one bit.

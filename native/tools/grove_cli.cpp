@@ -1,6 +1,6 @@
 // grove: build and query Annoy-format indexes from the command line.
 //
-//   grove build [--metric M] [--trees N] [--jobs J] [--seed S] [--on-disk] [--json] IN OUT
+//   grove build [--metric M] [--trees N] [--jobs J] [--seed S] [--on-disk] [--dot-layout L] [--json] IN OUT
 //   grove query INDEX --metric M --dim F (--item I | --vector a,b,... | --queries FILE)
 //               [-k K] [--search-k S] [--limit N] [--recall] [--json]
 //   grove info INDEX --metric M --dim F [--json]
@@ -35,7 +35,8 @@ using Clock = std::chrono::steady_clock;
 
 const char* kUsage =
     "usage:\n"
-    "  grove build [--metric M] [--trees N] [--jobs J] [--seed S] [--on-disk] [--json] [--quiet] IN OUT\n"
+    "  grove build [--metric M] [--trees N] [--jobs J] [--seed S] [--on-disk] [--dot-layout released|main]\n"
+    "              [--json] [--quiet] IN OUT\n"
     "      IN: .npy (float32/float64/uint8), .fvecs, or CSV/TSV text; one vector per row\n"
     "  grove query INDEX --metric M --dim F (--item I | --vector a,b,... | --queries FILE)\n"
     "      [-k K] [--search-k S] [--limit N] [--recall] [--json]\n"
@@ -73,7 +74,7 @@ struct Args {
 // The options each command takes: anything else is an error, so a misspelt option never
 // falls back silently to a default.
 const std::map<std::string, std::vector<std::string>> kOptions = {
-    {"build", {"metric", "trees", "jobs", "seed", "on-disk", "json", "quiet"}},
+    {"build", {"metric", "trees", "jobs", "seed", "on-disk", "dot-layout", "json", "quiet"}},
     {"query", {"metric", "dim", "item", "vector", "queries", "k", "search-k", "limit", "recall", "json"}},
     {"info", {"metric", "dim", "json"}},
 };
@@ -173,12 +174,17 @@ int cmd_build(const Args& args) {
   warn_leftovers(out);
   std::uint64_t seed = 0;
   if (args.has("seed")) seed = args.unsigned_number("seed");
+  grove::DotLayout dot_layout = grove::DotLayout::Released;
+  if (args.has("dot-layout") && !grove::parse_dot_layout(args.get("dot-layout"), &dot_layout))
+    throw Error(ErrorCode::InvalidArgument, "--dot-layout is 'released' (what every released Annoy reads) or 'main', got '" +
+                                                args.get("dot-layout") + "'");
 
   auto t0 = Clock::now();
   Matrix data = grove::tools::read_matrix(args.positional[0]);
   const double read_ms = ms_since(t0);
   AnnoyIndex index(static_cast<int>(data.cols), metric);
   if (args.has("seed")) index.set_seed(seed);
+  index.set_dot_layout(dot_layout);
   if (args.has("on-disk")) index.on_disk_build(args.positional[1]);
   for (std::size_t r = 0; r < data.rows; ++r) index.add_item(static_cast<int32_t>(r), data.row(r));
   if (!args.has("quiet") && !json) {
@@ -308,18 +314,21 @@ int cmd_query(const Args& args) {
 int cmd_info(const Args& args) {
   AnnoyIndex index = open_index(args);
   const grove::NodeLayout& layout = index.get_layout();
-  const bool legacy = layout.metric == grove::Metric::Dot && layout.dot_layout == grove::DotLayout::Legacy;
+  const bool dot = layout.metric == grove::Metric::Dot;
+  const std::string dot_layout = dot ? grove::dot_layout_name(layout.dot_layout) : "";
   if (args.has("json")) {
     std::printf("{\"items\":%d,\"trees\":%d,\"dim\":%d,\"metric\":\"%s\",\"node_bytes\":%zu,"
-                "\"bytes\":%zu,\"dot_layout\":\"%s\"}\n",
+                "\"bytes\":%zu%s}\n",
                 index.get_n_items(), index.get_n_trees(), index.get_f(),
                 grove::metric_name(layout.metric), layout.node_size, index.serialized_size(),
-                legacy ? "legacy" : "current");
+                dot ? (",\"dot_layout\":\"" + dot_layout + "\"").c_str() : "");
   } else {
     std::printf("items: %d\ntrees: %d\ndimension: %d\nmetric: %s%s\nnode size: %zu bytes\n"
                 "file size: %zu bytes\n",
                 index.get_n_items(), index.get_n_trees(), index.get_f(),
-                grove::metric_name(layout.metric), legacy ? " (Annoy <= 1.17.1 layout)" : "",
+                grove::metric_name(layout.metric),
+                dot_layout == "main" ? " (Annoy's unreleased main-branch layout: released Annoy cannot read it)"
+                : dot ? " (the layout every released Annoy reads)" : "",
                 layout.node_size, index.serialized_size());
   }
   return 0;

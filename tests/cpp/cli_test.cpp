@@ -149,4 +149,27 @@ TEST(Cli, ArgumentsAreCheckedBeforeAnyWork) {
   std::remove(out.c_str());
 }
 
+TEST(Cli, DotLayoutIsReleasedByDefaultAndMainOnRequest) {
+  Matrix m;
+  m.rows = 300, m.cols = 4;
+  auto items = grove_test::random_vectors(300, 4, 43);
+  for (auto& v : items) m.values.insert(m.values.end(), v.begin(), v.end());
+  const std::string in = grove_test::temp_path("cli-dot.npy"), out = grove_test::temp_path("cli-dot.ann");
+  grove::tools::write_npy(in, m);
+  int status = -1;
+  run("build --quiet --metric dot " + in + " " + out, &status);
+  ASSERT_EQ(status, 0);
+  std::string info = run("info " + out + " --metric dot --dim 4 --json", &status);
+  EXPECT_NE(info.find("\"dot_layout\":\"released\""), std::string::npos) << info;
+  run("build --quiet --metric dot --dot-layout main " + in + " " + out, &status);
+  ASSERT_EQ(status, 0);
+  info = run("info " + out + " --metric dot --dim 4", &status);
+  EXPECT_NE(info.find("main-branch layout"), std::string::npos) << info;
+  std::string bad = run("build --metric dot --dot-layout 1.17.3 " + in + " " + out, &status);
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(bad.find("--dot-layout is 'released'"), std::string::npos) << bad;
+  std::remove(in.c_str());
+  std::remove(out.c_str());
+}
+
 }  // namespace

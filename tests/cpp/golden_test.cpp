@@ -13,9 +13,10 @@ using json = nlohmann::json;
 namespace {
 
 struct Golden {
-  std::string name;    // results file stem, e.g. "angular" or "dot-1.17.3/dot"
+  std::string name;    // results file stem, e.g. "angular" or "dot-main/dot"
   std::string metric;
   bool byte_identical;  // Annoy's file has no uninitialised bytes we must mask
+  grove::DotLayout dot_layout = grove::DotLayout::Released;
 };
 
 json load_json(const std::string& path) {
@@ -133,6 +134,7 @@ TEST_P(GoldenTest, RebuildGivesAnnoysFile) {
   Fixture fx = read_fixture(g);
   grove::AnnoyIndex index(fx.f, g.metric);
   index.set_annoy_float_order(true);
+  index.set_dot_layout(g.dot_layout);
   for (std::size_t i = 0; i < fx.items.size(); ++i) index.add_item(static_cast<int32_t>(i), fx.items[i]);
   index.build(fx.spec["n_trees_requested"].get<int>(), 1);
   std::vector<std::uint8_t> ours = index.serialize();
@@ -169,18 +171,34 @@ TEST_P(GoldenTest, RebuildGivesAnnoysFile) {
 INSTANTIATE_TEST_SUITE_P(Annoy, GoldenTest,
                          ::testing::Values(Golden{"angular", "angular", true}, Golden{"euclidean", "euclidean", true},
                                            Golden{"manhattan", "manhattan", true}, Golden{"hamming", "hamming", false},
-                                           Golden{"dot-1.17.3/dot", "dot", false}),
+                                           Golden{"dot", "dot", true},
+                                           Golden{"dot-main/dot", "dot", false, grove::DotLayout::Main}),
                          [](const ::testing::TestParamInfo<Golden>& info) {
                            std::string n = info.param.name;
-                           return n == "dot-1.17.3/dot" ? std::string("dot") : n;
+                           return n == "dot-main/dot" ? std::string("dot_main") : n;
                          });
 
-// Annoy <= 1.17.1 dot files (smaller nodes) load and answer as that Annoy did.
-TEST(GoldenLegacyDot, LoadsWithAnnoysResults) {
+// Files of both dot layouts are told apart on load, whatever the index was set to build.
+TEST(GoldenDotLayouts, BothLayoutsLoadWhateverTheBuildSetting) {
+  for (grove::DotLayout build_setting : {grove::DotLayout::Released, grove::DotLayout::Main}) {
+    grove::AnnoyIndex released(16, "dot"), main(16, "dot");
+    released.set_dot_layout(build_setting);
+    main.set_dot_layout(build_setting);
+    released.load(data_path("dot.ann"));
+    main.load(data_path("dot-main/dot.ann"));
+    EXPECT_EQ(released.get_layout().dot_layout, grove::DotLayout::Released);
+    EXPECT_EQ(main.get_layout().dot_layout, grove::DotLayout::Main);
+    main.unload();  // back to what the index builds
+    EXPECT_EQ(main.get_layout().dot_layout, build_setting);
+  }
+}
+
+// Released-layout dot files (what every Annoy release writes) answer as that Annoy did.
+TEST(GoldenReleasedDot, LoadsWithAnnoysResults) {
   json spec = load_json("dot.json");
   grove::AnnoyIndex index(spec["f"], "dot");
   index.load(data_path("dot.ann"));
-  EXPECT_EQ(index.get_layout().dot_layout, grove::DotLayout::Legacy);
+  EXPECT_EQ(index.get_layout().dot_layout, grove::DotLayout::Released);
   EXPECT_EQ(index.get_n_items(), 1000);
   EXPECT_EQ(index.get_n_trees(), 10);
   for (const json& q : spec["by_item"])

@@ -19,10 +19,6 @@ namespace {
 template <class Metric, class T>
 using Annoy = AnnoyIndex<int32_t, T, Metric, Kiss64Random, AnnoyIndexSingleThreadedBuildPolicy>;
 
-struct Case {
-  std::string metric;
-  bool grove_file_loads_in_annoy;  // Debian's Annoy predates the current dot layout
-};
 
 // Items as Grove takes them (floats; hamming: 0/1 bits) and as Annoy takes them (hamming: words).
 std::vector<std::vector<float>> make_items(const std::string& metric, int n, int f, unsigned seed) {
@@ -112,7 +108,43 @@ TEST(Interop, Angular) { check_metric<Angular, float>("angular", true); }
 TEST(Interop, Euclidean) { check_metric<Euclidean, float>("euclidean", true); }
 TEST(Interop, Manhattan) { check_metric<Manhattan, float>("manhattan", true); }
 TEST(Interop, Hamming) { check_metric<Hamming, std::uint64_t>("hamming", true); }
-TEST(Interop, DotFromAnnoy) { check_metric<DotProduct, float>("dot", false); }
+TEST(Interop, Dot) { check_metric<DotProduct, float>("dot", true); }
+
+// An index Grove builds with its defaults (fast float order; dot: the released layout) loads
+// in released Annoy, which then gives the exact neighbours at an exhaustive search_k.
+template <class Metric>
+void check_default_build_loads(const std::string& metric) {
+  const int f = 20;
+  auto items = grove_test::random_vectors(1200, f, 31);
+  auto queries = grove_test::random_vectors(15, f, 32);
+  const std::string path = grove_test::temp_path("interop-default-" + metric + ".ann");
+  grove::AnnoyIndex grove_index(f, metric);
+  for (int i = 0; i < 1200; ++i) grove_index.add_item(i, items[i]);
+  grove_index.build(8);
+  grove_index.save(path);
+  Annoy<Metric, float> annoy(f);
+  ASSERT_TRUE(annoy.load(path.c_str())) << metric;
+  EXPECT_EQ(annoy.get_n_items(), 1200);
+  EXPECT_EQ(annoy.get_n_trees(), 8);
+  for (const auto& q : queries) {
+    std::vector<int32_t> exact, got;
+    std::vector<float> exact_d, got_d;
+    grove_index.get_nns_by_vector(q, 10, 1200 * 8, &exact, &exact_d);
+    annoy.get_nns_by_vector(q.data(), 10, 1200 * 8, &got, &got_d);
+    EXPECT_EQ(got, exact) << metric;
+    for (std::size_t r = 0; r < got.size() && r < exact.size(); ++r)
+      EXPECT_NEAR(got_d[r], exact_d[r], 1e-4 * std::max(1.0f, std::fabs(exact_d[r])));
+  }
+  annoy.unload();
+  std::remove(path.c_str());
+}
+
+TEST(Interop, DefaultBuildsLoadInReleasedAnnoy) {
+  check_default_build_loads<Angular>("angular");
+  check_default_build_loads<Euclidean>("euclidean");
+  check_default_build_loads<Manhattan>("manhattan");
+  check_default_build_loads<DotProduct>("dot");
+}
 
 #else
 

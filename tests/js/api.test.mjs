@@ -202,16 +202,44 @@ test('liveIndexes() counts indexes not yet disposed', () => {
   assert.equal(AnnoyIndex.liveIndexes(), before);
 });
 
-test("in Annoy's float order, wasm writes Annoy's file byte for byte", async () => {
+test("in Annoy's float order, wasm writes Annoy's file byte for byte (angular, released dot)", async () => {
   // The golden rebuild test checks the native side against Annoy; here the wasm side.
   const { goldenDir, floats } = await import('./helpers.mjs');
-  const items = floats(`${goldenDir}/angular.items.f32`);
-  const index = new AnnoyIndex(16, 'angular');
-  index.setAnnoyFloatOrder(true);
-  for (let i = 0; i < 1000; i++) index.addItem(i, items.subarray(16 * i, 16 * i + 16));
-  index.build(10);
-  assert.deepEqual(index.serialize(), new Uint8Array(readFileSync(`${goldenDir}/angular.ann`)));
-  index.dispose();
+  for (const metric of ['angular', 'dot']) {
+    const items = floats(`${goldenDir}/${metric}.items.f32`);
+    const index = new AnnoyIndex(16, metric);
+    index.setAnnoyFloatOrder(true);
+    for (let i = 0; i < 1000; i++) index.addItem(i, items.subarray(16 * i, 16 * i + 16));
+    index.build(10);
+    assert.deepEqual(index.serialize(), new Uint8Array(readFileSync(`${goldenDir}/${metric}.ann`)), metric);
+    index.dispose();
+  }
+});
+
+test('dot indexes build in the released layout by default, the main layout on request', () => {
+  const make = (options) => {
+    const index = new AnnoyIndex(4, 'dot', options);
+    for (let i = 0; i < 100; i++) index.addItem(i, [Math.sin(i), Math.cos(i), i % 5, 1]);
+    index.build(3);
+    return index;
+  };
+  const released = make();
+  const main = make({ dotLayout: 'main' });
+  assert.equal(released.getDotLayout(), 'released');
+  assert.equal(main.getDotLayout(), 'main');
+  assert.equal(released.serialize().byteLength % (16 + 4 * 4), 0);
+  assert.equal(main.serialize().byteLength % (24 + 4 * 4), 0);
+  const reread = AnnoyIndex.deserialize(main.serialize(), 4, 'dot');  // detected on load
+  assert.equal(reread.getDotLayout(), 'main');
+  assert.deepEqual(reread.getNnsByItem(3, 5, 100000), main.getNnsByItem(3, 5, 100000));
+  const set = new AnnoyIndex(4, 'dot');
+  set.set_dot_layout('main');
+  assert.equal(set.getDotLayout(), 'main');
+  assert.throws(() => set.setDotLayout('1.17.3'), (e) => e instanceof RangeError && /'released'/.test(e.message));
+  set.addItem(0, [1, 2, 3, 4]);
+  assert.throws(() => set.setDotLayout('released'), /before add_item\(\)/);
+  assert.equal(new AnnoyIndex(4, 'angular').getDotLayout(), null);
+  for (const index of [released, main, reread, set]) index.dispose();
 });
 
 test('errors are GroveError, RangeError or TypeError with a code', () => {

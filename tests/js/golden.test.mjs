@@ -12,7 +12,7 @@ const CASES = [
   { stem: 'manhattan', metric: 'manhattan' },
   { stem: 'hamming', metric: 'hamming' },
   { stem: 'dot', metric: 'dot' },  // Annoy <= 1.17.1 layout
-  { stem: 'dot-1.17.3/dot', metric: 'dot' },
+  { stem: 'dot-main/dot', metric: 'dot' },
 ];
 
 function queriesOf(stem, metric, f) {

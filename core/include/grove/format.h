@@ -14,14 +14,19 @@ namespace grove {
 
 enum class Metric { Angular, Euclidean, Manhattan, Dot, Hamming };
 
-// Dot nodes grew by 8 bytes in Annoy 1.17.2 (norm + built flag). Both are read; the
-// current layout is written.
-enum class DotLayout { Current, Legacy };
+// The two dot layouts. Released: what every released Annoy (up to 1.17.3, the latest on
+// PyPI, and Debian/R's 1.17.1) reads and writes, 16 + 4f bytes per node; Grove's default.
+// Main: Annoy's unreleased main branch (after 1.17.3) added a norm and a built flag, 24 + 4f
+// bytes, and changed the split rule. Both are read (told apart on load); either is written.
+enum class DotLayout { Released, Main };
 
 // Parses "angular" (or "cosine"), "euclidean", "manhattan", "dot", "hamming".
 // Returns false for anything else.
 bool parse_metric(const std::string& name, Metric* out);
 const char* metric_name(Metric metric);
+// "released" or "main"; parse_dot_layout returns false for anything else.
+const char* dot_layout_name(DotLayout layout);
+bool parse_dot_layout(const std::string& name, DotLayout* out);
 
 // Byte offsets of a node's fields for one metric. -1 marks a field the layout lacks.
 struct NodeLayout {
@@ -41,7 +46,7 @@ struct NodeLayout {
 };
 
 // The layout for `words` values per vector (hamming: 64-bit words, otherwise floats).
-NodeLayout make_layout(Metric metric, int words, DotLayout dot_layout = DotLayout::Current);
+NodeLayout make_layout(Metric metric, int words, DotLayout dot_layout = DotLayout::Released);
 
 // Hamming vectors are given as f bits; they are stored in ceil(f / 64) words.
 inline int hamming_words(int bits) { return (bits + 63) / 64; }

@@ -81,6 +81,10 @@ class Index {
   // largest block it can allocate); 0 means no limit beyond what the platform can address.
   // Builds into a file (on_disk_build) are not limited.
   void set_memory_limit(std::uint64_t bytes);
+  // Dot indexes only (ignored for other metrics), before add_item(): the file layout and split
+  // rule to build with. Default DotLayout::Released, which every released Annoy reads;
+  // DotLayout::Main for Annoy's unreleased main branch. Loading detects the layout.
+  void set_dot_layout(DotLayout dot_layout);
   static constexpr std::uint64_t kDefaultMemoryLimit = std::uint64_t(16) << 30;
 
   // The index in Annoy's file format.
