@@ -68,7 +68,7 @@ function describe(value) {
   return typeof value === 'object' ? value.constructor?.name ?? 'an object' : String(value);
 }
 
-// The largest block wasm32's allocator gives (the C++ core's kMaxAllocation). Every size is
+// The largest block wasm32's allocator gives (the C++ core's kMaxAllocation): just under 2 GiB. Every size is
 // checked before it reaches _malloc/_realloc, whose i32 argument would wrap larger ones.
 const MAX_BLOCK = 2 ** 31 - 65536;
 
@@ -237,7 +237,8 @@ function createApi(Module, platform) {
           raw.unbuild();
           throw e;
         }
-        this.load(target);
+        this.#check(raw.freeze());
+        this.#onDiskPath = null;
       }
       return true;
     }
@@ -459,8 +460,12 @@ function createApi(Module, platform) {
       if (typeof path !== 'string') throw typeError(`path must be a string, got ${describe(path)}`);
       if (!this.isBuilt() && !this.isLoaded()) throw new GroveError('cannot save an index that has not been built', 'WrongState');
       if (path === '') throw new GroveError('cannot save: the path is empty', 'Io');
+      void prefault;  // the index is in memory already
       platform.writeFileAtomic(path, this.#bytesView());
-      this.load(path, prefault);  // as in Annoy and the C++ API: the saved file is the index now
+      // As in Annoy and the C++ API, the saved file is the index now (read-only). Its bytes
+      // are already in wasm memory: keep them, rather than read a second copy.
+      this.#check(this.#index().freeze());
+      this.#onDiskPath = null;
       return true;
     }
 

@@ -60,6 +60,7 @@ class WasmIndex {
   int build(int n_trees) { return guarded([&] { return index_->build(n_trees), 0; }); }
   int unbuild() { return guarded([&] { return index_->unbuild(), 0; }); }
   int unload() { return guarded([&] { return index_->unload(), 0; }); }
+  int freeze() { return guarded([&] { return index_->freeze(), 0; }); }
 
   // Writes up to n results at ids/distances (capacity given by the caller); returns the count.
   int byItem(int item, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances, int capacity) {
@@ -181,6 +182,7 @@ EMSCRIPTEN_BINDINGS(grove) {
       .function("build", &WasmIndex::build)
       .function("unbuild", &WasmIndex::unbuild)
       .function("unload", &WasmIndex::unload)
+      .function("freeze", &WasmIndex::freeze)
       .function("byItem", &WasmIndex::byItem)
       .function("byVector", &WasmIndex::byVector)
       .function("byVectors", &WasmIndex::byVectors)

@@ -187,6 +187,18 @@ void build_trees(Forest& forest, const BuildOptions& options) {
   }
 }
 
+// Room for the trees up front, from a generous estimate (a tree of buckets at least half
+// full), so a large index is not reallocated by 1.3x steps while it grows: in wasm32 a
+// realloc that cannot extend in place needs the old and the new block at once.
+void reserve_for_trees(Forest& forest, int n_trees) {
+  const std::int64_t n = forest.n_items;
+  const std::int64_t k = std::max<std::int64_t>(2, static_cast<std::int64_t>(forest.layout.max_bucket()));
+  const std::int64_t per_tree = 4 * n / k + 2;
+  const std::int64_t trees = n_trees == -1 ? 0 : n_trees;
+  const std::int64_t nodes = (n_trees == -1 ? 2 * n + per_tree : n + trees * (per_tree + 1));
+  forest.reserve_hint(std::min<std::int64_t>(nodes, std::numeric_limits<std::int32_t>::max()));
+}
+
 }  // namespace
 
 void build_forest(Forest& forest, const BuildOptions& options) {
@@ -201,6 +213,7 @@ void build_forest(Forest& forest, const BuildOptions& options) {
     if (forest.annoy_float_order) dot_preprocess<ExactMath, DotReleased<ExactMath>>(forest);
     else dot_preprocess<FastMath, DotReleased<FastMath>>(forest);
   }
+  reserve_for_trees(forest, options.n_trees);
   with_policy(forest.layout, forest.annoy_float_order,
               [&](auto policy) { build_trees<decltype(policy)>(forest, options); });
   // A copy of every root at the end lets a loader find the roots without reading the file.

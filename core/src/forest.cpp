@@ -28,6 +28,14 @@ void Forest::reserve(std::int64_t n) {
   storage->resize(std::max(needed, bytes_for(std::min(grown, most))));
 }
 
+void Forest::reserve_hint(std::int64_t n) {
+  if (n <= capacity()) return;
+  try {
+    storage->resize(bytes_for(n));
+  } catch (const Error&) {
+  }
+}
+
 namespace {
 
 std::int32_t first_child(const Forest& forest, std::int64_t i) {

@@ -40,6 +40,9 @@ struct Forest {
   std::size_t bytes_for(std::int64_t n) const;
   // Makes room for `n` nodes, growing by 1.3x so appends stay amortised O(1).
   void reserve(std::int64_t n);
+  // Makes room for exactly `n` nodes if there is less; a hint, so a failure is ignored
+  // (growth on demand still happens).
+  void reserve_hint(std::int64_t n);
 };
 
 struct BuildOptions {
@@ -52,7 +55,9 @@ struct BuildOptions {
 // Appends the trees and the root copies to `forest` (items must be in place).
 void build_forest(Forest& forest, const BuildOptions& options);
 
-// The largest single block this platform can allocate: wasm32's allocator stops below 2 GiB.
+// The largest single block this platform can allocate. On wasm32 (emcc 3.1.6, Debian's) that
+// is just under 2 GiB: dlmalloc refuses larger blocks, and emmalloc returns blocks that wrap
+// past the 4 GiB address space (measured), so it is not an option.
 constexpr std::uint64_t kMaxAllocation =
     sizeof(std::size_t) == 4 ? (std::uint64_t(2) << 30) - (std::uint64_t(64) << 10)
                              : std::uint64_t(1) << 62;

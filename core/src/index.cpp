@@ -416,6 +416,15 @@ void Index::load_view(const void* data, std::size_t size) {
 
 void Index::load_storage(std::unique_ptr<Storage> storage) { impl_->adopt(std::move(storage)); }
 
+void Index::freeze() {
+  Impl& m = *impl_;
+  m.require_queryable();
+  if (m.state == State::Loaded) return;
+  // The built image is exactly n_nodes nodes (build() trimmed the storage), so it is
+  // validated and adopted like any loaded index.
+  m.adopt(std::move(m.forest.storage));
+}
+
 void Index::set_build_storage(std::unique_ptr<Storage> storage) {
   Impl& m = *impl_;
   if (m.state != State::Adding || m.forest.n_items > 0)

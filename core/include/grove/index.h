@@ -98,6 +98,9 @@ class Index {
   void deserialize(const void* data, std::size_t size);
   // Loads from bytes the caller owns and keeps alive and unchanged until unload() (no copy).
   void load_view(const void* data, std::size_t size);
+  // Makes a built index read-only in place, as if just loaded from the file save() wrote:
+  // for platforms that cannot map the saved file (wasm), without a second copy in memory.
+  void freeze();
   // Loads from any storage holding an index image (the native layer passes an mmap).
   void load_storage(std::unique_ptr<Storage> storage);
   // Builds into `storage` instead of memory (on-disk build). Only before add_item().
