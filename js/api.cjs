@@ -10,6 +10,7 @@
 const ERROR_CODES = ['InvalidArgument', 'OutOfRange', 'WrongState', 'Io', 'BadFormat', 'OutOfMemory'];
 const INT32_MAX = 2147483647;
 const BY_ITEM = Symbol('query by item');
+const MAX_DIMENSION = 1 << 24;  // the core's limit (index.cpp)
 
 class GroveError extends Error {
   constructor(message, code) {
@@ -97,8 +98,8 @@ function createApi(Module, platform) {
   // A wasm block of at least `bytes`, reused between calls (never shrinks).
   function scratchBlock(bytes) {
     if (bytes > scratchBytes) {
+      checkBlockSize(bytes, 'the arguments');  // before anything is freed
       if (scratch) Module._free(scratch);
-      checkBlockSize(bytes, 'the arguments');
       const size = Math.min(MAX_BLOCK, Math.max(bytes, 2 * scratchBytes, 4096));
       scratch = Module._malloc(size) >>> 0;
       scratchBytes = scratch ? size : 0;
@@ -140,6 +141,8 @@ function createApi(Module, platform) {
      */
     constructor(f, metric, options = {}) {
       checkInteger(f, 'dimension f');
+      // Beyond int32 the binding would wrap the number: report the value given.
+      if (f < 1 || f > MAX_DIMENSION) throw rangeError(`dimension f must be between 1 and ${MAX_DIMENSION}, got ${f}`);
       if (typeof metric !== 'string') throw typeError(`metric must be a string, got ${describe(metric)}`);
       if (options === null || typeof options !== 'object') throw typeError(`options must be an object, got ${describe(options)}`);
       const raw = new Module.RawIndex(f, metric);

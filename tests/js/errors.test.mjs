@@ -28,6 +28,7 @@ function small() {
 test('constructor', () => {
   throwsLike(() => new AnnoyIndex(3, 'cosinus'), RangeError, "unknown metric 'cosinus'", 'InvalidArgument');
   throwsLike(() => new AnnoyIndex(0, 'angular'), RangeError, 'dimension f must be between 1');
+  throwsLike(() => new AnnoyIndex(2 ** 31, 'angular'), RangeError, 'dimension f must be between 1 and 16777216, got 2147483648', 'InvalidArgument');
   throwsLike(() => new AnnoyIndex(2.5, 'angular'), TypeError, 'dimension f must be an integer');
   throwsLike(() => new AnnoyIndex(3), TypeError, 'metric must be a string');
 });
@@ -234,4 +235,16 @@ test('dispose() while loadUrl is in flight: a GroveError, and the download block
   const other = small();
   assert.equal(other.getNnsByItem(0, 1)[0], 0);
   other.dispose();
+});
+
+test('sizes too large for wasm are OutOfMemory before any allocation, and the scratch block survives', () => {
+  const index = small();
+  index.getNnsByVector([1, 2, 3], 3);  // the scratch block exists
+  throwsLike(() => index.getNnsByVectors(new Float32Array([1, 2, 3]), 2 ** 31), GroveError, 'more than wasm32 can allocate', 'OutOfMemory');
+  throwsLike(() => index.getNnsByVectors(new Float32Array([1, 2, 3]), 2 ** 29 + 1), GroveError, 'out of memory', 'OutOfMemory');
+  for (let i = 0; i < 100; i++) assert.deepEqual(index.getNnsByVector([i % 50, (i % 50) % 7, (i % 50) % 3], 1), [i % 50]);
+  const other = small();
+  assert.deepEqual(other.getNnsByItem(3, 1), [3]);
+  other.dispose();
+  index.dispose();
 });
