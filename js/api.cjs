@@ -91,7 +91,10 @@ function toBytes(source) {
   return null;
 }
 
-function createApi(Module, platform) {
+// platform: file access where there is one (Node), else null. start: loads the wasm module
+// on demand and returns a promise of it (browsers); Node attaches its module at once.
+function createApi(platform, start = null) {
+  let Module = null;  // the Emscripten module, once attached
   let scratch = 0;
   let scratchBytes = 0;
 
@@ -140,6 +143,9 @@ function createApi(Module, platform) {
      * @param {{ dotLayout?: 'released' | 'main' }} [options] dot only: the layout to build
      */
     constructor(f, metric, options = {}) {
+      if (!Module) {
+        throw new GroveError("Grove's WebAssembly module is not loaded yet: await ready (or init()) before creating an index", 'WrongState');
+      }
       checkInteger(f, 'dimension f');
       // Beyond int32 the binding would wrap the number: report the value given.
       if (f < 1 || f > MAX_DIMENSION) throw rangeError(`dimension f must be between 1 and ${MAX_DIMENSION}, got ${f}`);
@@ -346,6 +352,8 @@ function createApi(Module, platform) {
     getNItems() { return this.#index().nItems(); }
     getNTrees() { return this.#index().nTrees(); }
     getF() { this.#index(); return this.#f; }
+    /** The metric's canonical name ('cosine' is 'angular'), as C++ get_metric() names it. */
+    getMetric() { this.#index(); return this.#metric === 'cosine' ? 'angular' : this.#metric; }
     isBuilt() { return this.#index().isBuilt(); }
     isLoaded() { return this.#index().isLoaded(); }
     /** Progress messages on stderr (Node) or console.error (browsers) during build(). */
@@ -408,6 +416,18 @@ function createApi(Module, platform) {
 
     /** The index in Annoy's file format (a copy). */
     serialize() { return this.#bytesView().slice(); }
+
+    /** Bytes of serialize(), without the copy. */
+    serializedSize() { return this.#bytesView().byteLength; }
+
+    /** As Annoy's `a.deserialize(bytes)`: the same as load(bytes). */
+    deserialize(bytes) {
+      if (typeof bytes === 'string') throw typeError('deserialize() takes bytes (an ArrayBuffer or a Uint8Array), got a string');
+      return this.load(bytes);
+    }
+
+    /** The C++ load_view(): wasm cannot search JS memory in place, so this copies, as load(bytes). */
+    loadView(bytes) { return this.deserialize(bytes); }
 
     /**
      * Loads an index: a path (Node), or bytes (ArrayBuffer, Uint8Array, any typed array),
@@ -484,7 +504,7 @@ function createApi(Module, platform) {
     get disposed() { return this.#raw === null; }
 
     /** Bytes of wasm memory the module holds (it grows as needed and is reused after dispose). */
-    static wasmMemoryBytes() { return Module.HEAPU8.length; }
+    static wasmMemoryBytes() { return Module ? Module.HEAPU8.length : 0; }
 
     /**
      * Indexes alive in this module: created and neither disposed nor collected. Each holds
@@ -504,6 +524,7 @@ function createApi(Module, platform) {
     }
 
     static async fromUrl(source, f, metric, options = {}) {
+      if (!Module && start) await start();
       const index = new AnnoyIndex(f, metric);
       try {
         await index.loadUrl(source, options);
@@ -522,9 +543,9 @@ function createApi(Module, platform) {
     add_item: 'addItem', on_disk_build: 'onDiskBuild', get_nns_by_item: 'getNnsByItem',
     get_nns_by_vector: 'getNnsByVector', get_nns_by_vectors: 'getNnsByVectors',
     get_item_vector: 'getItemVector', get_distance: 'getDistance', get_n_items: 'getNItems',
-    get_n_trees: 'getNTrees', get_f: 'getF', set_seed: 'setSeed', set_annoy_float_order: 'setAnnoyFloatOrder', is_built: 'isBuilt',
+    get_n_trees: 'getNTrees', get_f: 'getF', get_metric: 'getMetric', set_seed: 'setSeed', set_annoy_float_order: 'setAnnoyFloatOrder', is_built: 'isBuilt',
     is_loaded: 'isLoaded', set_memory_limit: 'setMemoryLimit', set_dot_layout: 'setDotLayout',
-    get_dot_layout: 'getDotLayout',
+    get_dot_layout: 'getDotLayout', load_view: 'loadView', serialized_size: 'serializedSize',
   };
   for (const [snake, camel] of Object.entries(aliases)) {
     Object.defineProperty(AnnoyIndex.prototype, snake, {
@@ -597,7 +618,12 @@ function createApi(Module, platform) {
     return { ptr, size, where };
   }
 
-  return { AnnoyIndex, GroveError };
+  return {
+    AnnoyIndex,
+    GroveError,
+    attach(module) { Module = module; },
+    get attached() { return Module !== null; },
+  };
 }
 
 module.exports = { createApi, GroveError, checkBlockSize };

@@ -1,4 +1,25 @@
 // Types for grove-ann: approximate nearest neighbours in Annoy's file format, in WebAssembly.
+// Self-contained: they need no DOM lib, no @types/node and no esnext.disposable lib.
+// scripts/build-wasm.mjs copies this file to dist/index.d.cts for CommonJS consumers.
+
+declare global {
+  // What lib.esnext.disposable and @types/node declare, for consumers with neither.
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
+
+/** A URL: a string or anything with an `href` (a `URL` object). */
+export type UrlLike = string | { readonly href: string };
+
+/** A fetch `Response` (only what Grove reads of it). */
+export interface ResponseLike {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly url: string;
+  readonly headers: { get(name: string): string | null };
+  readonly body: unknown;
+}
 
 /** 'cosine' is an alias for 'angular'. */
 export type Metric = 'angular' | 'cosine' | 'euclidean' | 'manhattan' | 'dot' | 'hamming';
@@ -18,6 +39,29 @@ export interface BatchResult {
   /** q × n distances; NaN where a query found fewer than n. */
   distances: Float32Array;
 }
+
+export interface InitOptions {
+  /**
+   * Where the wasm module comes from: a URL (for a CDN, or where your bundler put
+   * `grove-ann/grove.wasm`), a fetch Response, its bytes, or a compiled WebAssembly.Module.
+   * Default: grove.wasm next to the package's browser module; in Node, the package's file.
+   */
+  wasm?: UrlLike | ResponseLike | ArrayBuffer | ArrayBufferView | object;
+}
+
+/** What `init()` and `ready` resolve to. */
+export interface Grove {
+  AnnoyIndex: typeof AnnoyIndex;
+  GroveError: typeof GroveError;
+}
+
+/**
+ * Loads the wasm module (once; later calls return the same promise). Browsers: call it, or
+ * `await ready`, before `new AnnoyIndex()`. Node: already loaded.
+ */
+export function init(options?: InitOptions): Promise<Grove>;
+/** Awaiting it loads the wasm module from its default location if init() has not started. */
+export const ready: PromiseLike<Grove>;
 
 export interface FetchOptions {
   /** Called as bytes arrive; `total` is the Content-Length when the server sent one. */
@@ -65,10 +109,12 @@ export class AnnoyIndex {
 
   /** Up to n nearest items to item `item`, nearest first. searchK: candidates to collect (-1: n × trees). */
   getNnsByItem(item: number, n: number, searchK?: number, includeDistances?: false): number[];
-  getNnsByItem(item: number, n: number, searchK: number, includeDistances: true): [number[], number[]];
+  getNnsByItem(item: number, n: number, searchK: number | undefined, includeDistances: true): [number[], number[]];
+  getNnsByItem(item: number, n: number, searchK?: number, includeDistances?: boolean): number[] | [number[], number[]];
   /** Up to n nearest items to `vector`, nearest first. */
   getNnsByVector(vector: Vector, n: number, searchK?: number, includeDistances?: false): number[];
-  getNnsByVector(vector: Vector, n: number, searchK: number, includeDistances: true): [number[], number[]];
+  getNnsByVector(vector: Vector, n: number, searchK: number | undefined, includeDistances: true): [number[], number[]];
+  getNnsByVector(vector: Vector, n: number, searchK?: number, includeDistances?: boolean): number[] | [number[], number[]];
   /** Batch search: `queries` holds q vectors of f values back to back. */
   getNnsByVectors(queries: Vector, n: number, searchK?: number): BatchResult;
 
@@ -80,6 +126,8 @@ export class AnnoyIndex {
   getNItems(): number;
   getNTrees(): number;
   getF(): number;
+  /** The metric's canonical name ('cosine' is 'angular'). */
+  getMetric(): Exclude<Metric, 'cosine'>;
   isBuilt(): boolean;
   isLoaded(): boolean;
   /** Seed for the next build. */
@@ -104,12 +152,21 @@ export class AnnoyIndex {
    */
   setAnnoyFloatOrder(on: boolean): void;
 
-  /** The index as bytes in Annoy's file format (a copy). */
-  serialize(): Uint8Array;
+  /** The index as bytes in Annoy's file format (a copy, on its own ArrayBuffer). */
+  serialize(): ReturnType<Uint8Array['slice']>;
+  /** Bytes of serialize(), without making the copy. */
+  serializedSize(): number;
   /** Loads from a path (Node) or bytes (copied once into wasm memory). */
   load(source: string | IndexBytes, prefault?: boolean): true;
+  /** Loads from bytes, as Annoy's `a.deserialize(bytes)`; the same as load(bytes). */
+  deserialize(bytes: IndexBytes): true;
+  /**
+   * The C++ load_view: wasm cannot search JS memory in place, so this copies, as load(bytes).
+   * Present so code written against the C++ API runs.
+   */
+  loadView(bytes: IndexBytes): true;
   /** Fetches an index from a URL or Response straight into wasm memory. */
-  loadUrl(source: string | URL | Response, options?: FetchOptions): Promise<true>;
+  loadUrl(source: UrlLike | ResponseLike, options?: FetchOptions): Promise<true>;
   /** Node: writes the index atomically (temp file + rename); the index is then loaded from it. */
   save(path: string, prefault?: boolean): true;
 
@@ -122,7 +179,7 @@ export class AnnoyIndex {
   /** Indexes neither disposed nor collected: each holds wasm memory until then. */
   static liveIndexes(): number;
   static deserialize(bytes: IndexBytes, f: number, metric: Metric): AnnoyIndex;
-  static fromUrl(source: string | URL | Response, f: number, metric: Metric, options?: FetchOptions): Promise<AnnoyIndex>;
+  static fromUrl(source: UrlLike | ResponseLike, f: number, metric: Metric, options?: FetchOptions): Promise<AnnoyIndex>;
 
   // Annoy's names.
   add_item: AnnoyIndex['addItem'];
@@ -135,6 +192,7 @@ export class AnnoyIndex {
   get_n_items: AnnoyIndex['getNItems'];
   get_n_trees: AnnoyIndex['getNTrees'];
   get_f: AnnoyIndex['getF'];
+  get_metric: AnnoyIndex['getMetric'];
   set_seed: AnnoyIndex['setSeed'];
   set_annoy_float_order: AnnoyIndex['setAnnoyFloatOrder'];
   is_built: AnnoyIndex['isBuilt'];
@@ -142,7 +200,9 @@ export class AnnoyIndex {
   set_memory_limit: AnnoyIndex['setMemoryLimit'];
   set_dot_layout: AnnoyIndex['setDotLayout'];
   get_dot_layout: AnnoyIndex['getDotLayout'];
+  load_view: AnnoyIndex['loadView'];
+  serialized_size: AnnoyIndex['serializedSize'];
 }
 
-declare const grove: { AnnoyIndex: typeof AnnoyIndex; GroveError: typeof GroveError };
+declare const grove: Grove & { init: typeof init; ready: typeof ready };
 export default grove;

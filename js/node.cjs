@@ -4,14 +4,20 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { createApi, GroveError, checkBlockSize } = require('./api.cjs');
 // GROVE_DIST_DIR points at another build of dist/ (the test suite runs once against a
-// build with wasm assertions and a checked heap).
-const dist = process.env.GROVE_DIST_DIR || path.join(__dirname, '..', 'dist');
-const createGroveModule = require(path.join(dist, 'grove.node.cjs'));
+// build with wasm assertions and a checked heap). The literal requires let bundlers (esbuild
+// --platform=node, webpack's node target) include the loader in a bundle.
+const testDist = process.env.GROVE_DIST_DIR;
+const createGroveModule = testDist ? require(path.join(testDist, 'grove.node.cjs')) : require('../dist/grove.node.cjs');
 
-// emcc 3.1.6's loader would fetch() the wasm, which Node's fetch cannot do for a path:
-// pass the bytes ourselves.
-const wasmBinary = fs.readFileSync(path.join(dist, 'grove.wasm'));
-const Module = createGroveModule({ wasmBinary });
+// emcc 3.1.6's loader would fetch() the wasm, which Node's fetch cannot do for a path: pass
+// the bytes ourselves. In a bundle, grove.wasm is not next to this file: then the bytes come
+// from the inline copy, which the bundler includes through this literal require.
+function wasmBytes() {
+  const file = path.join(testDist || path.join(__dirname, '..', 'dist'), 'grove.wasm');
+  if (fs.existsSync(file)) return fs.readFileSync(file);
+  return Buffer.from(require('../dist/grove.wasm.b64.cjs'), 'base64');
+}
+const Module = createGroveModule({ wasmBinary: wasmBytes() });
 
 // strerror's words, so messages read as the native library's do.
 const ERRNO_TEXT = {
@@ -116,6 +122,9 @@ const platform = {
   },
 };
 
-const api = createApi(Module, platform);
-module.exports = { AnnoyIndex: api.AnnoyIndex, GroveError: api.GroveError };
+const api = createApi(platform);
+api.attach(Module);
+// Ready at once in Node; init() and ready exist so code shared with browsers runs unchanged.
+const ready = Promise.resolve(api);
+module.exports = { AnnoyIndex: api.AnnoyIndex, GroveError: api.GroveError, ready, init: () => ready };
 module.exports.default = module.exports;

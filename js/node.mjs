@@ -1,7 +1,6 @@
-// Node entry (ES module): the same instance as the CommonJS entry.
-import { createRequire } from 'node:module';
+// Node entry (ES module): the same instance as the CommonJS entry. A static import (not
+// createRequire), so bundlers follow it.
+import grove from './node.cjs';
 
-const grove = createRequire(import.meta.url)('./node.cjs');
-
-export const { AnnoyIndex, GroveError } = grove;
+export const { AnnoyIndex, GroveError, ready, init } = grove;
 export default grove;

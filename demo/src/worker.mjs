@@ -1,13 +1,14 @@
 // The search runs here, off the page's thread: load the index, answer queries.
-// The handler is installed before the library loads (its wasm compiles asynchronously), so
-// no message sent meanwhile is lost.
-const grove = import('./grove.browser.mjs');
+// Importing Grove is synchronous (no top-level await), so the handler is installed before
+// any message can arrive; the wasm loads on the first `await ready`.
+import { AnnoyIndex, ready } from './grove.browser.mjs';
+
 let index = null;
 let meta = null;
 
 self.onmessage = async ({ data: message }) => {
   try {
-    const { AnnoyIndex } = await grove;
+    await ready;
     if (message.type === 'load') {
       meta = message.meta;
       const started = performance.now();

@@ -43,6 +43,10 @@ async function resultOf(page) {
   await p.goto(`${server.url}/tests/browser/${page}`);
   await p.waitForFunction(() => window.__result !== undefined, null, { timeout: 30000 });
   const result = await p.evaluate(() => window.__result);
+  if (page === 'worker.html') {
+    await p.waitForFunction(() => window.__answer !== undefined, null, { timeout: 30000 });
+    result.checks.message_posted_at_once_answered = JSON.stringify(await p.evaluate(() => window.__answer)) === '[1,0]';
+  }
   await p.close();
   assert.deepEqual(errors, []);
   assert.equal(result.fatal, undefined, result.fatal);

@@ -1,9 +1,29 @@
 // Checks that run in the browser (page and Worker): build, query, errors, and an index file
 // written by real Annoy fetched over HTTP with AnnoyIndex.fromUrl.
-import { AnnoyIndex, GroveError } from '/dist/grove.browser.mjs';
+import { AnnoyIndex, GroveError, init, ready } from '/dist/grove.browser.mjs';
+import * as inline from '/dist/grove.inline.mjs';
 
 export async function run() {
   const checks = {};
+
+  // Before the module loads, creating an index is a named error, not a crash.
+  try {
+    new AnnoyIndex(3, 'euclidean');
+    checks.not_ready_error = false;
+  } catch (e) {
+    checks.not_ready_error = e instanceof GroveError && e.code === 'WrongState' && e.message.includes('await ready');
+  }
+  await ready;
+  checks.init_returns_the_same_load = (await init()).AnnoyIndex === AnnoyIndex;
+
+  // The inline entry carries its own wasm.
+  await inline.ready;
+  const small = new inline.AnnoyIndex(2, 'angular');
+  small.addItem(0, [1, 0]);
+  small.addItem(1, [0, 1]);
+  small.build(2);
+  checks.inline_entry = JSON.stringify(small.getNnsByVector([0.9, 0.1], 1)) === '[0]';
+  small.dispose();
 
   const index = new AnnoyIndex(3, 'euclidean');
   index.addItem(0, [0, 0, 0]);

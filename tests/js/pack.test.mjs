@@ -1,7 +1,7 @@
 // The published tarball: npm pack, install into an empty folder, use it from CJS and ESM.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -34,6 +34,40 @@ test('npm pack, install and use', () => {
       console.log(JSON.stringify(index.get_nns_by_vector([0, 1], 2)));`);
     assert.equal(execFileSync('node', ['cjs.cjs'], { cwd: app, encoding: 'utf8' }).trim(), '[1,0]');
     assert.equal(execFileSync('node', ['esm.mjs'], { cwd: app, encoding: 'utf8' }).trim(), '[1,0]');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// The published package as its tools see it: arethetypeswrong (every module resolution),
+// publint, and strict TypeScript checks of the declarations (tests/types: ESM, CJS .cts, no
+// DOM lib, bundler resolution with `using`).
+test('the tarball passes attw, publint and strict type checks', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'grove-pack-'));
+  const bin = (name) => path.join(root, 'node_modules', '.bin', name);
+  try {
+    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: root, encoding: 'utf8' });
+    const tarball = path.join(dir, JSON.parse(out)[0].filename);
+    // grove.wasm is an asset entry (for bundlers), not a module: nothing for attw to type.
+    execFileSync(bin('attw'), ['--pack', tarball, '--exclude-entrypoints', './grove.wasm', '--format', 'ascii'], { encoding: 'utf8' });
+
+    const app = path.join(dir, 'types');
+    const pkg = path.join(app, 'node_modules', 'grove-ann');
+    mkdirSync(pkg, { recursive: true });
+    execFileSync('tar', ['xzf', tarball, '-C', pkg, '--strip-components=1']);
+    const { publint } = await import('publint');
+    const { messages } = await publint({ pkgDir: pkg, level: 'suggestion', strict: true, pack: false });
+    assert.deepEqual(messages, []);
+
+    cpSync(path.join(root, 'tests', 'types'), app, { recursive: true });
+    writeFileSync(path.join(app, 'package.json'), '{"name":"types","private":true}');
+    for (const config of ['node', 'bare', 'bundler']) {
+      try {
+        execFileSync(bin('tsc'), ['-p', path.join(app, `tsconfig.${config}.json`)], { encoding: 'utf8' });
+      } catch (e) {
+        assert.fail(`tsconfig.${config}.json:\n${e.stdout}${e.stderr}`);
+      }
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,0 +1,46 @@
+// Strict type checks of the published declarations, as an ES module under node16/nodenext.
+import grove, { AnnoyIndex, GroveError, init, ready, type Grove } from 'grove-ann';
+
+async function main(): Promise<void> {
+  const loaded: Grove = await ready;
+  await init({ wasm: new URL('https://cdn.example/grove.wasm') });
+  const index = new loaded.AnnoyIndex(3, 'euclidean');
+  index.addItem(0, [1, 2, 3]);
+  index.addItem(1, new Float32Array(3));
+  index.build(2);
+
+  // serialize() is a plain Uint8Array on an ArrayBuffer: Blob and Response take it.
+  const bytes = index.serialize();
+  const blob = new Blob([bytes]);
+  const response = new Response(index.serialize());
+  void blob, response;
+
+  // includeDistances as a boolean variable, and searchK left undefined with true.
+  const withDistances: boolean = Math.random() > 0.5;
+  const either: number[] | [number[], number[]] = index.getNnsByItem(0, 2, -1, withDistances);
+  const [ids, distances] = index.getNnsByVector([1, 2, 3], 2, undefined, true);
+  const plain: number[] = index.getNnsByItem(0, 2);
+  void either, ids, distances, plain;
+
+  const ok: true = index.save('x.ann');
+  const copy = AnnoyIndex.deserialize(bytes, 3, 'euclidean');
+  copy.deserialize(bytes);
+  copy.loadView(bytes.buffer);
+  copy.setMemoryLimit(1 << 20);
+  copy.set_memory_limit(1 << 20);
+  const layout: 'released' | 'main' | null = copy.getDotLayout();
+  void ok, layout;
+  copy[Symbol.dispose]();
+  index.dispose();
+  const fetched = await AnnoyIndex.fromUrl('https://example.com/i.ann', 3, 'euclidean', {
+    onProgress: (loaded2: number, total: number | undefined) => void [loaded2, total],
+  });
+  fetched.dispose();
+  try {
+    new AnnoyIndex(0, 'angular');
+  } catch (e) {
+    if (e instanceof GroveError) console.log(e.code);
+  }
+  console.log(grove.AnnoyIndex === AnnoyIndex);
+}
+void main;
