@@ -162,6 +162,36 @@ void warn_leftovers(const std::string& path) {
   ::closedir(dir);
 }
 
+// Progress on a terminal: one line rewritten in place per phase (reading, adding, each tree,
+// writing). Silent when stdout or stderr is not a terminal, or with --quiet/--json, so logs
+// and pipes get only the result line.
+class Progress {
+ public:
+  explicit Progress(bool on) : on_(on) {}
+  bool on() const { return on_; }
+  void show(const std::string& line) {
+    if (!on_) return;
+    std::fprintf(stderr, "\r\033[K%s", line.c_str());
+    std::fflush(stderr);
+  }
+  void done(const std::string& line) {
+    if (!on_) return;
+    show(line);
+    std::fputc('\n', stderr);
+  }
+  // Every ~1% of `total`, and at the end.
+  void count(const char* what, std::size_t done, std::size_t total) {
+    if (!on_ || total == 0) return;
+    const std::size_t step = std::max<std::size_t>(1, total / 100);
+    if (done % step != 0 && done != total) return;
+    show(std::string(what) + " " + std::to_string(done) + " of " + std::to_string(total) + " (" +
+         std::to_string(done * 100 / total) + "%)");
+  }
+
+ private:
+  bool on_;
+};
+
 int cmd_build(const Args& args) {
   if (args.positional.size() != 2) throw Error(ErrorCode::InvalidArgument, "build needs IN and OUT");
   const std::string metric = args.get("metric", "angular");
@@ -179,24 +209,34 @@ int cmd_build(const Args& args) {
     throw Error(ErrorCode::InvalidArgument, "--dot-layout is 'released' (what every released Annoy reads) or 'main', got '" +
                                                 args.get("dot-layout") + "'");
 
+  Progress progress(!args.has("quiet") && !json && ::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO));
   auto t0 = Clock::now();
+  progress.show("reading " + args.positional[0] + "...");
   Matrix data = grove::tools::read_matrix(args.positional[0]);
   const double read_ms = ms_since(t0);
+  progress.done("read " + std::to_string(data.rows) + " vectors of " + std::to_string(data.cols) + " values in " +
+                std::to_string(static_cast<long>(read_ms)) + " ms");
   AnnoyIndex index(static_cast<int>(data.cols), metric);
   if (args.has("seed")) index.set_seed(seed);
   index.set_dot_layout(dot_layout);
   if (args.has("on-disk")) index.on_disk_build(args.positional[1]);
-  for (std::size_t r = 0; r < data.rows; ++r) index.add_item(static_cast<int32_t>(r), data.row(r));
-  if (!args.has("quiet") && !json) {
-    std::fprintf(stderr, "building %s over %zu items of %zu dimensions (%s)...\n",
-                 trees == -1 ? "trees" : (std::to_string(trees) + " trees").c_str(), data.rows,
-                 data.cols, metric.c_str());
-    index.verbose(true);  // one progress line per tree
+  for (std::size_t r = 0; r < data.rows; ++r) {
+    index.add_item(static_cast<int32_t>(r), data.row(r));
+    progress.count("adding items:", r + 1, data.rows);
+  }
+  progress.done("added " + std::to_string(data.rows) + " items (" + metric + ")");
+  if (progress.on()) {
+    // The core reports each finished tree through the log sink: show it on the same line.
+    index.set_log([&](const std::string& line) { progress.show("building: " + line); });
+    index.verbose(true);
   }
   auto t1 = Clock::now();
   index.build(trees, jobs);
   const double build_ms = ms_since(t1);
+  progress.done("built " + std::to_string(index.get_n_trees()) + " trees in " + std::to_string(static_cast<long>(build_ms)) + " ms");
+  progress.show("writing " + args.positional[1] + "...");
   index.save(args.positional[1]);
+  progress.done("wrote " + args.positional[1]);
   const std::size_t bytes = index.serialized_size();
   if (json) {
     std::printf("{\"items\":%zu,\"dim\":%zu,\"metric\":\"%s\",\"trees\":%d,\"bytes\":%zu,"

@@ -172,4 +172,37 @@ TEST(Cli, DotLayoutIsReleasedByDefaultAndMainOnRequest) {
   std::remove(out.c_str());
 }
 
+// Progress lines on a terminal (reading, adding, each tree, writing); none in a pipe.
+TEST(Cli, ProgressOnATerminalOnly) {
+  Matrix m;
+  m.rows = 2000, m.cols = 8;
+  auto items = grove_test::random_vectors(2000, 8, 44);
+  for (auto& v : items) m.values.insert(m.values.end(), v.begin(), v.end());
+  const std::string in = grove_test::temp_path("cli-progress.npy"), out = grove_test::temp_path("cli-progress.ann");
+  grove::tools::write_npy(in, m);
+  int status = -1;
+  const std::string build = "build --metric euclidean --trees 3 " + in + " " + out;
+  std::string piped = run(build, &status);
+  ASSERT_EQ(status, 0) << piped;
+  EXPECT_EQ(piped.find("adding items"), std::string::npos) << piped;
+  EXPECT_EQ(piped.find("tree 1"), std::string::npos) << piped;
+  if (std::system("command -v script > /dev/null 2>&1") != 0) GTEST_SKIP() << "no script(1) to give the CLI a terminal";
+  // script(1) runs the command on a pseudo-terminal.
+  const std::string cmd = "script -qec '" + std::string(GROVE_CLI) + " " + build + "' /dev/null";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+  std::string tty;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe.get())) > 0) tty.append(buf, n);
+  for (const char* phase : {"read 2000 vectors", "adding items: 2000 of 2000 (100%)", "tree 3 of 3", "wrote "})
+    EXPECT_NE(tty.find(phase), std::string::npos) << phase << " in:\n" << tty;
+  std::string quiet_cmd = "script -qec '" + std::string(GROVE_CLI) + " " + build + " --quiet' /dev/null";
+  std::unique_ptr<FILE, int (*)(FILE*)> quiet_pipe(popen(quiet_cmd.c_str(), "r"), pclose);
+  std::string quiet;
+  while ((n = fread(buf, 1, sizeof buf, quiet_pipe.get())) > 0) quiet.append(buf, n);
+  EXPECT_EQ(quiet.find("adding items"), std::string::npos) << quiet;
+  std::remove(in.c_str());
+  std::remove(out.c_str());
+}
+
 }  // namespace
