@@ -1,6 +1,7 @@
 // The npm package in fresh apps built by the common bundlers, each with its default settings,
 // from the packed tarball: the page starts a module Web Worker and posts a query at once; the
-// worker imports Grove and must answer, in headless Chromium. Vite (5 and current) and
+// worker imports Grove and must answer, in headless Chromium. Vite (5, and 8.3: 8.4 lists an
+// optional dependency the registry does not have, which breaks npm ci) and
 // webpack 5 use the default entry, whose grove.wasm they ship as an asset; esbuild and Rollup
 // do not copy assets, so their apps import 'grove-ann/inline', which carries the wasm. And a
 // Node program bundled by esbuild --platform=node runs on its own.
