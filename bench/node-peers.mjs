@@ -1,4 +1,7 @@
 // The Node side of the benchmark: Grove's wasm build, hnswlib-wasm, and a JS exact scan.
+// Grove wasm and hnswlib-wasm are measured interleaved: each round sweeps one system's
+// parameters, then the other's (the order alternates between rounds), and every point keeps
+// the median q/s of its rounds, so machine noise hits both alike.
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { AnnoyIndex } from '../js/node.mjs';
@@ -14,6 +17,46 @@ function recall10(ids, truth, q) {
   let hit = 0;
   for (let i = 0; i < 10; i++) if (ids.includes(truth[q * 100 + i])) hit++;
   return hit / 10;
+}
+
+// One timed pass over the queries: q/s.
+function pass(queries, nq, search) {
+  const t = performance.now();
+  for (let q = 0; q < nq; q++) search(queries.values.subarray(q * queries.cols, (q + 1) * queries.cols));
+  return nq / ((performance.now() - t) / 1000);
+}
+
+function recallOf(queries, nq, truth, search) {
+  let recall = 0;
+  for (let q = 0; q < nq; q++) recall += recall10(search(queries.values.subarray(q * queries.cols, (q + 1) * queries.cols)), truth, q);
+  return recall / nq;
+}
+
+const median = (v) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+// Sweeps: [{ points: [{ param, search }] }, ...], one per system. Recall from a warm-up pass;
+// then `rounds` rounds, each sweeping every system in turn (the order reversed every other
+// round). Returns, per sweep, [{ param, qps (median), recall, qps_runs }].
+function interleaved(sweeps, queries, nq, truth, rounds) {
+  const runs = sweeps.map((s) => s.points.map(() => []));
+  const recalls = sweeps.map((s) => s.points.map((p) => {
+    p.prepare?.();
+    return recallOf(queries, nq, truth, p.search);
+  }));
+  for (let r = 0; r < rounds; r++) {
+    const order = sweeps.map((_, i) => i);
+    if (r % 2) order.reverse();
+    for (const i of order) {
+      sweeps[i].points.forEach((p, j) => {
+        p.prepare?.();
+        runs[i][j].push(pass(queries, nq, p.search));
+      });
+    }
+  }
+  return sweeps.map((s, i) => s.points.map((p, j) => ({ param: p.param, qps: median(runs[i][j]), recall: recalls[i][j], qps_runs: runs[i][j] })));
 }
 
 // Faster of two passes over the queries; recall from the first.
@@ -41,7 +84,7 @@ function bestOf(n, fn) {
   return best / 1000;
 }
 
-export async function nodePeers({ metric, train, test, truth: truthPath, nQueries, trees, searchK, ef, groveFile }) {
+export async function nodePeers({ metric, train, test, truth: truthPath, nQueries, trees, searchK, ef, groveFile, rounds = 3 }) {
   const data = readNpy(train);
   const queries = readNpy(test);
   const truthBytes = readFileSync(truthPath);
@@ -67,14 +110,17 @@ export async function nodePeers({ metric, train, test, truth: truthPath, nQuerie
     return s;
   };
   const buildS = build(trees);
+  const hnsw = await hnswlibWasm(metric, data, ef);
+  const [grovePoints, hnswPoints] = interleaved([
+    { points: searchK.map((k) => ({ param: k, search: (v) => index.getNnsByVector(v, 10, k) })) },
+    { points: hnsw.points },
+  ], queries, nQueries, truth, rounds);
   out.push({
     system: 'grove-wasm', metric, trees, build_1_thread_s: buildS, build_all_threads_s: buildS, index_bytes: fileBytes.length,
-    load_s, copy_s, param: 'search_k',
-    points: searchK.map((k) => measure(k, queries, nQueries, truth, (v) => index.getNnsByVector(v, 10, k))),
+    load_s, copy_s, param: 'search_k', interleaved: true, rounds, points: grovePoints,
   });
   index.dispose();
-
-  out.push(await hnswlibWasm(metric, data, queries, nQueries, truth, ef));
+  out.push({ ...hnsw.result, interleaved: true, rounds, points: hnswPoints });
 
   // The floor: an exact scan in plain JS (a few queries; recall 1 by construction).
   const nScan = Math.min(20, nQueries);
@@ -110,7 +156,7 @@ export async function nodePeers({ metric, train, test, truth: truthPath, nQuerie
 
 // hnswlib-wasm is compiled for browsers only; for this benchmark (not for Grove) it runs in
 // Node with a window global and a fetch that reads its wasm from disk.
-async function hnswlibWasm(metric, data, queries, nq, truth, efList) {
+async function hnswlibWasm(metric, data, efList) {
   const { readFile } = await import('node:fs/promises');
   if (!globalThis.window) {
     globalThis.window = globalThis;
@@ -128,9 +174,10 @@ async function hnswlibWasm(metric, data, queries, nq, truth, efList) {
   const t = performance.now();
   for (let i = 0; i < data.rows; i++) index.addPoint(data.values.subarray(i * data.cols, (i + 1) * data.cols), i, false);
   const buildS = (performance.now() - t) / 1000;
-  const points = efList.map((ef) => {
-    index.setEfSearch(ef);
-    return measure(ef, queries, nq, truth, (v) => index.searchKnn(v, 10, undefined).neighbors);
-  });
-  return { system: 'hnswlib-wasm', metric, param: 'ef', build_1_thread_s: buildS, build_all_threads_s: buildS, load_s: null, points };
+  const points = efList.map((ef) => ({
+    param: ef,
+    prepare: () => index.setEfSearch(ef),  // once per pass, not per query
+    search: (v) => index.searchKnn(v, 10, undefined).neighbors,
+  }));
+  return { points, result: { system: 'hnswlib-wasm', metric, param: 'ef', build_1_thread_s: buildS, build_all_threads_s: buildS, load_s: null } };
 }

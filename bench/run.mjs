@@ -67,7 +67,7 @@ for (const metric of METRICS) {
   log(`${metric}: hnswlib`);
   results.push(JSON.parse(execFileSync(`${bin}/hnswlib_bench`, args(EF), { encoding: 'utf8' })));
   log(`${metric}: Node (grove wasm, hnswlib-wasm, JS brute force)`);
-  results.push(...await nodePeers({ metric, train, test, truth, nQueries, trees: TREES, searchK: SEARCH_K, ef: EF, groveFile: `${dir}/grove-${metric}.ann` }));
+  results.push(...await nodePeers({ metric, train, test, truth, nQueries, trees: TREES, searchK: SEARCH_K, ef: EF, groveFile: `${dir}/grove-${metric}.ann`, rounds: ROUNDS }));
 }
 
 // Queries/second at a recall, interpolated between the two measured points around it.
@@ -124,7 +124,7 @@ for (const metric of METRICS) {
   lines.push(`Grove/Annoy q/s (interleaved, median of ${ROUNDS}) at recall ${atRecall(s.grove_over_annoy_qps_at_recall)}; ` +
     `worst search_k ${fmt(s.grove_over_annoy_qps_worst_search_k, 2)}×; build 1 thread ${fmt(s.grove_over_annoy_build_1_thread, 2)}× Annoy's time`);
   lines.push(`Grove/Annoy q/s per search_k: ${s.grove_over_annoy_qps_per_search_k.map((p) => `${p.search_k}: ${fmt(p.qps_ratio, 2)}×`).join(', ')}`);
-  lines.push(`Grove wasm / hnswlib-wasm q/s at recall ${atRecall(s.wasm_over_hnswlib_wasm_qps_at_recall)} (one run each, same process); ` +
+  lines.push(`Grove wasm / hnswlib-wasm q/s (interleaved, median of ${ROUNDS}) at recall ${atRecall(s.wasm_over_hnswlib_wasm_qps_at_recall)}; ` +
     `Grove wasm/native q/s @0.90 ${fmt(s.wasm_over_native_qps_at_0_9, 2)}`);
 }
 console.log(lines.join('\n'));
@@ -182,8 +182,10 @@ what the README quotes.
   of all ${r.n_queries} queries, after one warm-up pass each). Both use ${r.trees} trees.
   Ratios at a recall interpolate each system's curve (log q/s, linear in recall); "per
   search_k" compares the two at the same search_k, and the worst of those is reported too.
-- **Other systems** run one at a time in their own drivers, each point the faster of two
-  passes: hnswlib (sweeping ef), and in Node Grove's wasm build, hnswlib-wasm and a JS scan.
+- **Grove wasm vs hnswlib-wasm** run in one Node process, interleaved the same way: each round
+  sweeps one system's parameters, then the other's, the order alternating; medians of ${ROUNDS}.
+- **Other systems** run in their own drivers, each point the faster of two passes: hnswlib
+  (sweeping ef) natively, and a plain-JS exact scan in Node.
   Queries run one at a time on one thread. "build all" uses every core. "load" is mmap for the
   native indexes, and for Grove wasm the copy of the file's bytes into wasm memory.
 

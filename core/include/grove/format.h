@@ -39,7 +39,7 @@ struct NodeLayout {
   int norm;                // angular: cached |v|^2 (shares bytes with children[0]); dot: max_norm^2
   int offset_a;            // euclidean/manhattan: the split plane's offset
   int dot_factor;          // dot: the extra coordinate of the XBox transform
-  int built;               // dot (current layout): 1 on item nodes once built
+  int built;               // dot (main layout): 1 on item nodes once built
   std::size_t value_size;  // 4 (float) or 8 (uint64 words)
   // Largest number of item ids a leaf bucket holds: they fill the node from `children` on.
   std::size_t max_bucket() const { return (node_size - children) / 4; }
