@@ -11,11 +11,11 @@ export function fuzz(seconds = 60) {
   const dir = `${root}/build/fuzz`;
   run('cmake', ['-S', root, '-B', dir, '-DCMAKE_BUILD_TYPE=RelWithDebInfo', '-DGROVE_FUZZ=ON',
     '-DGROVE_BUILD_TESTS=OFF', '-DGROVE_BUILD_CLI=OFF', '-DCMAKE_CXX_COMPILER=clang++-14', '-DCMAKE_C_COMPILER=clang-14']);
-  run('cmake', ['--build', dir, '--parallel', jobs, '--target', 'index_fuzz', 'dataset_fuzz']);
+  run('cmake', ['--build', dir, '--parallel', jobs, '--target', 'index_fuzz', 'dataset_fuzz', 'manifest_fuzz']);
 
   const seeds = seedCorpus();
   const stats = [];
-  for (const target of ['index_fuzz', 'dataset_fuzz']) {
+  for (const target of ['index_fuzz', 'dataset_fuzz', 'manifest_fuzz']) {
     const corpus = `${dir}/corpus-${target}`;
     mkdirSync(corpus, { recursive: true });
     for (const [name, bytes] of seeds[target]) writeFileSync(`${corpus}/seed-${name}`, bytes);
@@ -59,7 +59,11 @@ function seedCorpus() {
     ['csv', Buffer.from('\x02a,b,c\n1,2,3\n4.5,-6e3,7\n')],
     ['tsv', Buffer.from('\x021\t2\n3\t4\n')],
   ];
-  return { index_fuzz: index, dataset_fuzz: dataset };
+  const manifest = [['manifest', Buffer.from(JSON.stringify({
+    format: 'grove-sharded', version: 1, f: 3, metric: 'dot', dot_layout: 'released', total_items: 10,
+    shards: [{ file: 'a.ann', items: 4, first_id: 0, n_trees: 2, seed: 1 }, { file: 'b.ann', items: 6, first_id: 4, n_trees: 2, seed: 2 }],
+  }))]];
+  return { index_fuzz: index, dataset_fuzz: dataset, manifest_fuzz: manifest };
 }
 
 if (isMain(import.meta.url)) {

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -41,6 +42,9 @@ const char* kUsage =
     "  grove query INDEX --metric M --dim F (--item I | --vector a,b,... | --queries FILE)\n"
     "      [-k K] [--search-k S] [--limit N] [--recall] [--json]\n"
     "  grove info INDEX --metric M --dim F [--json]\n"
+    "  grove shard --shards N [--metric M] [--trees N] [--jobs J] [--seed S] [--json] IN OUTDIR\n"
+    "      writes OUTDIR/shard-I.ann and OUTDIR/index.json (a sharded index: query it as INDEX)\n"
+    "  INDEX may be a sharded index's index.json: then --metric and --dim are not needed\n"
     "metrics: angular (cosine), euclidean, manhattan, dot, hamming\n";
 
 struct Args {
@@ -77,6 +81,7 @@ const std::map<std::string, std::vector<std::string>> kOptions = {
     {"build", {"metric", "trees", "jobs", "seed", "on-disk", "dot-layout", "json", "quiet"}},
     {"query", {"metric", "dim", "item", "vector", "queries", "k", "search-k", "limit", "recall", "json"}},
     {"info", {"metric", "dim", "json"}},
+    {"shard", {"metric", "trees", "jobs", "seed", "shards", "dot-layout", "json", "quiet"}},
 };
 
 Args parse_args(int argc, char** argv, int start, const std::vector<std::string>& allowed) {
@@ -249,6 +254,58 @@ int cmd_build(const Args& args) {
   return 0;
 }
 
+// Splits IN into --shards contiguous shards (rows = global ids), builds and saves each, and
+// writes the manifest last, so a failed run leaves no manifest that names missing shards.
+int cmd_shard(const Args& args) {
+  if (args.positional.size() != 2) throw Error(ErrorCode::InvalidArgument, "shard needs IN and OUTDIR");
+  const std::string metric = args.get("metric", "angular");
+  const int trees = static_cast<int>(args.number("trees", 10));
+  const int jobs = static_cast<int>(args.number("jobs", -1));
+  const long n_shards = args.number("shards", 0);
+  if (n_shards < 1) throw Error(ErrorCode::InvalidArgument, "--shards must be at least 1");
+  const std::string& dir = args.positional[1];
+  const std::string manifest_path = dir + "/index.json";
+  check_output(manifest_path);
+  const std::uint64_t seed = args.has("seed") ? args.unsigned_number("seed") : 1;
+  grove::DotLayout dot_layout = grove::DotLayout::Released;
+  if (args.has("dot-layout") && !grove::parse_dot_layout(args.get("dot-layout"), &dot_layout))
+    throw Error(ErrorCode::InvalidArgument, "--dot-layout is 'released' or 'main', got '" + args.get("dot-layout") + "'");
+  Progress progress(!args.has("quiet") && !args.has("json") && ::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO));
+  Matrix data = grove::tools::read_matrix(args.positional[0]);
+  if (data.rows < static_cast<std::size_t>(n_shards))
+    throw Error(ErrorCode::InvalidArgument, "cannot make " + std::to_string(n_shards) + " shards of " + std::to_string(data.rows) + " rows");
+  grove::Manifest manifest;
+  manifest.f = static_cast<int>(data.cols);
+  if (!grove::parse_metric(metric, &manifest.metric)) AnnoyIndex(1, metric);  // throws the usual message
+  manifest.dot_layout = dot_layout;
+  manifest.total_items = static_cast<std::int64_t>(data.rows);
+  const std::size_t per = (data.rows + n_shards - 1) / n_shards;
+  for (long s = 0; s < n_shards && static_cast<std::size_t>(s) * per < data.rows; ++s) {
+    grove::ShardInfo info;
+    info.file = "shard-" + std::to_string(s) + ".ann";
+    info.first_id = static_cast<std::int64_t>(s * per);
+    info.items = static_cast<std::int32_t>(std::min(per, data.rows - s * per));
+    info.seed = seed + static_cast<std::uint64_t>(s);
+    AnnoyIndex shard(static_cast<int>(data.cols), metric);
+    shard.set_seed(info.seed);
+    shard.set_dot_layout(dot_layout);
+    for (std::int32_t i = 0; i < info.items; ++i) shard.add_item(i, data.row(static_cast<std::size_t>(info.first_id + i)));
+    progress.show("building shard " + std::to_string(s + 1) + " of " + std::to_string(n_shards) + "...");
+    shard.build(trees, jobs);
+    shard.save(dir + "/" + info.file);
+    info.n_trees = shard.get_n_trees();
+    manifest.shards.push_back(info);
+  }
+  grove::save_manifest(manifest_path, manifest);
+  progress.done("wrote " + std::to_string(manifest.shards.size()) + " shards and " + manifest_path);
+  if (args.has("json"))
+    std::printf("{\"manifest\":\"%s\",\"shards\":%zu,\"items\":%zu}\n", manifest_path.c_str(), manifest.shards.size(), data.rows);
+  else
+    std::printf("sharded %s: %zu items in %zu shards, manifest %s\n", args.positional[0].c_str(), data.rows,
+                manifest.shards.size(), manifest_path.c_str());
+  return 0;
+}
+
 AnnoyIndex open_index(const Args& args) {
   if (args.positional.size() != 1) throw Error(ErrorCode::InvalidArgument, "give one INDEX file");
   if (!args.has("dim") || !args.has("metric"))
@@ -266,13 +323,54 @@ std::vector<float> parse_vector(const std::string& text) {
 }
 
 // Exhaustive search (every item becomes a candidate): the exact top k, for recall.
-int exhaustive_k(const AnnoyIndex& index) {
-  long long k = static_cast<long long>(index.get_n_items()) * std::max(1, index.get_n_trees());
-  return static_cast<int>(std::min<long long>(k, INT_MAX));
+// What `query` needs of an index: one Annoy-format file, or a sharded index's manifest.
+struct Searcher {
+  std::unique_ptr<AnnoyIndex> single;
+  std::unique_ptr<grove::ShardedIndex> sharded;
+
+  int get_f() const { return single ? single->get_f() : sharded->get_f(); }
+  std::vector<float> get_item_vector(int32_t item) const {
+    return single ? single->get_item_vector(item) : sharded->get_item_vector(item);
+  }
+  void get_nns_by_vector(const float* q, int k, int search_k, std::vector<int32_t>* ids, std::vector<float>* dists) const {
+    if (single) single->get_nns_by_vector(q, k, search_k, ids, dists);
+    else sharded->get_nns_by_vector(q, k, search_k, ids, dists);
+  }
+  // A search_k that makes every item of every tree (of every shard) a candidate.
+  int exhaustive_k() const {
+    long long k = 0;
+    if (single) k = static_cast<long long>(single->get_n_items()) * std::max(1, single->get_n_trees());
+    else
+      for (const grove::ShardInfo& s : sharded->manifest().shards)
+        k = std::max(k, 2LL * s.items * std::max(1, s.n_trees));  // x2: tiny shards report extra roots
+    return static_cast<int>(std::min<long long>(k, INT_MAX));
+  }
+};
+
+bool is_manifest(const std::string& path) {
+  return path.size() > 5 && path.compare(path.size() - 5, 5, ".json") == 0;
+}
+
+// INDEX is an .ann file (then --dim and --metric are needed) or a sharded index's manifest
+// (.json, which records them; if given, they must agree).
+Searcher open_searcher(const Args& args) {
+  Searcher s;
+  if (args.positional.size() == 1 && is_manifest(args.positional[0])) {
+    s.sharded.reset(new grove::ShardedIndex(grove::open_sharded(args.positional[0])));
+    const grove::Manifest& m = s.sharded->manifest();
+    grove::Metric metric;
+    if (args.has("metric") && (!grove::parse_metric(args.get("metric"), &metric) || metric != m.metric))
+      throw Error(ErrorCode::InvalidArgument, "--metric " + args.get("metric") + " disagrees with the manifest's " + grove::metric_name(m.metric));
+    if (args.has("dim") && args.number("dim", 0) != m.f)
+      throw Error(ErrorCode::InvalidArgument, "--dim " + args.get("dim") + " disagrees with the manifest's f=" + std::to_string(m.f));
+    return s;
+  }
+  s.single.reset(new AnnoyIndex(open_index(args)));
+  return s;
 }
 
 int cmd_query(const Args& args) {
-  AnnoyIndex index = open_index(args);
+  Searcher index = open_searcher(args);
   const int k = static_cast<int>(args.number("k", 10));
   const int search_k = static_cast<int>(args.number("search-k", -1));
   const bool json = args.has("json");
@@ -316,7 +414,7 @@ int cmd_query(const Args& args) {
     double recall = -1;
     if (args.has("recall")) {
       std::vector<int32_t> exact;
-      index.get_nns_by_vector(queries.row(r), k, exhaustive_k(index), &exact, nullptr);
+      index.get_nns_by_vector(queries.row(r), k, index.exhaustive_k(), &exact, nullptr);
       std::size_t hit = 0;
       for (int32_t id : ids) hit += std::count(exact.begin(), exact.end(), id) ? 1 : 0;
       recall = exact.empty() ? 1.0 : static_cast<double>(hit) / exact.size();
@@ -391,6 +489,7 @@ int main(int argc, char** argv) {
     Args args = parse_args(argc, argv, 2, allowed->second);
     if (command == "build") return cmd_build(args);
     if (command == "query") return cmd_query(args);
+    if (command == "shard") return cmd_shard(args);
     return cmd_info(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "grove: %s\n", e.what());

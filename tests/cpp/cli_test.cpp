@@ -205,4 +205,32 @@ TEST(Cli, ProgressOnATerminalOnly) {
   std::remove(out.c_str());
 }
 
+// grove shard writes shards and a manifest; grove query answers from it exactly as one index
+// over all items does at an exhaustive search_k, with no --dim/--metric needed.
+TEST(Cli, ShardAndQueryTheManifest) {
+  Matrix m;
+  m.rows = 3000, m.cols = 6;
+  auto items = grove_test::random_vectors(3000, 6, 45);
+  for (auto& v : items) m.values.insert(m.values.end(), v.begin(), v.end());
+  const std::string in = grove_test::temp_path("cli-shard.npy"), dir = grove_test::temp_path("cli-shards");
+  grove::tools::write_npy(in, m);
+  std::system(("mkdir -p " + dir).c_str());
+  int status = -1;
+  std::string out = run("shard --shards 3 --metric euclidean --trees 4 " + in + " " + dir, &status);
+  ASSERT_EQ(status, 0) << out;
+  grove::ShardedIndex sharded = grove::open_sharded(dir + "/index.json");
+  EXPECT_EQ(sharded.get_n_shards(), 3);
+  std::string q = run("query " + dir + "/index.json --item 2500 -k 5 --search-k 100000 --json", &status);
+  ASSERT_EQ(status, 0) << q;
+  auto truth = grove_test::brute_force("euclidean", items, items[2500], 5);
+  std::string want = "\"ids\":[";
+  for (std::size_t r = 0; r < truth.size(); ++r) want += (r ? "," : "") + std::to_string(truth[r].first);
+  EXPECT_NE(q.find(want + "]"), std::string::npos) << q << " wants " << want;
+  std::string wrong = run("query " + dir + "/index.json --item 1 --metric angular", &status);
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(wrong.find("disagrees with the manifest"), std::string::npos) << wrong;
+  std::remove(in.c_str());
+  std::system(("rm -rf " + dir).c_str());
+}
+
 }  // namespace

@@ -9,6 +9,7 @@
 #include "grove/error.h"
 #include "grove/format.h"
 #include "grove/index.h"
+#include "grove/sharded.h"
 
 namespace grove {
 
@@ -38,6 +39,15 @@ class AnnoyIndex final : public Index {
   void get_nns_by_vectors(const float* queries, std::size_t count, int n, int search_k,
                           std::int32_t* ids, float* distances, int n_jobs = -1) const;
 };
+
+// Opens a sharded index: reads and validates the manifest at `manifest_path`, then maps each
+// shard file named in it from the manifest's folder (read-only, as load()). Errors name the
+// manifest or the shard.
+ShardedIndex open_sharded(const std::string& manifest_path, bool prefault = false);
+
+// Writes a manifest atomically (temporary file, fsync, rename), so readers see the old
+// manifest or the new one, never half of one.
+void save_manifest(const std::string& path, const Manifest& manifest);
 
 }  // namespace grove
 

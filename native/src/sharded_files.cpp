@@ -1,0 +1,57 @@
+// Sharded indexes on disk: the manifest and its shard files, memory-mapped.
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+
+#include "grove/grove.h"
+#include "platform.h"
+
+namespace grove {
+namespace {
+
+std::string folder_of(const std::string& path) {
+  const std::size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::Io, "cannot open the manifest '" + path + "'");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+ShardedIndex open_sharded(const std::string& manifest_path, bool prefault) {
+  Manifest manifest;
+  try {
+    manifest = parse_manifest(read_text(manifest_path));
+  } catch (const Error& e) {
+    throw Error(e.code(), "'" + manifest_path + "': " + e.what());
+  }
+  std::vector<std::unique_ptr<Index>> shards;
+  const std::string folder = folder_of(manifest_path);
+  for (const ShardInfo& info : manifest.shards) {
+    std::unique_ptr<AnnoyIndex> shard(new AnnoyIndex(manifest.f, manifest.metric));
+    const std::string path = folder + "/" + info.file;
+    try {
+      shard->load(path, prefault);
+    } catch (const Error& e) {
+      throw Error(e.code(), "shard '" + info.file + "' of '" + manifest_path + "': " + e.what());
+    }
+    shards.push_back(std::move(shard));
+  }
+  return ShardedIndex(std::move(manifest), std::move(shards));
+}
+
+void save_manifest(const std::string& path, const Manifest& manifest) {
+  const std::string text = manifest_json(manifest);
+  parse_manifest(text);  // never write what we would refuse to read
+  native::write_file_atomic(path, text.data(), text.size());
+}
+
+}  // namespace grove
