@@ -1,0 +1,35 @@
+# Builds grove._grove from the same C++ sources as the library (core/ and native/src/), so
+# there is no separate copy of the code and no CMake step. Install with
+#   pip install --no-build-isolation ./native/python
+# in a venv of Debian's /usr/bin/python3 made with --system-site-packages (see the README).
+from pathlib import Path
+
+from pybind11.setup_helpers import Pybind11Extension, build_ext
+from setuptools import setup
+
+here = Path(__file__).resolve().parent
+root = here.parents[1]
+# setuptools takes source paths relative to this folder only: reach the library's sources
+# through links made here (ignored by git).
+linked = here / "_sources"
+linked.mkdir(exist_ok=True)
+for part in ("core", "native"):
+    link = linked / part
+    if not link.exists():
+        link.symlink_to(root / part, target_is_directory=True)
+sources = [f"_sources/core/src/{p.name}" for p in sorted((root / "core" / "src").glob("*.cpp"))]
+sources += [f"_sources/native/src/{p.name}" for p in sorted((root / "native" / "src").glob("*.cpp"))]
+sources.append("src/module.cpp")
+
+extension = Pybind11Extension(
+    "grove._grove",
+    sources,
+    include_dirs=[str(root / "core" / "include"), str(root / "native" / "include"), str(root / "native" / "src")],
+    cxx_std=17,
+    # As the CMake build: float sums in source order (no fused multiply-add), so builds match
+    # Annoy's and the C++ library's bit for bit.
+    extra_compile_args=["-O3", "-ffp-contract=off"],
+    extra_link_args=["-pthread"],
+)
+
+setup(ext_modules=[extension], cmdclass={"build_ext": build_ext})

@@ -1,0 +1,287 @@
+// grove._grove: the native AnnoyIndex and ShardedIndex for Python, with Annoy's Python API.
+// Thin: argument conversion, the GIL, and grove::Error turned into the exceptions Python
+// users expect. Every check and message is the C++ library's.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "grove/grove.h"
+
+namespace py = pybind11;
+using grove::AnnoyIndex;
+using grove::ErrorCode;
+
+namespace {
+
+// grove::Error as Annoy's users expect: bad ids are IndexError, bad values ValueError, files
+// OSError (IOError), call order RuntimeError, memory MemoryError.
+void raise(const grove::Error& e) {
+  switch (e.code()) {
+    case ErrorCode::OutOfRange: PyErr_SetString(PyExc_IndexError, e.what()); return;
+    case ErrorCode::InvalidArgument: PyErr_SetString(PyExc_ValueError, e.what()); return;
+    case ErrorCode::Io:
+    case ErrorCode::BadFormat: PyErr_SetString(PyExc_OSError, e.what()); return;
+    case ErrorCode::OutOfMemory: PyErr_SetString(PyExc_MemoryError, e.what()); return;
+    case ErrorCode::WrongState: PyErr_SetString(PyExc_RuntimeError, e.what()); return;
+  }
+  PyErr_SetString(PyExc_RuntimeError, e.what());
+}
+
+// A vector of f real numbers from a list, tuple, any sequence or a numeric numpy array.
+// Nothing is converted from strings or other non-numbers: that is a TypeError, as in Annoy.
+std::vector<float> to_vector(const py::handle& v, int f, const char* what) {
+  std::vector<float> out;
+  if (py::isinstance<py::array>(v)) {
+    py::array a = py::reinterpret_borrow<py::array>(v);
+    const char kind = a.dtype().kind();
+    if (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b')
+      throw py::type_error(std::string(what) + " must hold real numbers, got an array of dtype " + std::string(py::str(a.dtype())));
+    if (a.ndim() != 1)
+      throw py::value_error(std::string(what) + " must be one-dimensional, got " + std::to_string(a.ndim()) + " dimensions");
+    auto floats = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
+    out.assign(floats.data(), floats.data() + floats.size());
+  } else {
+    if (py::isinstance<py::str>(v) || py::isinstance<py::bytes>(v) || !PySequence_Check(v.ptr()))
+      throw py::type_error(std::string(what) + " must be a sequence of real numbers, got " +
+                           std::string(py::str(py::type::handle_of(v).attr("__name__"))));
+    py::sequence seq = py::reinterpret_borrow<py::sequence>(v);
+    out.reserve(seq.size());
+    for (std::size_t i = 0; i < seq.size(); ++i) {
+      py::object x = seq[i];
+      if (!PyNumber_Check(x.ptr()) || py::isinstance<py::str>(x))
+        throw py::type_error(std::string(what) + " must hold real numbers, got " +
+                             std::string(py::str(py::type::handle_of(x).attr("__name__"))) + " at index " + std::to_string(i));
+      const double d = PyFloat_AsDouble(x.ptr());
+      if (d == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+      out.push_back(static_cast<float>(d));
+    }
+  }
+  if (out.size() != static_cast<std::size_t>(f))
+    throw grove::Error(ErrorCode::InvalidArgument, std::string(what) + " has wrong length: expected " + std::to_string(f) +
+                                                       ", got " + std::to_string(out.size()));
+  return out;
+}
+
+py::object results(std::vector<std::int32_t>& ids, std::vector<float>& distances, bool include_distances) {
+  py::list id_list = py::cast(ids);
+  if (!include_distances) return std::move(id_list);
+  return py::make_tuple(id_list, py::cast(distances));
+}
+
+// A 2-D float32 C-contiguous copy of a batch of queries, checked against f.
+py::array_t<float, py::array::c_style | py::array::forcecast> to_batch(const py::handle& queries, int f) {
+  if (!py::isinstance<py::array>(queries) && !PySequence_Check(queries.ptr()))
+    throw py::type_error("queries must be a 2-D array of real numbers");
+  py::array raw = py::array::ensure(queries);
+  if (!raw) throw py::type_error("queries must be a 2-D array of real numbers");
+  const char kind = raw.dtype().kind();
+  if (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b')
+    throw py::type_error("queries must hold real numbers, got dtype " + std::string(py::str(raw.dtype())));
+  auto a = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(raw);
+  if (a.ndim() != 2 || a.shape(1) != f)
+    throw grove::Error(ErrorCode::InvalidArgument, "queries must have shape (count, " + std::to_string(f) + ")");
+  return a;
+}
+
+template <class Search>
+py::tuple batch(int f, const py::handle& queries, int n, Search&& search) {
+  auto q = to_batch(queries, f);
+  const std::size_t count = static_cast<std::size_t>(q.shape(0));
+  if (n < 1) throw grove::Error(ErrorCode::InvalidArgument, "n must be at least 1, got " + std::to_string(n));
+  py::array_t<std::int32_t> ids({count, static_cast<std::size_t>(n)});
+  py::array_t<float> distances({count, static_cast<std::size_t>(n)});
+  const float* in = q.data();
+  std::int32_t* id_out = ids.mutable_data();
+  float* dist_out = distances.mutable_data();
+  {
+    py::gil_scoped_release release;
+    search(in, count, id_out, dist_out);
+  }
+  return py::make_tuple(ids, distances);
+}
+
+std::string metric_of(const py::object& metric) {
+  if (metric.is_none()) {
+    PyErr_WarnEx(PyExc_FutureWarning,
+                 "The default argument for metric will be removed in a future version, as in Annoy. "
+                 "Please pass metric='angular' explicitly.", 1);
+    return "angular";
+  }
+  if (!py::isinstance<py::str>(metric)) throw py::type_error("metric must be a string");
+  return metric.cast<std::string>();
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_grove, m) {
+  m.doc() = "Grove: approximate nearest neighbours in Annoy's file format (native module).";
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const grove::Error& e) {
+      raise(e);
+    }
+  });
+
+  py::class_<AnnoyIndex>(m, "AnnoyIndex", "Annoy's AnnoyIndex: the same methods, defaults and file format.")
+      .def(py::init([](int f, const py::object& metric) { return new AnnoyIndex(f, metric_of(metric)); }),
+           py::arg("f"), py::arg("metric") = py::none())
+      .def_property_readonly("f", &AnnoyIndex::get_f)
+      .def("add_item",
+           [](AnnoyIndex& self, std::int32_t i, const py::handle& v) { self.add_item(i, to_vector(v, self.get_f(), "vector")); },
+           py::arg("i"), py::arg("vector"))
+      .def("build",
+           [](AnnoyIndex& self, int n_trees, int n_jobs) {
+             py::gil_scoped_release release;
+             self.build(n_trees, n_jobs);
+             return true;
+           },
+           py::arg("n_trees"), py::arg("n_jobs") = -1)
+      .def("unbuild", [](AnnoyIndex& self) { return self.unbuild(), true; })
+      .def("save",
+           [](AnnoyIndex& self, const std::string& fn, bool prefault) {
+             py::gil_scoped_release release;
+             self.save(fn, prefault);
+             return true;
+           },
+           py::arg("fn"), py::arg("prefault") = false)
+      .def("load",
+           [](AnnoyIndex& self, const std::string& fn, bool prefault) {
+             py::gil_scoped_release release;
+             self.load(fn, prefault);
+             return true;
+           },
+           py::arg("fn"), py::arg("prefault") = false)
+      .def("unload", [](AnnoyIndex& self) { return self.unload(), true; })
+      .def("on_disk_build", [](AnnoyIndex& self, const std::string& fn) { return self.on_disk_build(fn), true; }, py::arg("fn"))
+      .def("get_nns_by_item",
+           [](const AnnoyIndex& self, std::int32_t i, int n, int search_k, bool include_distances) {
+             std::vector<std::int32_t> ids;
+             std::vector<float> distances;
+             {
+               py::gil_scoped_release release;
+               self.get_nns_by_item(i, n, search_k, &ids, include_distances ? &distances : nullptr);
+             }
+             return results(ids, distances, include_distances);
+           },
+           py::arg("i"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false)
+      .def("get_nns_by_vector",
+           [](const AnnoyIndex& self, const py::handle& v, int n, int search_k, bool include_distances) {
+             const std::vector<float> w = to_vector(v, self.get_f(), "query vector");
+             std::vector<std::int32_t> ids;
+             std::vector<float> distances;
+             {
+               py::gil_scoped_release release;
+               self.get_nns_by_vector(w, n, search_k, &ids, include_distances ? &distances : nullptr);
+             }
+             return results(ids, distances, include_distances);
+           },
+           py::arg("vector"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false)
+      .def("get_nns_by_vectors",
+           [](const AnnoyIndex& self, const py::handle& queries, int n, int search_k, int n_jobs) {
+             return batch(self.get_f(), queries, n, [&](const float* q, std::size_t count, std::int32_t* ids, float* d) {
+               self.get_nns_by_vectors(q, count, n, search_k, ids, d, n_jobs);
+             });
+           },
+           py::arg("queries"), py::arg("n"), py::arg("search_k") = -1, py::arg("n_jobs") = -1,
+           "Batch: a 2-D array of queries; returns (ids, distances) arrays of shape (count, n), padded with -1 and nan.")
+      .def("get_item_vector", py::overload_cast<std::int32_t>(&AnnoyIndex::get_item_vector, py::const_), py::arg("i"))
+      .def("get_distance", &AnnoyIndex::get_distance, py::arg("i"), py::arg("j"))
+      .def("get_n_items", &AnnoyIndex::get_n_items)
+      .def("get_n_trees", &AnnoyIndex::get_n_trees)
+      .def("set_seed", [](AnnoyIndex& self, std::uint64_t s) { self.set_seed(s); }, py::arg("seed"))
+      .def("verbose", [](AnnoyIndex& self, bool v) { return self.verbose(v), true; }, py::arg("v"))
+      .def("set_annoy_float_order", &AnnoyIndex::set_annoy_float_order, py::arg("on"))
+      .def("set_memory_limit", &AnnoyIndex::set_memory_limit, py::arg("bytes"))
+      .def("set_dot_layout",
+           [](AnnoyIndex& self, const std::string& layout) {
+             grove::DotLayout value;
+             if (!grove::parse_dot_layout(layout, &value))
+               throw grove::Error(ErrorCode::InvalidArgument, "dot layout must be 'released' or 'main', got '" + layout + "'");
+             self.set_dot_layout(value);
+           },
+           py::arg("layout"))
+      .def("serialize", [](const AnnoyIndex& self) {
+        const std::vector<std::uint8_t> bytes = self.serialize();
+        return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+      })
+      .def("deserialize",
+           [](AnnoyIndex& self, const py::bytes& data) {
+             const std::string bytes = data;
+             self.deserialize(bytes.data(), bytes.size());
+             return true;
+           },
+           py::arg("bytes"))
+      // Annoy's bytes plus f and metric: how indexes travel to Dask workers.
+      .def(py::pickle(
+          [](const AnnoyIndex& self) {
+            const std::vector<std::uint8_t> bytes = self.serialize();
+            return py::make_tuple(self.get_f(), grove::metric_name(self.get_metric()),
+                                  py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+          },
+          [](const py::tuple& state) {
+            if (state.size() != 3) throw py::value_error("not a pickled grove.AnnoyIndex");
+            std::unique_ptr<AnnoyIndex> index(new AnnoyIndex(state[0].cast<int>(), state[1].cast<std::string>()));
+            const std::string bytes = state[2].cast<py::bytes>();
+            index->deserialize(bytes.data(), bytes.size());
+            return index.release();
+          }));
+
+  py::class_<grove::ShardedIndex>(m, "ShardedIndex",
+                                  "A sharded index: a JSON manifest and its Annoy-format shard files, searched together.")
+      .def(py::init([](const std::string& manifest, bool prefault) {
+             py::gil_scoped_release release;
+             return new grove::ShardedIndex(grove::open_sharded(manifest, prefault));
+           }),
+           py::arg("manifest"), py::arg("prefault") = false)
+      .def_property_readonly("f", &grove::ShardedIndex::get_f)
+      .def_property_readonly("metric", [](const grove::ShardedIndex& self) { return grove::metric_name(self.get_metric()); })
+      .def("manifest", [](const grove::ShardedIndex& self) { return grove::manifest_json(self.manifest()); },
+           "The manifest as JSON text.")
+      .def("get_n_items", &grove::ShardedIndex::get_n_items)
+      .def("get_n_shards", &grove::ShardedIndex::get_n_shards)
+      .def("get_item_vector", py::overload_cast<std::int32_t>(&grove::ShardedIndex::get_item_vector, py::const_), py::arg("i"))
+      .def("get_nns_by_item",
+           [](const grove::ShardedIndex& self, std::int32_t i, int n, int search_k, bool include_distances) {
+             std::vector<std::int32_t> ids;
+             std::vector<float> distances;
+             {
+               py::gil_scoped_release release;
+               self.get_nns_by_item(i, n, search_k, &ids, include_distances ? &distances : nullptr);
+             }
+             return results(ids, distances, include_distances);
+           },
+           py::arg("i"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false)
+      .def("get_nns_by_vector",
+           [](const grove::ShardedIndex& self, const py::handle& v, int n, int search_k, bool include_distances) {
+             const std::vector<float> w = to_vector(v, self.get_f(), "query vector");
+             std::vector<std::int32_t> ids;
+             std::vector<float> distances;
+             {
+               py::gil_scoped_release release;
+               self.get_nns_by_vector(w.data(), n, search_k, &ids, include_distances ? &distances : nullptr);
+             }
+             return results(ids, distances, include_distances);
+           },
+           py::arg("vector"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false)
+      .def("get_nns_by_vectors",
+           [](const grove::ShardedIndex& self, const py::handle& queries, int n, int search_k) {
+             return batch(self.get_f(), queries, n, [&](const float* q, std::size_t count, std::int32_t* ids, float* d) {
+               self.get_nns_by_vectors(q, count, n, search_k, ids, d);
+             });
+           },
+           py::arg("queries"), py::arg("n"), py::arg("search_k") = -1);
+
+  m.def("save_manifest",
+        [](const std::string& path, const std::string& json) { grove::save_manifest(path, grove::parse_manifest(json)); },
+        py::arg("path"), py::arg("json"),
+        "Validates a manifest (JSON text) and writes it atomically in Grove's canonical form.");
+  m.def("parse_manifest", [](const std::string& json) { return grove::manifest_json(grove::parse_manifest(json)); },
+        py::arg("json"), "Validates a manifest; returns it in canonical form (raises OSError naming the problem).");
+}

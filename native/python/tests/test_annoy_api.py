@@ -1,0 +1,157 @@
+"""Annoy's Python API, method for method and default for default, for every metric."""
+import pickle
+import threading
+
+import numpy as np
+import pytest
+
+from grove import AnnoyIndex
+from conftest import brute_force
+
+METRICS = ["angular", "euclidean", "manhattan", "dot", "hamming"]
+
+
+def items_for(metric, rng, n=500, f=16):
+    if metric == "hamming":
+        return rng.integers(0, 2, size=(n, 64)).astype(np.float32)
+    return rng.standard_normal((n, f)).astype(np.float32)
+
+
+def built(metric, items, trees=10):
+    index = AnnoyIndex(items.shape[1], metric)
+    for i, v in enumerate(items):
+        index.add_item(i, v)
+    assert index.build(trees) is True
+    return index
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_exhaustive_search_is_exact(metric, rng):
+    items = items_for(metric, rng)
+    index = built(metric, items)
+    for q in items_for(metric, rng, n=10):
+        got = index.get_nns_by_vector(q, 10, search_k=len(items) * 10 * 2)
+        want = brute_force(metric, items, q, 10)
+        if metric == "hamming":  # integer distances tie often: compare the distances
+            assert [int((items[i] != q).sum()) for i in got] == [int((items[i] != q).sum()) for i in want]
+        else:
+            assert got == want
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_item_queries_distances_and_accessors(metric, rng):
+    items = items_for(metric, rng)
+    index = built(metric, items)
+    ids, distances = index.get_nns_by_item(3, 5, include_distances=True)
+    assert len(ids) == len(distances) == 5
+    if metric != "dot":
+        assert ids[0] == 3 and distances[0] == pytest.approx(0, abs=1e-5)
+    assert distances == sorted(distances, reverse=(metric == "dot"))
+    assert index.get_nns_by_item(3, 5) == ids  # defaults: search_k=-1, include_distances=False
+    assert index.get_distance(3, ids[1]) == pytest.approx(distances[1], rel=1e-4, abs=1e-4)
+    np.testing.assert_array_equal(np.array(index.get_item_vector(7), dtype=np.float32), items[7])
+    assert index.get_n_items() == len(items) and index.get_n_trees() == 10 and index.f == items.shape[1]
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_pickle_round_trip_gives_the_same_answers(metric, rng):
+    items = items_for(metric, rng)
+    index = built(metric, items)
+    copy = pickle.loads(pickle.dumps(index))
+    for i in (0, 10, 499):
+        assert copy.get_nns_by_item(i, 10, include_distances=True) == index.get_nns_by_item(i, 10, include_distances=True)
+    assert copy.f == index.f and copy.get_n_trees() == index.get_n_trees()
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_save_load_unload_return_true_and_files_are_annoys(metric, rng, tmp_path):
+    items = items_for(metric, rng)
+    index = built(metric, items)
+    path = str(tmp_path / "i.ann")
+    assert index.save(path) is True
+    other = AnnoyIndex(items.shape[1], metric)
+    assert other.load(path) is True
+    assert other.get_nns_by_item(1, 5) == index.get_nns_by_item(1, 5)
+    assert open(path, "rb").read() == index.serialize()
+    assert other.unload() is True and other.get_n_items() == 0
+    assert other.verbose(False) is True
+
+
+def test_numpy_lists_and_batches(rng):
+    items = rng.standard_normal((300, 8))
+    index = AnnoyIndex(8, "euclidean")
+    for i, v in enumerate(items):
+        index.add_item(i, v if i % 3 == 0 else (v.astype(np.float32) if i % 3 == 1 else list(map(float, v))))
+    index.build(5)
+    queries = rng.standard_normal((25, 8))
+    ids, distances = index.get_nns_by_vectors(queries, 4)
+    assert ids.shape == (25, 4) and ids.dtype == np.int32 and distances.dtype == np.float32
+    for q in range(25):
+        assert list(ids[q]) == index.get_nns_by_vector(queries[q], 4)
+    ids, distances = index.get_nns_by_vectors(queries[:2], 400, search_k=100000)  # more than there are
+    assert (ids[:, 300:] == -1).all() and np.isnan(distances[:, 300:]).all()
+
+
+def test_errors_are_what_python_users_expect(tmp_path):
+    index = AnnoyIndex(3, "angular")
+    with pytest.raises(TypeError, match="real numbers"):
+        index.add_item(0, ["1", "2", "3"])
+    with pytest.raises(TypeError):
+        index.add_item(0, "abc")
+    with pytest.raises(ValueError, match="wrong length"):
+        index.add_item(0, [1, 2])
+    with pytest.raises(ValueError, match="non-finite"):
+        index.add_item(0, [1, float("nan"), 3])
+    with pytest.raises(IndexError, match="negative"):
+        index.add_item(-1, [1, 2, 3])
+    with pytest.raises(ValueError, match="unknown metric"):
+        AnnoyIndex(3, "cosinus")
+    with pytest.raises(RuntimeError, match="build"):
+        index.get_nns_by_item(0, 1)
+    index.add_item(0, [1, 2, 3])
+    index.build(2)
+    with pytest.raises(IndexError, match="out of range"):
+        index.get_nns_by_item(5, 1)
+    with pytest.raises(RuntimeError, match="unbuild"):
+        index.add_item(1, [1, 2, 3])
+    with pytest.raises(OSError, match="No such file"):
+        AnnoyIndex(3, "angular").load(str(tmp_path / "missing.ann"))
+    index.save(str(tmp_path / "x.ann"))
+    with pytest.raises(OSError, match="not a multiple"):
+        AnnoyIndex(4, "angular").load(str(tmp_path / "x.ann"))
+    with pytest.warns(FutureWarning):
+        AnnoyIndex(3)
+    with pytest.raises(RuntimeError, match="no trees"):
+        pickle.dumps(AnnoyIndex(3, "angular"))
+
+
+def test_on_disk_build_then_read_only(tmp_path):
+    path = str(tmp_path / "disk.ann")
+    index = AnnoyIndex(4, "euclidean")
+    assert index.on_disk_build(path) is True
+    for i in range(100):
+        index.add_item(i, [i, 0, 0, 1])
+    index.build(3)
+    with pytest.raises(RuntimeError):
+        index.unbuild()
+    other = AnnoyIndex(4, "euclidean")
+    other.load(path)
+    assert other.get_nns_by_vector([50.2, 0, 0, 1], 1) == [50]
+
+
+def test_concurrent_queries_from_threads_agree(rng):
+    # Queries release the GIL; answers from four threads at once equal single-threaded ones.
+    items = rng.standard_normal((2000, 32)).astype(np.float32)
+    index = built("euclidean", items, trees=5)
+    results = {}
+
+    def work(t):
+        results[t] = [index.get_nns_by_item(i, 10) for i in range(t, 2000, 4)]
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for t in range(4):
+        assert results[t] == [index.get_nns_by_item(i, 10) for i in range(t, 2000, 4)]

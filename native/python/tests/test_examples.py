@@ -1,0 +1,29 @@
+"""The Python examples (Annoy's quick start, and an on-disk build served from another
+process) run as written, with only `from grove import AnnoyIndex` for the import."""
+import ast
+import pathlib
+import subprocess
+import sys
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
+
+
+def run(script, *args, cwd):
+    return subprocess.run([sys.executable, str(EXAMPLES / script), *args], cwd=cwd, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def test_quick_start(tmp_path):
+    out = run("quick_start.py", cwd=tmp_path)
+    neighbours = ast.literal_eval(out.strip())
+    assert len(neighbours) == 1000 and neighbours[0] == 0 and sorted(neighbours) == list(range(1000))
+    assert (tmp_path / "test.ann").exists()
+
+
+def test_on_disk_build_then_load_in_another_process(tmp_path):
+    run("on_disk_build.py", "build", cwd=tmp_path)
+    assert not list(tmp_path.glob("big.ann.building-*"))
+    items, neighbours = run("on_disk_build.py", "query", cwd=tmp_path).split(" ", 1)
+    assert int(items) == 5000
+    ids = ast.literal_eval(neighbours.strip())
+    assert ids[0] == 0 and len(ids) == 10
