@@ -83,6 +83,33 @@ function checkBlockSize(size, what) {
   return size;
 }
 
+// Argument checks shared by AnnoyIndex and ShardedIndex: the core checks values again, but
+// numbers must be integers that fit its int32 parameters before they cross into wasm.
+function checkVectorArg(f, vector, what) {
+  const problem = vectorProblem(vector);
+  if (problem) throw typeError(`${what} ${problem}`);
+  if (vector.length !== f) throw rangeError(`${what} has wrong length: expected ${f}, got ${vector.length}`);
+}
+
+function countArg(n) {
+  checkInteger(n, 'n');
+  if (n < 1) throw rangeError(`n must be at least 1, got ${n}`);
+  return Math.min(n, INT32_MAX);
+}
+
+function searchKArg(searchK) {
+  checkInteger(searchK, 'searchK');
+  if (searchK < 1 && searchK !== -1) throw rangeError(`search_k must be -1 (default) or at least 1, got ${searchK}`);
+  return Math.min(searchK, INT32_MAX);
+}
+
+function itemArg(item, nItems) {
+  checkInteger(item, 'item');
+  if (item < 0) throw rangeError(`item ${item} is negative`, 'OutOfRange');
+  if (item > INT32_MAX) throw rangeError(`item ${item} is out of range: the index has ${nItems()} items`, 'OutOfRange');
+  return item;
+}
+
 function toBytes(source) {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
@@ -183,11 +210,7 @@ function createApi(platform, start = null) {
       return status;
     }
 
-    #checkVector(vector, what) {
-      const problem = vectorProblem(vector);
-      if (problem) throw typeError(`${what} ${problem}`);
-      if (vector.length !== this.#f) throw rangeError(`${what} has wrong length: expected ${this.#f}, got ${vector.length}`);
-    }
+    #checkVector(vector, what) { checkVectorArg(this.#f, vector, what); }
 
     // Copies a vector into scratch memory and returns its address.
     #vector(vector, what = 'vector') {
@@ -197,26 +220,9 @@ function createApi(platform, start = null) {
       return ptr;
     }
 
-    #item(item) {
-      checkInteger(item, 'item');
-      if (item < 0) throw rangeError(`item ${item} is negative`, 'OutOfRange');
-      if (item > INT32_MAX) {
-        throw rangeError(`item ${item} is out of range: the index has ${this.#index().nItems()} items`, 'OutOfRange');
-      }
-      return item;
-    }
-
-    #count(n) {
-      checkInteger(n, 'n');
-      if (n < 1) throw rangeError(`n must be at least 1, got ${n}`);
-      return Math.min(n, INT32_MAX);
-    }
-
-    #searchK(searchK) {
-      checkInteger(searchK, 'searchK');
-      if (searchK < 1 && searchK !== -1) throw rangeError(`search_k must be -1 (default) or at least 1, got ${searchK}`);
-      return Math.min(searchK, INT32_MAX);
-    }
+    #item(item) { return itemArg(item, () => this.#index().nItems()); }
+    #count(n) { return countArg(n); }
+    #searchK(searchK) { return searchKArg(searchK); }
 
     addItem(item, vector) {
       const raw = this.#index();
@@ -538,6 +544,177 @@ function createApi(platform, start = null) {
 
   if (typeof Symbol.dispose === 'symbol') AnnoyIndex.prototype[Symbol.dispose] = AnnoyIndex.prototype.dispose;
 
+  // A sharded index (see core/include/grove/sharded.h): a manifest and its shard files, all
+  // in wasm memory, searched by the core's ShardedIndex, which merges answers exactly.
+  class ShardedIndex {
+    #raw;
+    #f;
+    #manifest;
+
+    constructor(raw, manifest) {
+      if (!(raw instanceof Module.RawSharded)) throw typeError('use ShardedIndex.open(manifest) to open a sharded index');
+      this.#raw = raw;
+      this.#manifest = manifest;
+      this.#f = manifest.f;
+      registry?.register(this, raw, this);
+      live += 1;
+    }
+
+    /**
+     * Opens a sharded index from its manifest: a path in Node (shards read from its folder), or
+     * a URL (shards fetched in parallel, relative to it). onProgress(loaded, total) counts bytes
+     * over all shards.
+     */
+    static async open(source, { onProgress } = {}) {
+      if (!Module && start) await start();
+      if (!Module) throw new GroveError("Grove's WebAssembly module is not loaded yet: await ready first", 'WrongState');
+      const { text, shardSource, where } = await readManifest(source);
+      const raw = new Module.RawSharded(text);
+      if (!raw.valid()) {
+        raw.delete();
+        const e = lastError();
+        e.message = `'${where}': ${e.message}`;
+        throw e;
+      }
+      const manifest = JSON.parse(raw.manifest());
+      const loaded = new Array(manifest.shards.length).fill(0);
+      const report = (i) => (bytes) => {
+        loaded[i] = bytes;
+        onProgress?.(loaded.reduce((a, b) => a + b, 0), undefined);
+      };
+      const blocks = await Promise.allSettled(manifest.shards.map((s, i) => fetchIntoHeap(shardSource(s.file), report(i))));
+      const failed = blocks.find((b) => b.status === 'rejected');
+      let status = failed ? -1 : 0;
+      blocks.forEach((b, i) => {
+        if (b.status !== 'fulfilled') return;
+        if (status < 0) Module._free(b.value.ptr);  // the core never got it
+        else status = raw.addShard(i, b.value.ptr, b.value.size);  // the core owns the block now
+      });
+      if (status >= 0) status = raw.finish();
+      if (status < 0) {
+        const e = failed ? failed.reason : lastError();
+        raw.delete();
+        throw e;
+      }
+      return new ShardedIndex(raw, manifest);
+    }
+
+    #index() {
+      if (!this.#raw) throw new GroveError('this index has been disposed', 'WrongState');
+      return this.#raw;
+    }
+
+    #check(status) {
+      if (status < 0) throw lastError();
+      return status;
+    }
+
+    #query(vector, item, n, searchK, includeDistances) {
+      const raw = this.#index();
+      if (vector !== null) checkVectorArg(this.#f, vector, 'query vector');
+      const count = countArg(n);
+      const k = searchKArg(searchK);
+      const capacity = Math.max(1, Math.min(count, raw.nItems()));
+      const base = scratchBlock(4 * this.#f + 8 * capacity);
+      if (vector !== null) Module.HEAPF32.set(vector, base >>> 2);
+      const ids = base + 4 * this.#f;
+      const distances = ids + 4 * capacity;
+      const found = this.#check(vector !== null ? raw.byVector(base, count, k, ids, distances, capacity)
+        : raw.byItem(item, count, k, ids, distances, capacity));
+      const outIds = Array.from(Module.HEAP32.subarray(ids >>> 2, (ids >>> 2) + found));
+      if (!includeDistances) return outIds;
+      return [outIds, Array.from(Module.HEAPF32.subarray(distances >>> 2, (distances >>> 2) + found))];
+    }
+
+    /** Up to n nearest items to `vector` over all shards, nearest first, with global ids. */
+    getNnsByVector(vector, n, searchK = -1, includeDistances = false) {
+      return this.#query(vector, 0, n, searchK, includeDistances);
+    }
+
+    /** Up to n nearest items to item `item` (a global id). */
+    getNnsByItem(item, n, searchK = -1, includeDistances = false) {
+      itemArg(item, () => this.getNItems());
+      return this.#query(null, item, n, searchK, includeDistances);
+    }
+
+    /** Batch search, as AnnoyIndex.getNnsByVectors. */
+    getNnsByVectors(queries, n, searchK = -1) {
+      const raw = this.#index();
+      const problem = vectorProblem(queries);
+      if (problem) throw typeError(`queries ${problem}`);
+      if (queries.length % this.#f !== 0) throw rangeError(`queries has length ${queries.length}, not a multiple of f=${this.#f}`);
+      const count = countArg(n);
+      const k = searchKArg(searchK);
+      const q = queries.length / this.#f;
+      const out = q * count;
+      const base = scratchBlock(4 * queries.length + 8 * out);
+      Module.HEAPF32.set(queries, base >>> 2);
+      const ids = base + 4 * queries.length;
+      const distances = ids + 4 * out;
+      this.#check(raw.byVectors(base, q, count, k, ids, distances));
+      return {
+        ids: Module.HEAP32.slice(ids >>> 2, (ids >>> 2) + out),
+        distances: Module.HEAPF32.slice(distances >>> 2, (distances >>> 2) + out),
+      };
+    }
+
+    getItemVector(item) {
+      const raw = this.#index();
+      itemArg(item, () => this.getNItems());
+      const ptr = scratchBlock(4 * this.#f);
+      this.#check(raw.itemVector(item, ptr));
+      return Array.from(Module.HEAPF32.subarray(ptr >>> 2, (ptr >>> 2) + this.#f));
+    }
+
+    getNItems() { return this.#index().nItems(); }
+    getNShards() { return this.#index().nShards(); }
+    getF() { this.#index(); return this.#f; }
+    /** The manifest, as parsed and validated by the core. */
+    get manifest() { return structuredClone(this.#manifest); }
+
+    dispose() {
+      if (!this.#raw) return;
+      registry?.unregister(this);
+      this.#raw.delete();
+      this.#raw = null;
+      live -= 1;
+    }
+
+    get disposed() { return this.#raw === null; }
+  }
+  if (typeof Symbol.dispose === 'symbol') ShardedIndex.prototype[Symbol.dispose] = ShardedIndex.prototype.dispose;
+  for (const [snake, camel] of Object.entries({ get_nns_by_item: 'getNnsByItem', get_nns_by_vector: 'getNnsByVector',
+    get_nns_by_vectors: 'getNnsByVectors', get_item_vector: 'getItemVector', get_n_items: 'getNItems', get_n_shards: 'getNShards',
+    get_f: 'getF' })) {
+    Object.defineProperty(ShardedIndex.prototype, snake, { value: ShardedIndex.prototype[camel], writable: true, configurable: true });
+  }
+
+  // The manifest's text, and where its shards come from: files beside it (Node) or URLs
+  // relative to it.
+  async function readManifest(source) {
+    const isUrlString = typeof source === 'string' && /^(https?|data|blob|file):/i.test(source);
+    if (platform && typeof source === 'string' && !isUrlString) {
+      const dir = source.includes('/') ? source.slice(0, source.lastIndexOf('/') + 1) : '';
+      return { text: platform.readText(source), shardSource: (file) => dir + file, where: source };
+    }
+    if (!(source instanceof URL) && typeof source !== 'string') {
+      throw typeError(`ShardedIndex.open() takes a path or a URL, got ${describe(source)}`);
+    }
+    const base = typeof location !== 'undefined' ? location.href : undefined;
+    const url = new URL(source instanceof URL ? source.href : source, base);
+    if (platform && url.protocol === 'file:') {
+      return readManifest(decodeURIComponent(url.pathname));
+    }
+    let response;
+    try {
+      response = await fetch(url.href);
+    } catch (e) {
+      throw new GroveError(`cannot fetch '${url.href}': ${e.cause?.message ?? e.message}`, 'Io');
+    }
+    if (!response.ok) throw new GroveError(`cannot fetch '${url.href}': HTTP ${response.status}`, 'Io');
+    return { text: await response.text(), shardSource: (file) => new URL(file, url).href, where: url.href };
+  }
+
   // Annoy's names, so code written from Annoy's documentation runs unchanged.
   const aliases = {
     add_item: 'addItem', on_disk_build: 'onDiskBuild', get_nns_by_item: 'getNnsByItem',
@@ -620,6 +797,7 @@ function createApi(platform, start = null) {
 
   return {
     AnnoyIndex,
+    ShardedIndex,
     GroveError,
     attach(module) { Module = module; },
     get attached() { return Module !== null; },

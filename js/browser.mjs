@@ -7,5 +7,5 @@ import { createWebEntry } from './web.mjs';
 
 const grove = createWebEntry(() => new URL('./grove.wasm', import.meta.url));
 
-export const { AnnoyIndex, GroveError, init, ready } = grove;
+export const { AnnoyIndex, ShardedIndex, GroveError, init, ready } = grove;
 export default grove;

@@ -52,7 +52,51 @@ export interface InitOptions {
 /** What `init()` and `ready` resolve to. */
 export interface Grove {
   AnnoyIndex: typeof AnnoyIndex;
+  ShardedIndex: typeof ShardedIndex;
   GroveError: typeof GroveError;
+}
+
+/** A sharded index's manifest (see the README's "Scaling out"). */
+export interface Manifest {
+  format: 'grove-sharded';
+  version: 1;
+  f: number;
+  metric: Exclude<Metric, 'cosine'>;
+  dot_layout?: DotLayout;
+  total_items: number;
+  shards: { file: string; items: number; first_id: number; n_trees: number; seed: number }[];
+}
+
+/**
+ * A sharded index: a JSON manifest and its Annoy-format shard files, searched together with
+ * answers merged exactly by (distance, id). search_k is spent per shard.
+ */
+export class ShardedIndex {
+  private constructor();
+  /** From a path (Node: shards read from its folder) or a URL (shards fetched in parallel). */
+  static open(manifest: UrlLike, options?: FetchOptions): Promise<ShardedIndex>;
+  readonly manifest: Manifest;
+  readonly disposed: boolean;
+  getNnsByVector(vector: Vector, n: number, searchK?: number, includeDistances?: false): number[];
+  getNnsByVector(vector: Vector, n: number, searchK: number | undefined, includeDistances: true): [number[], number[]];
+  getNnsByVector(vector: Vector, n: number, searchK?: number, includeDistances?: boolean): number[] | [number[], number[]];
+  getNnsByItem(item: number, n: number, searchK?: number, includeDistances?: false): number[];
+  getNnsByItem(item: number, n: number, searchK: number | undefined, includeDistances: true): [number[], number[]];
+  getNnsByItem(item: number, n: number, searchK?: number, includeDistances?: boolean): number[] | [number[], number[]];
+  getNnsByVectors(queries: Vector, n: number, searchK?: number): BatchResult;
+  getItemVector(item: number): number[];
+  getNItems(): number;
+  getNShards(): number;
+  getF(): number;
+  dispose(): void;
+  [Symbol.dispose](): void;
+  get_nns_by_item: ShardedIndex['getNnsByItem'];
+  get_nns_by_vector: ShardedIndex['getNnsByVector'];
+  get_nns_by_vectors: ShardedIndex['getNnsByVectors'];
+  get_item_vector: ShardedIndex['getItemVector'];
+  get_n_items: ShardedIndex['getNItems'];
+  get_n_shards: ShardedIndex['getNShards'];
+  get_f: ShardedIndex['getF'];
 }
 
 /**

@@ -13,5 +13,5 @@ function decode(text) {
 
 const grove = createWebEntry(() => decode(base64));
 
-export const { AnnoyIndex, GroveError, init, ready } = grove;
+export const { AnnoyIndex, ShardedIndex, GroveError, init, ready } = grove;
 export default grove;

@@ -48,6 +48,15 @@ function ioError(what, file, err) {
 }
 
 const platform = {
+  // A small text file (a sharded index's manifest).
+  readText(file) {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw ioError('cannot open the manifest', String(file), err);
+    }
+  },
+
   // Reads a whole file straight into a malloc'd wasm block: one copy, no Buffer in between.
   readFileIntoHeap(file) {
     let fd;
@@ -126,5 +135,5 @@ const api = createApi(platform);
 api.attach(Module);
 // Ready at once in Node; init() and ready exist so code shared with browsers runs unchanged.
 const ready = Promise.resolve(api);
-module.exports = { AnnoyIndex: api.AnnoyIndex, GroveError: api.GroveError, ready, init: () => ready };
+module.exports = { AnnoyIndex: api.AnnoyIndex, ShardedIndex: api.ShardedIndex, GroveError: api.GroveError, ready, init: () => ready };
 module.exports.default = module.exports;

@@ -2,5 +2,5 @@
 // createRequire), so bundlers follow it.
 import grove from './node.cjs';
 
-export const { AnnoyIndex, GroveError, ready, init } = grove;
+export const { AnnoyIndex, ShardedIndex, GroveError, ready, init } = grove;
 export default grove;

@@ -76,6 +76,6 @@ export function createWebEntry(defaultSource) {
     finally(fn) { return init().finally(fn); },
   };
 
-  const entry = { AnnoyIndex: api.AnnoyIndex, GroveError, init, ready };
+  const entry = { AnnoyIndex: api.AnnoyIndex, ShardedIndex: api.ShardedIndex, GroveError, init, ready };
   return entry;
 }

@@ -1,5 +1,5 @@
 // npm test: builds everything and runs every suite. Installs what a fresh Debian lacks.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildCheckedWasm, buildWasm } from './build-wasm.mjs';
@@ -35,6 +35,9 @@ try {
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
+log('python: the binding in a venv of Debian\'s python3, and its pytest suite (Dask included)');
+runPythonSuite();
+
 log('wasm: the C++ suite compiled to wasm32, run by Node');
 runWasmCppSuite();
 
@@ -65,6 +68,18 @@ if (quick) {
 }
 log('all suites passed');
 
+// Debian's /usr/bin/python3 (not the first python3 on PATH, which may be another install that
+// sees none of Debian's packages), a venv that sees its packages, and the README's install.
+function runPythonSuite() {
+  ensurePackages(['python3-dev', 'python3-venv', 'pybind11-dev', 'python3-pybind11', 'python3-numpy', 'python3-pytest',
+    'python3-distributed']);
+  const venv = `${root}/build/py-venv`;
+  if (!existsSync(`${venv}/bin/python`)) run('/usr/bin/python3', ['-m', 'venv', '--system-site-packages', venv]);
+  run(`${venv}/bin/python`, ['-c', 'import numpy, distributed, pybind11, pytest']);
+  run(`${venv}/bin/pip`, ['install', '--no-build-isolation', '--no-index', '--disable-pip-version-check', '--quiet', `${root}/native/python`]);
+  run(`${venv}/bin/python`, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `${root}/native/python/tests`]);
+}
+
 // The GoogleTest suite under emcc (32-bit size_t), each test binary run by node.
 function runWasmCppSuite() {
   ensurePackages(['emscripten', 'cmake', 'make']);
@@ -72,7 +87,7 @@ function runWasmCppSuite() {
   const dir = `${root}/build/wasm-tests`;
   run('emcmake', ['cmake', '-S', root, '-B', dir, '-DCMAKE_BUILD_TYPE=Release', '-DGROVE_WASM_TESTS=ON',
     '-DCMAKE_CROSSCOMPILING_EMULATOR=/usr/bin/node', `-DGROVE_WASM_OUT=${dir}/dist`], { env });
-  const tests = ['golden_test', 'index_test', 'errors_test', 'kernels_test'].map((t) => `wasm_${t}`);
+  const tests = ['golden_test', 'index_test', 'errors_test', 'kernels_test', 'sharded_test'].map((t) => `wasm_${t}`);
   run('cmake', ['--build', dir, '--parallel', jobs, '--target', ...tests], { env });
   run('ctest', ['--test-dir', dir, '--output-on-failure', '--parallel', jobs, '-R', '^wasm_'], { env });
 }

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "grove/index.h"
+#include "grove/sharded.h"
 
 namespace {
 
@@ -167,6 +168,94 @@ class WasmIndex {
   std::vector<float> distances_;
 };
 
+// A sharded index: the manifest first, then each shard's bytes (adopted, as adoptBuffer), then
+// finish() hands them to the core's ShardedIndex, which merges answers.
+class WasmSharded {
+ public:
+  explicit WasmSharded(const std::string& manifest_json) {
+    guarded([&] {
+      manifest_.reset(new grove::Manifest(grove::parse_manifest(manifest_json)));
+      shards_.resize(manifest_->shards.size());
+      return 0;
+    });
+  }
+  bool valid() const { return manifest_ != nullptr; }
+  std::string manifest() const { return grove::manifest_json(manifest_ ? *manifest_ : grove::Manifest()); }
+
+  // Takes ownership of a malloc'd block holding shard i (freed here if it is rejected).
+  int addShard(int i, std::uintptr_t data, double size) {
+    std::unique_ptr<grove::Storage> storage(new grove::MemoryStorage(heap<std::uint8_t>(data), static_cast<std::size_t>(size)));
+    return guarded([&] {
+      if (!manifest_ || index_ || i < 0 || static_cast<std::size_t>(i) >= shards_.size())
+        throw grove::Error(ErrorCode::WrongState, "shard " + std::to_string(i) + " is not expected here");
+      const grove::ShardInfo& info = manifest_->shards[static_cast<std::size_t>(i)];
+      std::unique_ptr<grove::Index> shard(new grove::Index(manifest_->f, manifest_->metric));
+      try {
+        shard->load_storage(std::move(storage));
+      } catch (const grove::Error& e) {
+        throw grove::Error(e.code(), "shard '" + info.file + "': " + e.what());
+      }
+      shards_[static_cast<std::size_t>(i)] = std::move(shard);
+      return 0;
+    });
+  }
+  int finish() {
+    return guarded([&] {
+      index_.reset(new grove::ShardedIndex(*manifest_, std::move(shards_)));
+      return 0;
+    });
+  }
+
+  int byItem(int item, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances, int capacity) {
+    return guarded([&] {
+      results_.clear();
+      distances_.clear();
+      ready().get_nns_by_item(item, n, search_k, &results_, &distances_);
+      return copy_out(ids, distances, capacity);
+    });
+  }
+  int byVector(std::uintptr_t vector, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances, int capacity) {
+    return guarded([&] {
+      results_.clear();
+      distances_.clear();
+      ready().get_nns_by_vector(heap<const float>(vector), n, search_k, &results_, &distances_);
+      return copy_out(ids, distances, capacity);
+    });
+  }
+  int byVectors(std::uintptr_t queries, int count, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances) {
+    return guarded([&] {
+      ready().get_nns_by_vectors(heap<const float>(queries), static_cast<std::size_t>(count), n, search_k,
+                                 heap<std::int32_t>(ids), heap<float>(distances));
+      return 0;
+    });
+  }
+  int itemVector(int item, std::uintptr_t out) {
+    return guarded([&] { return ready().get_item_vector(item, heap<float>(out)), 0; });
+  }
+  double nItems() const { return manifest_ ? static_cast<double>(manifest_->total_items) : 0; }
+  int nShards() const { return manifest_ ? static_cast<int>(manifest_->shards.size()) : 0; }
+
+ private:
+  const grove::ShardedIndex& ready() const {
+    if (!index_) throw grove::Error(ErrorCode::WrongState, "the sharded index is not loaded");
+    return *index_;
+  }
+  int copy_out(std::uintptr_t ids, std::uintptr_t distances, int capacity) {
+    const int count = std::min<int>(capacity, static_cast<int>(results_.size()));
+    for (int r = 0; r < count; ++r) {
+      heap<std::int32_t>(ids)[r] = results_[r];
+      if (distances) heap<float>(distances)[r] = distances_[r];
+    }
+    return count;
+  }
+
+  std::unique_ptr<grove::Manifest> manifest_;
+  std::vector<std::unique_ptr<grove::Index>> shards_;
+  std::unique_ptr<grove::ShardedIndex> index_;
+  std::vector<std::int32_t> results_;
+  std::vector<float> distances_;
+};
+
 int lastErrorCode() { return g_error_code; }
 std::string lastErrorMessage() { return g_error_message; }
 
@@ -202,6 +291,18 @@ EMSCRIPTEN_BINDINGS(grove) {
       .function("serializedSize", &WasmIndex::serializedSize)
       .function("dataPointer", &WasmIndex::dataPointer)
       .function("adoptBuffer", &WasmIndex::adoptBuffer);
+  class_<WasmSharded>("RawSharded")
+      .constructor<std::string>()
+      .function("valid", &WasmSharded::valid)
+      .function("manifest", &WasmSharded::manifest)
+      .function("addShard", &WasmSharded::addShard)
+      .function("finish", &WasmSharded::finish)
+      .function("byItem", &WasmSharded::byItem)
+      .function("byVector", &WasmSharded::byVector)
+      .function("byVectors", &WasmSharded::byVectors)
+      .function("itemVector", &WasmSharded::itemVector)
+      .function("nItems", &WasmSharded::nItems)
+      .function("nShards", &WasmSharded::nShards);
   function("lastErrorCode", &lastErrorCode);
   function("lastErrorMessage", &lastErrorMessage);
 }

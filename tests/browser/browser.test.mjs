@@ -20,6 +20,9 @@ let profile;
 
 before(async () => {
   if (skip) return;
+  // A sharded index for the checks to fetch (under build/, which the server serves and git ignores).
+  const { writeSharded } = await import('../js/shards.mjs');
+  writeSharded(path.join(root, 'build', 'browser-sharded'));
   server = await serveStatic(root);
   profile = mkdtempSync(path.join(os.tmpdir(), 'grove-chromium-'));
   context = await chromium.launchPersistentContext(profile, {

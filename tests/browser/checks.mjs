@@ -1,6 +1,6 @@
 // Checks that run in the browser (page and Worker): build, query, errors, and an index file
 // written by real Annoy fetched over HTTP with AnnoyIndex.fromUrl.
-import { AnnoyIndex, GroveError, init, ready } from '/dist/grove.browser.mjs';
+import { AnnoyIndex, GroveError, ShardedIndex, init, ready } from '/dist/grove.browser.mjs';
 import * as inline from '/dist/grove.inline.mjs';
 
 export async function run() {
@@ -74,5 +74,10 @@ export async function run() {
   } catch (e) {
     checks.http_404_error = e instanceof GroveError && e.message.includes('HTTP 404');
   }
+  // A sharded index from URLs: the manifest, then its four shards fetched in parallel.
+  const sharded = await ShardedIndex.open('/build/browser-sharded/index.json');
+  checks.sharded_from_urls = sharded.getNItems() === 2000 && sharded.getNShards() === 4 &&
+    JSON.stringify(sharded.getNnsByItem(1234, 1)) === '[1234]';
+  sharded.dispose();
   return { checks };
 }

@@ -1,5 +1,5 @@
 // Strict type checks of the published declarations, as an ES module under node16/nodenext.
-import grove, { AnnoyIndex, GroveError, init, ready, type Grove } from 'grove-ann';
+import grove, { AnnoyIndex, GroveError, ShardedIndex, init, ready, type Grove, type Manifest } from 'grove-ann';
 
 async function main(): Promise<void> {
   const loaded: Grove = await ready;
@@ -42,5 +42,10 @@ async function main(): Promise<void> {
     if (e instanceof GroveError) console.log(e.code);
   }
   console.log(grove.AnnoyIndex === AnnoyIndex);
+  const sharded = await ShardedIndex.open('https://example.com/index.json', { onProgress: () => {} });
+  const manifest: Manifest = sharded.manifest;
+  const [sids, sdists] = sharded.getNnsByVector([1, 2, 3], 3, undefined, true);
+  void manifest, sids, sdists;
+  sharded.dispose();
 }
 void main;
