@@ -147,7 +147,10 @@ if (quick) {
   for (const metric of METRICS) {
     writeFileSync(`${root}/docs/benchmarks-${metric}.svg`, svgPlot(`Fashion-MNIST ${metric}: recall@10 vs queries/second (single thread)`, results.filter((r) => r.metric === metric)));
   }
-  writeFileSync(`${root}/docs/benchmarks.md`, markdown(report, lines.join('\n')));
+  // Keep the section npm run bench:dask writes (between its markers).
+  const old = existsSync(`${root}/docs/benchmarks.md`) ? readFileSync(`${root}/docs/benchmarks.md`, 'utf8') : '';
+  const dask = /<!-- dask:begin[\s\S]*<!-- dask:end -->\n/.exec(old)?.[0] ?? '';
+  writeFileSync(`${root}/docs/benchmarks.md`, markdown(report, lines.join('\n')) + (dask ? `\n${dask}` : ''));
   log('wrote docs/benchmarks.md, docs/benchmarks.json and the plots');
 }
 

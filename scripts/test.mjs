@@ -1,10 +1,11 @@
 // npm test: builds everything and runs every suite. Installs what a fresh Debian lacks.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildCheckedWasm, buildWasm } from './build-wasm.mjs';
 import { buildDemo } from './demo.mjs';
 import { fuzz } from './fuzz.mjs';
+import { ensurePythonBinding } from './python.mjs';
 import { buildNative, capture, ensurePackages, jobs, log, root, run } from './lib.mjs';
 
 // --quick (or GROVE_QUICK=1): the functional suites only, for fast local iteration.
@@ -68,16 +69,9 @@ if (quick) {
 }
 log('all suites passed');
 
-// Debian's /usr/bin/python3 (not the first python3 on PATH, which may be another install that
-// sees none of Debian's packages), a venv that sees its packages, and the README's install.
 function runPythonSuite() {
-  ensurePackages(['python3-dev', 'python3-venv', 'pybind11-dev', 'python3-pybind11', 'python3-numpy', 'python3-pytest',
-    'python3-distributed']);
-  const venv = `${root}/build/py-venv`;
-  if (!existsSync(`${venv}/bin/python`)) run('/usr/bin/python3', ['-m', 'venv', '--system-site-packages', venv]);
-  run(`${venv}/bin/python`, ['-c', 'import numpy, distributed, pybind11, pytest']);
-  run(`${venv}/bin/pip`, ['install', '--no-build-isolation', '--no-index', '--disable-pip-version-check', '--quiet', `${root}/native/python`]);
-  run(`${venv}/bin/python`, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `${root}/native/python/tests`]);
+  const python = ensurePythonBinding();
+  run(python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `${root}/native/python/tests`]);
 }
 
 // The GoogleTest suite under emcc (32-bit size_t), each test binary run by node.

@@ -1,0 +1,16 @@
+// The Python binding in a venv of Debian's /usr/bin/python3 (not the first python3 on PATH,
+// which may be another install that sees none of Debian's packages), installed as the README
+// says. Used by npm test and the Dask benchmark.
+import { existsSync } from 'node:fs';
+import { ensurePackages, root, run } from './lib.mjs';
+
+export function ensurePythonBinding() {
+  ensurePackages(['python3-dev', 'python3-venv', 'pybind11-dev', 'python3-pybind11', 'python3-numpy', 'python3-pytest',
+    'python3-distributed']);
+  const venv = `${root}/build/py-venv`;
+  if (!existsSync(`${venv}/bin/python`)) run('/usr/bin/python3', ['-m', 'venv', '--system-site-packages', venv]);
+  run(`${venv}/bin/python`, ['-c', 'import numpy, distributed, pybind11, pytest']);
+  run(`${venv}/bin/pip`, ['install', '--no-build-isolation', '--no-index', '--disable-pip-version-check', '--quiet',
+    `${root}/native/python`]);
+  return `${venv}/bin/python`;
+}
