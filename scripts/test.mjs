@@ -18,6 +18,9 @@ log('native: build and run the C++ suite');
 const dir = buildNative();
 run('ctest', ['--test-dir', dir, '--output-on-failure', '--parallel', jobs]);
 
+log('native: the build configures without the CLI and without install rules (options a parent project sets)');
+run('cmake', ['-S', root, '-B', `${root}/build/options`, '-DGROVE_BUILD_CLI=OFF', '-DGROVE_INSTALL=OFF', '-DGROVE_BUILD_TESTS=ON']);
+
 log('native: install, then link the installed grove::grove from a separate CMake project');
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'grove-install-'));
 try {
