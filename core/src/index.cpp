@@ -123,7 +123,8 @@ struct Index::Impl {
 
   void search(const float* w, int n, int search_k, std::vector<std::int32_t>* result,
               std::vector<float>* distances) const {
-    std::vector<std::uint8_t> packed(layout().value_size * layout().f);
+    thread_local std::vector<std::uint8_t> packed;  // reused: no allocation per query
+    packed.resize(layout().value_size * layout().f);
     pack(w, packed.data());
     detail::search(forest, packed.data(), n, search_k, {result, distances});
   }

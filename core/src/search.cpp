@@ -65,6 +65,8 @@ inline void prefetch(const void* p, std::size_t bytes) {
 #endif
 }
 
+constexpr std::size_t kPrefetchAhead = 8;
+
 // Ranks each distinct candidate once, in the order the trees produced them (the nearest
 // leaves first, so the top n fills with good items early and the bound tightens fast).
 // Keeps the n best by (distance, id) in a max-heap; holes and non-items are skipped.
@@ -74,7 +76,9 @@ void rank(const Forest& forest, const std::uint8_t* qnode, const std::vector<std
   using Priority = typename P::Priority;
   using Entry = std::pair<Priority, std::int32_t>;
   const int words = forest.layout.f;
-  const std::size_t prefetch_bytes = std::min<std::size_t>(forest.layout.node_size, 512);
+  // Whole candidates, far enough ahead that each arrives before it is needed: ranking
+  // scattered rows is bound by memory, not arithmetic.
+  const std::size_t prefetch_bytes = forest.layout.node_size;
   thread_local std::vector<std::uint64_t> seen;
   const std::size_t seen_words = (static_cast<std::size_t>(forest.n_items) + 63) / 64;
   if (seen.size() < seen_words) seen.assign(seen_words, 0);
@@ -83,8 +87,11 @@ void rank(const Forest& forest, const std::uint8_t* qnode, const std::vector<std
   // bound is tight early and the rest can stop early. (Order never changes the result.)
   thread_local std::vector<std::uint64_t> twice;
   if (twice.size() < seen_words) twice.assign(seen_words, 0);
-  std::vector<std::int32_t> unique;
-  unique.reserve(candidates.size());
+  // Per-thread buffers, reused by every query: no heap allocation once warm.
+  thread_local std::vector<std::int32_t> unique, once;
+  thread_local std::vector<std::pair<Priority, std::int32_t>> best;
+  unique.clear();
+  once.clear();
   for (std::int32_t j : candidates) {
     if (j < 0 || j >= forest.n_items) continue;
     const std::size_t w = static_cast<std::size_t>(j) / 64;
@@ -94,17 +101,20 @@ void rank(const Forest& forest, const std::uint8_t* qnode, const std::vector<std
       continue;
     }
     seen[w] |= bit;
-    unique.push_back(j);
+    once.push_back(j);
   }
-  std::stable_partition(unique.begin(), unique.end(), [&](std::int32_t j) {
-    return (twice[static_cast<std::size_t>(j) / 64] >> (j % 64)) & 1;
-  });
+  // A stable partition by hand (std::stable_partition allocates): found twice first.
+  for (std::int32_t j : once)
+    if ((twice[static_cast<std::size_t>(j) / 64] >> (j % 64)) & 1) unique.push_back(j);
+  for (std::int32_t j : once)
+    if (!((twice[static_cast<std::size_t>(j) / 64] >> (j % 64)) & 1)) unique.push_back(j);
   for (std::int32_t j : unique) seen[static_cast<std::size_t>(j) / 64] = twice[static_cast<std::size_t>(j) / 64] = 0;
 
-  std::vector<Entry> best;  // max-heap on (distance, id): the worst of the best n on top
-  best.reserve(std::min(n, unique.size()) + 1);
+  best.clear();  // max-heap on (distance, id): the worst of the best n on top
+  const std::size_t ahead = kPrefetchAhead;
+  for (std::size_t c = 0; c < std::min(ahead, unique.size()); ++c) prefetch(forest.node(unique[c]), prefetch_bytes);
   for (std::size_t c = 0; c < unique.size(); ++c) {
-    if (c + 4 < unique.size()) prefetch(forest.node(unique[c + 4]), prefetch_bytes);  // the hardware streams the rest
+    if (c + ahead < unique.size()) prefetch(forest.node(unique[c + ahead]), prefetch_bytes);
     const std::uint8_t* item = forest.node(unique[c]);
     if (n_descendants(item) != 1) continue;
     const bool full = best.size() == n;
@@ -136,7 +146,9 @@ void search_with(const Forest& forest, const void* query, int n, std::int64_t se
   const std::int64_t max_bucket = static_cast<std::int64_t>(layout.max_bucket());
 
   // The query as a node, so the metric's distance applies unchanged (angular caches its norm).
-  std::vector<std::uint8_t> qnode(layout.node_size + layout.value_size * words, 0);
+  // Per-thread buffers, reused by every query: no heap allocation once warm.
+  thread_local std::vector<std::uint8_t> qnode;
+  qnode.assign(layout.node_size + layout.value_size * words, 0);
   std::memcpy(qnode.data() + layout.vector, query, layout.value_size * words);
   P::init_item(qnode.data(), words);
   prepare_query<P>(qnode.data(), layout.node_size, words, 0);
@@ -144,10 +156,15 @@ void search_with(const Forest& forest, const void* query, int n, std::int64_t se
 
   if (search_k == -1) search_k = static_cast<std::int64_t>(n) * static_cast<std::int64_t>(forest.roots.size());
 
-  std::priority_queue<std::pair<Priority, std::int32_t>> queue;
-  for (std::int32_t root : forest.roots) queue.push({start_priority<Priority>(), root});
+  // A max-heap of (priority, node), as std::priority_queue, in a reused buffer.
+  using Entry = std::pair<Priority, std::int32_t>;
+  thread_local std::vector<Entry> queue;
+  queue.clear();
+  for (std::int32_t root : forest.roots) queue.push_back({start_priority<Priority>(), root});
+  std::make_heap(queue.begin(), queue.end());
 
-  std::vector<std::int32_t> candidates;
+  thread_local std::vector<std::int32_t> candidates;
+  candidates.clear();
   // Item nodes are shared by every tree, but each split node and bucket of a valid forest is
   // reached at most once per root that leads to it, and the loader's roots lead to disjoint
   // trees (a duplicate root at most doubles a tree). More visits than that mean a crafted
@@ -156,9 +173,10 @@ void search_with(const Forest& forest, const void* query, int n, std::int64_t se
   const std::int64_t max_visits = 2 * n_nodes + static_cast<std::int64_t>(forest.roots.size());
   std::int64_t visits = 0;
   while (static_cast<std::int64_t>(candidates.size()) < search_k && !queue.empty()) {
-    const Priority d = queue.top().first;
-    const std::int32_t i = queue.top().second;
-    queue.pop();
+    std::pop_heap(queue.begin(), queue.end());
+    const Priority d = queue.back().first;
+    const std::int32_t i = queue.back().second;
+    queue.pop_back();
     const std::uint8_t* node = forest.node(i);
     const std::int32_t count = n_descendants(node);
     if (count == 1 && i < forest.n_items) {
@@ -175,7 +193,8 @@ void search_with(const Forest& forest, const void* query, int n, std::int64_t se
       const std::int32_t* children = field<std::int32_t>(node, P::kChildren);
       for (int c = 1; c >= 0; --c) {  // children[1] first, as Annoy pushes them
         if (children[c] < 0 || children[c] >= n_nodes) continue;
-        queue.push({child_priority(d, margin, c), children[c]});
+        queue.push_back({child_priority(d, margin, c), children[c]});
+        std::push_heap(queue.begin(), queue.end());
       }
     }
   }
