@@ -9,7 +9,6 @@
 
 const ERROR_CODES = ['InvalidArgument', 'OutOfRange', 'WrongState', 'Io', 'BadFormat', 'OutOfMemory'];
 const INT32_MAX = 2147483647;
-const BY_ITEM = Symbol('query by item');
 const MAX_DIMENSION = 1 << 24;  // the core's limit (index.cpp)
 
 class GroveError extends Error {
@@ -158,6 +157,49 @@ function createApi(platform, start = null) {
     return errorFor(Module.lastErrorCode(), Module.lastErrorMessage());
   }
 
+  function checked(status) {
+    if (status < 0) throw lastError();
+    return status;
+  }
+
+  // One query through a raw index (RawIndex or RawSharded). Scratch layout: [query vector
+  // (f floats)] [ids (capacity)] [distances (capacity)]. byItem: `call` queries by item and
+  // `vector` is unused (a flag, not a sentinel value a user could pass).
+  function queryRaw(raw, f, byItem, vector, n, searchK, includeDistances, call) {
+    if (!byItem) checkVectorArg(f, vector, 'query vector');
+    const count = countArg(n);
+    const k = searchKArg(searchK);
+    const capacity = Math.max(1, Math.min(count, raw.nItems()));
+    const base = scratchBlock(4 * f + 8 * capacity);
+    if (!byItem) Module.HEAPF32.set(vector, base >>> 2);
+    const ids = base + 4 * f;
+    const distances = ids + 4 * capacity;
+    const found = checked(call(base, count, k, ids, distances, capacity));
+    const outIds = Array.from(Module.HEAP32.subarray(ids >>> 2, (ids >>> 2) + found));
+    if (!includeDistances) return outIds;
+    return [outIds, Array.from(Module.HEAPF32.subarray(distances >>> 2, (distances >>> 2) + found))];
+  }
+
+  // A batch through a raw index: q×n ids and distances, padded with -1 and NaN.
+  function batchRaw(raw, f, queries, n, searchK) {
+    const problem = vectorProblem(queries);
+    if (problem) throw typeError(`queries ${problem}`);
+    if (queries.length % f !== 0) throw rangeError(`queries has length ${queries.length}, not a multiple of f=${f}`);
+    const count = countArg(n);
+    const k = searchKArg(searchK);
+    const q = queries.length / f;
+    const out = q * count;
+    const base = scratchBlock(4 * queries.length + 8 * out);
+    Module.HEAPF32.set(queries, base >>> 2);
+    const ids = base + 4 * queries.length;
+    const distances = ids + 4 * out;
+    checked(raw.byVectors(base, q, count, k, ids, distances));
+    return {
+      ids: Module.HEAP32.slice(ids >>> 2, (ids >>> 2) + out),
+      distances: Module.HEAPF32.slice(distances >>> 2, (distances >>> 2) + out),
+    };
+  }
+
   class AnnoyIndex {
     #raw;
     #f;
@@ -282,36 +324,19 @@ function createApi(platform, start = null) {
       return true;
     }
 
-    // Scratch layout: [query vector (f floats)] [ids (capacity)] [distances (capacity)].
-    // `vector` is BY_ITEM for item queries: a private marker no user value can equal.
-    #query(vector, n, searchK, includeDistances, run) {
-      const raw = this.#index();
-      const byItem = vector === BY_ITEM;
-      if (!byItem) this.#checkVector(vector, 'query vector');
-      const count = this.#count(n);
-      const k = this.#searchK(searchK);
-      const capacity = Math.max(1, Math.min(count, raw.nItems()));
-      const base = scratchBlock(4 * this.#f + 8 * capacity);
-      if (!byItem) Module.HEAPF32.set(vector, base >>> 2);
-      const ids = base + 4 * this.#f;
-      const distances = ids + 4 * capacity;
-      const found = this.#check(run(raw, base, count, k, ids, distances, capacity));
-      const outIds = Array.from(Module.HEAP32.subarray(ids >>> 2, (ids >>> 2) + found));
-      if (!includeDistances) return outIds;
-      return [outIds, Array.from(Module.HEAPF32.subarray(distances >>> 2, (distances >>> 2) + found))];
-    }
-
     /** Up to n nearest items to item `item`, nearest first. */
     getNnsByItem(item, n, searchK = -1, includeDistances = false) {
+      const raw = this.#index();
       this.#item(item);
-      return this.#query(BY_ITEM, n, searchK, includeDistances,
-        (raw, _, count, k, ids, dists, capacity) => raw.byItem(item, count, k, ids, dists, capacity));
+      return queryRaw(raw, this.#f, true, undefined, n, searchK, includeDistances,
+        (_, count, k, ids, dists, capacity) => raw.byItem(item, count, k, ids, dists, capacity));
     }
 
     /** Up to n nearest items to `vector`, nearest first. */
     getNnsByVector(vector, n, searchK = -1, includeDistances = false) {
-      return this.#query(vector, n, searchK, includeDistances,
-        (raw, ptr, count, k, ids, dists, capacity) => raw.byVector(ptr, count, k, ids, dists, capacity));
+      const raw = this.#index();
+      return queryRaw(raw, this.#f, false, vector, n, searchK, includeDistances,
+        (ptr, count, k, ids, dists, capacity) => raw.byVector(ptr, count, k, ids, dists, capacity));
     }
 
     /**
@@ -319,23 +344,7 @@ function createApi(platform, start = null) {
      * distances; rows with fewer than n results are padded with id -1 and distance NaN.
      */
     getNnsByVectors(queries, n, searchK = -1) {
-      const raw = this.#index();
-      const problem = vectorProblem(queries);
-      if (problem) throw typeError(`queries ${problem}`);
-      if (queries.length % this.#f !== 0) throw rangeError(`queries has length ${queries.length}, not a multiple of f=${this.#f}`);
-      const count = this.#count(n);
-      const k = this.#searchK(searchK);
-      const q = queries.length / this.#f;
-      const out = q * count;
-      const base = scratchBlock(4 * queries.length + 8 * out);
-      Module.HEAPF32.set(queries, base >>> 2);
-      const ids = base + 4 * queries.length;
-      const distances = ids + 4 * out;
-      this.#check(raw.byVectors(base, q, count, k, ids, distances));
-      return {
-        ids: Module.HEAP32.slice(ids >>> 2, (ids >>> 2) + out),
-        distances: Module.HEAPF32.slice(distances >>> 2, (distances >>> 2) + out),
-      };
+      return batchRaw(this.#index(), this.#f, queries, n, searchK);
     }
 
     getItemVector(item) {
@@ -609,53 +618,24 @@ function createApi(platform, start = null) {
       return status;
     }
 
-    #query(vector, item, n, searchK, includeDistances) {
-      const raw = this.#index();
-      if (vector !== null) checkVectorArg(this.#f, vector, 'query vector');
-      const count = countArg(n);
-      const k = searchKArg(searchK);
-      const capacity = Math.max(1, Math.min(count, raw.nItems()));
-      const base = scratchBlock(4 * this.#f + 8 * capacity);
-      if (vector !== null) Module.HEAPF32.set(vector, base >>> 2);
-      const ids = base + 4 * this.#f;
-      const distances = ids + 4 * capacity;
-      const found = this.#check(vector !== null ? raw.byVector(base, count, k, ids, distances, capacity)
-        : raw.byItem(item, count, k, ids, distances, capacity));
-      const outIds = Array.from(Module.HEAP32.subarray(ids >>> 2, (ids >>> 2) + found));
-      if (!includeDistances) return outIds;
-      return [outIds, Array.from(Module.HEAPF32.subarray(distances >>> 2, (distances >>> 2) + found))];
-    }
-
     /** Up to n nearest items to `vector` over all shards, nearest first, with global ids. */
     getNnsByVector(vector, n, searchK = -1, includeDistances = false) {
-      return this.#query(vector, 0, n, searchK, includeDistances);
+      const raw = this.#index();
+      return queryRaw(raw, this.#f, false, vector, n, searchK, includeDistances,
+        (ptr, count, k, ids, dists, capacity) => raw.byVector(ptr, count, k, ids, dists, capacity));
     }
 
     /** Up to n nearest items to item `item` (a global id). */
     getNnsByItem(item, n, searchK = -1, includeDistances = false) {
+      const raw = this.#index();
       itemArg(item, () => this.getNItems());
-      return this.#query(null, item, n, searchK, includeDistances);
+      return queryRaw(raw, this.#f, true, undefined, n, searchK, includeDistances,
+        (_, count, k, ids, dists, capacity) => raw.byItem(item, count, k, ids, dists, capacity));
     }
 
     /** Batch search, as AnnoyIndex.getNnsByVectors. */
     getNnsByVectors(queries, n, searchK = -1) {
-      const raw = this.#index();
-      const problem = vectorProblem(queries);
-      if (problem) throw typeError(`queries ${problem}`);
-      if (queries.length % this.#f !== 0) throw rangeError(`queries has length ${queries.length}, not a multiple of f=${this.#f}`);
-      const count = countArg(n);
-      const k = searchKArg(searchK);
-      const q = queries.length / this.#f;
-      const out = q * count;
-      const base = scratchBlock(4 * queries.length + 8 * out);
-      Module.HEAPF32.set(queries, base >>> 2);
-      const ids = base + 4 * queries.length;
-      const distances = ids + 4 * out;
-      this.#check(raw.byVectors(base, q, count, k, ids, distances));
-      return {
-        ids: Module.HEAP32.slice(ids >>> 2, (ids >>> 2) + out),
-        distances: Module.HEAPF32.slice(distances >>> 2, (distances >>> 2) + out),
-      };
+      return batchRaw(this.#index(), this.#f, queries, n, searchK);
     }
 
     getItemVector(item) {

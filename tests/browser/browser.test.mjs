@@ -3,20 +3,15 @@
 // loads an index file written by Annoy over HTTP.
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { launch, skip } from './chromium.mjs';
 import { serveStatic } from '../../scripts/serve.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const executablePath = '/usr/bin/chromium';
-const skip = !existsSync(executablePath) && 'Chromium is not installed (npm test installs it)';
-
 let server;
 let context;
-let profile;
+let browser;
 
 before(async () => {
   if (skip) return;
@@ -24,19 +19,13 @@ before(async () => {
   const { writeSharded } = await import('../js/shards.mjs');
   writeSharded(path.join(root, 'build', 'browser-sharded'));
   server = await serveStatic(root);
-  profile = mkdtempSync(path.join(os.tmpdir(), 'grove-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch();
+  context = browser.context;
 });
 
 after(async () => {
-  await context?.close();
+  await browser?.close();
   server?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 async function resultOf(page) {

@@ -7,25 +7,23 @@
 // Node program bundled by esbuild --platform=node runs on its own.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { launch, skip } from './chromium.mjs';
 import { serveStatic } from '../../scripts/serve.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const template = path.join(root, 'tests/bundlers/app');
-const executablePath = '/usr/bin/chromium';
-const skip = !existsSync(executablePath) && 'Chromium is not installed (npm test installs it)';
 const fromRoot = createRequire(path.join(root, 'package.json'));
 
 let scratch;
 let tarball;
 let context;
-let profile;
+let browser;
 
 before(async () => {
   scratch = mkdtempSync(path.join(os.tmpdir(), 'grove-bundlers-'));
@@ -33,18 +31,12 @@ before(async () => {
   const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], { cwd: root, encoding: 'utf8' });
   tarball = path.join(scratch, JSON.parse(out)[0].filename);
   if (skip) return;
-  profile = mkdtempSync(path.join(os.tmpdir(), 'grove-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch();
+  context = browser.context;
 });
 
 after(async () => {
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 

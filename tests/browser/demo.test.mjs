@@ -3,11 +3,11 @@
 // searches again, and a screenshot is taken (saved to demo/screenshot.png with GROVE_UPDATE_SCREENSHOT=1).
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 import { serveStatic } from '../../scripts/serve.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -17,14 +17,10 @@ const skip = (!existsSync('/usr/bin/chromium') && 'Chromium is not installed (np
 
 test('demo: click an image, see its neighbours, move the slider', { skip, timeout: 180000 }, async () => {
   const server = await serveStatic(site);
-  const profile = mkdtempSync(path.join(os.tmpdir(), 'grove-demo-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 1100, height: 860 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launch();
   try {
-    const page = await context.newPage();
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 1100, height: 860 });
     const errors = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     const opened = Date.now();
@@ -62,8 +58,7 @@ test('demo: click an image, see its neighbours, move the slider', { skip, timeou
       `query ${defaultQueryMs.toFixed(2)} ms at search_k 1000, ${queryMs.toFixed(2)} ms at search_k 30000`);
     assert.deepEqual(errors, []);
   } finally {
-    await context.close();
+    await browser.close();
     server.close();
-    rmSync(profile, { recursive: true, force: true });
   }
 });

@@ -16,17 +16,7 @@ using grove::ErrorCode;
 
 namespace {
 
-// Runs fn, expecting a grove::Error of `code` whose message contains `words`.
-template <class Fn>
-void expect_error(Fn fn, ErrorCode code, const std::string& words) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error; expected one containing '" << words << "'";
-  } catch (const grove::Error& e) {
-    EXPECT_EQ(static_cast<int>(e.code()), static_cast<int>(code)) << e.what();
-    EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
-  }
-}
+using grove_test::expect_error;
 
 AnnoyIndex small_built(const std::string& metric = "euclidean") {
   AnnoyIndex index(3, metric);

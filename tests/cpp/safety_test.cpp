@@ -33,16 +33,7 @@ using grove::ErrorCode;
 
 namespace {
 
-template <class Fn>
-void expect_error(Fn fn, ErrorCode code, const std::string& words) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error; expected one containing '" << words << "'";
-  } catch (const grove::Error& e) {
-    EXPECT_EQ(static_cast<int>(e.code()), static_cast<int>(code)) << e.what();
-    EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
-  }
-}
+using grove_test::expect_error;
 
 std::vector<std::string> files_in(const std::string& dir, const std::string& prefix) {
   std::vector<std::string> out;

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "grove/grove.h"
 
 namespace grove_test {
@@ -79,6 +81,18 @@ inline double recall(const std::vector<std::int32_t>& got, const std::vector<std
   std::size_t hit = 0;
   for (const auto& t : truth) hit += std::count(got.begin(), got.end(), t.first) ? 1 : 0;
   return truth.empty() ? 1.0 : double(hit) / truth.size();
+}
+
+// Runs fn, expecting a grove::Error of `code` whose message contains `words`.
+template <class Fn>
+void expect_error(Fn fn, grove::ErrorCode code, const std::string& words) {
+  try {
+    fn();
+    ADD_FAILURE() << "no error; expected one containing '" << words << "'";
+  } catch (const grove::Error& e) {
+    EXPECT_EQ(static_cast<int>(e.code()), static_cast<int>(code)) << e.what();
+    EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+  }
 }
 
 inline std::string temp_path(const std::string& name) {
