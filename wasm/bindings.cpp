@@ -43,7 +43,30 @@ T* heap(std::uintptr_t address) {
   return reinterpret_cast<T*>(address);
 }
 
-class WasmIndex {
+// The results of a query, copied out to wasm memory the JS wrapper owns (at most `capacity`).
+class QueryResults {
+ protected:
+  template <class Search>
+  int answer(std::uintptr_t ids, std::uintptr_t distances, int capacity, Search&& search) {
+    return guarded([&] {
+      results_.clear();
+      distances_.clear();
+      search(&results_, &distances_);
+      const int count = std::min<int>(capacity, static_cast<int>(results_.size()));
+      for (int r = 0; r < count; ++r) {
+        heap<std::int32_t>(ids)[r] = results_[r];
+        if (distances) heap<float>(distances)[r] = distances_[r];
+      }
+      return count;
+    });
+  }
+
+ private:
+  std::vector<std::int32_t> results_;
+  std::vector<float> distances_;
+};
+
+class WasmIndex : public QueryResults {
  public:
   WasmIndex(int f, const std::string& metric) {
     guarded([&] {
@@ -65,20 +88,14 @@ class WasmIndex {
 
   // Writes up to n results at ids/distances (capacity given by the caller); returns the count.
   int byItem(int item, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances, int capacity) {
-    return guarded([&] {
-      results_.clear();
-      distances_.clear();
-      index_->get_nns_by_item(item, n, search_k, &results_, &distances_);
-      return copy_out(ids, distances, capacity);
+    return answer(ids, distances, capacity, [&](std::vector<std::int32_t>* r, std::vector<float>* d) {
+      index_->get_nns_by_item(item, n, search_k, r, d);
     });
   }
   int byVector(std::uintptr_t vector, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances,
                int capacity) {
-    return guarded([&] {
-      results_.clear();
-      distances_.clear();
-      index_->get_nns_by_vector(heap<const float>(vector), n, search_k, &results_, &distances_);
-      return copy_out(ids, distances, capacity);
+    return answer(ids, distances, capacity, [&](std::vector<std::int32_t>* r, std::vector<float>* d) {
+      index_->get_nns_by_vector(heap<const float>(vector), n, search_k, r, d);
     });
   }
   int byVectors(std::uintptr_t queries, int count, int n, int search_k, std::uintptr_t ids,
@@ -154,23 +171,12 @@ class WasmIndex {
   }
 
  private:
-  int copy_out(std::uintptr_t ids, std::uintptr_t distances, int capacity) {
-    const int count = std::min<int>(capacity, static_cast<int>(results_.size()));
-    for (int r = 0; r < count; ++r) {
-      heap<std::int32_t>(ids)[r] = results_[r];
-      if (distances) heap<float>(distances)[r] = distances_[r];
-    }
-    return count;
-  }
-
   std::unique_ptr<grove::Index> index_;
-  std::vector<std::int32_t> results_;
-  std::vector<float> distances_;
 };
 
 // A sharded index: the manifest first, then each shard's bytes (adopted, as adoptBuffer), then
 // finish() hands them to the core's ShardedIndex, which merges answers.
-class WasmSharded {
+class WasmSharded : public QueryResults {
  public:
   explicit WasmSharded(const std::string& manifest_json) {
     guarded([&] {
@@ -207,19 +213,13 @@ class WasmSharded {
   }
 
   int byItem(int item, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances, int capacity) {
-    return guarded([&] {
-      results_.clear();
-      distances_.clear();
-      ready().get_nns_by_item(item, n, search_k, &results_, &distances_);
-      return copy_out(ids, distances, capacity);
+    return answer(ids, distances, capacity, [&](std::vector<std::int32_t>* r, std::vector<float>* d) {
+      ready().get_nns_by_item(item, n, search_k, r, d);
     });
   }
   int byVector(std::uintptr_t vector, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances, int capacity) {
-    return guarded([&] {
-      results_.clear();
-      distances_.clear();
-      ready().get_nns_by_vector(heap<const float>(vector), n, search_k, &results_, &distances_);
-      return copy_out(ids, distances, capacity);
+    return answer(ids, distances, capacity, [&](std::vector<std::int32_t>* r, std::vector<float>* d) {
+      ready().get_nns_by_vector(heap<const float>(vector), n, search_k, r, d);
     });
   }
   int byVectors(std::uintptr_t queries, int count, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances) {
@@ -240,20 +240,10 @@ class WasmSharded {
     if (!index_) throw grove::Error(ErrorCode::WrongState, "the sharded index is not loaded");
     return *index_;
   }
-  int copy_out(std::uintptr_t ids, std::uintptr_t distances, int capacity) {
-    const int count = std::min<int>(capacity, static_cast<int>(results_.size()));
-    for (int r = 0; r < count; ++r) {
-      heap<std::int32_t>(ids)[r] = results_[r];
-      if (distances) heap<float>(distances)[r] = distances_[r];
-    }
-    return count;
-  }
 
   std::unique_ptr<grove::Manifest> manifest_;
   std::vector<std::unique_ptr<grove::Index>> shards_;
   std::unique_ptr<grove::ShardedIndex> index_;
-  std::vector<std::int32_t> results_;
-  std::vector<float> distances_;
 };
 
 int lastErrorCode() { return g_error_code; }

@@ -106,6 +106,31 @@ py::tuple batch(int f, const py::handle& queries, int n, Search&& search) {
   return py::make_tuple(ids, distances);
 }
 
+// Annoy's get_nns_by_item / get_nns_by_vector for any index type (AnnoyIndex, ShardedIndex),
+// with the GIL released while searching.
+template <class I>
+py::object nns_by_item(const I& self, std::int32_t i, int n, int search_k, bool include_distances) {
+  std::vector<std::int32_t> ids;
+  std::vector<float> distances;
+  {
+    py::gil_scoped_release release;
+    self.get_nns_by_item(i, n, search_k, &ids, include_distances ? &distances : nullptr);
+  }
+  return results(ids, distances, include_distances);
+}
+
+template <class I>
+py::object nns_by_vector(const I& self, const py::handle& v, int n, int search_k, bool include_distances) {
+  const std::vector<float> w = to_vector(v, self.get_f(), "query vector");
+  std::vector<std::int32_t> ids;
+  std::vector<float> distances;
+  {
+    py::gil_scoped_release release;
+    self.get_nns_by_vector(w.data(), n, search_k, &ids, include_distances ? &distances : nullptr);
+  }
+  return results(ids, distances, include_distances);
+}
+
 std::string metric_of(const py::object& metric) {
   if (metric.is_none()) {
     PyErr_WarnEx(PyExc_FutureWarning,
@@ -160,28 +185,9 @@ PYBIND11_MODULE(_grove, m) {
            py::arg("fn"), py::arg("prefault") = false)
       .def("unload", [](AnnoyIndex& self) { return self.unload(), true; })
       .def("on_disk_build", [](AnnoyIndex& self, const std::string& fn) { return self.on_disk_build(fn), true; }, py::arg("fn"))
-      .def("get_nns_by_item",
-           [](const AnnoyIndex& self, std::int32_t i, int n, int search_k, bool include_distances) {
-             std::vector<std::int32_t> ids;
-             std::vector<float> distances;
-             {
-               py::gil_scoped_release release;
-               self.get_nns_by_item(i, n, search_k, &ids, include_distances ? &distances : nullptr);
-             }
-             return results(ids, distances, include_distances);
-           },
+      .def("get_nns_by_item", &nns_by_item<AnnoyIndex>,
            py::arg("i"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false)
-      .def("get_nns_by_vector",
-           [](const AnnoyIndex& self, const py::handle& v, int n, int search_k, bool include_distances) {
-             const std::vector<float> w = to_vector(v, self.get_f(), "query vector");
-             std::vector<std::int32_t> ids;
-             std::vector<float> distances;
-             {
-               py::gil_scoped_release release;
-               self.get_nns_by_vector(w, n, search_k, &ids, include_distances ? &distances : nullptr);
-             }
-             return results(ids, distances, include_distances);
-           },
+      .def("get_nns_by_vector", &nns_by_vector<AnnoyIndex>,
            py::arg("vector"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false)
       .def("get_nns_by_vectors",
            [](const AnnoyIndex& self, const py::handle& queries, int n, int search_k, int n_jobs) {
@@ -247,28 +253,9 @@ PYBIND11_MODULE(_grove, m) {
       .def("get_n_items", &grove::ShardedIndex::get_n_items)
       .def("get_n_shards", &grove::ShardedIndex::get_n_shards)
       .def("get_item_vector", py::overload_cast<std::int32_t>(&grove::ShardedIndex::get_item_vector, py::const_), py::arg("i"))
-      .def("get_nns_by_item",
-           [](const grove::ShardedIndex& self, std::int32_t i, int n, int search_k, bool include_distances) {
-             std::vector<std::int32_t> ids;
-             std::vector<float> distances;
-             {
-               py::gil_scoped_release release;
-               self.get_nns_by_item(i, n, search_k, &ids, include_distances ? &distances : nullptr);
-             }
-             return results(ids, distances, include_distances);
-           },
+      .def("get_nns_by_item", &nns_by_item<grove::ShardedIndex>,
            py::arg("i"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false)
-      .def("get_nns_by_vector",
-           [](const grove::ShardedIndex& self, const py::handle& v, int n, int search_k, bool include_distances) {
-             const std::vector<float> w = to_vector(v, self.get_f(), "query vector");
-             std::vector<std::int32_t> ids;
-             std::vector<float> distances;
-             {
-               py::gil_scoped_release release;
-               self.get_nns_by_vector(w.data(), n, search_k, &ids, include_distances ? &distances : nullptr);
-             }
-             return results(ids, distances, include_distances);
-           },
+      .def("get_nns_by_vector", &nns_by_vector<grove::ShardedIndex>,
            py::arg("vector"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false)
       .def("get_nns_by_vectors",
            [](const grove::ShardedIndex& self, const py::handle& queries, int n, int search_k) {
