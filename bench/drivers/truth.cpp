@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
     for (std::size_t c = 0; c < f; ++c) n += double(train.row(i)[c]) * train.row(i)[c];
     norms[i] = std::sqrt(n);
   }
-  std::vector<std::int32_t> out(nq * 100);
+  std::vector<std::int32_t> out(nq * 100, -1);
   auto work = [&](std::size_t begin, std::size_t step) {
     for (std::size_t q = begin; q < nq; q += step) {
       const float* x = test.row(q);
@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
         if (best.size() < 100) best.push({d, static_cast<std::int32_t>(i)});
         else if (std::make_pair(d, static_cast<std::int32_t>(i)) < best.top()) best.pop(), best.push({d, static_cast<std::int32_t>(i)});
       }
-      for (int r = 99; r >= 0; --r) out[q * 100 + r] = best.top().second, best.pop();
+      // Fewer than 100 training rows: the missing ranks stay -1.
+      for (int r = static_cast<int>(best.size()) - 1; r >= 0; --r) out[q * 100 + r] = best.top().second, best.pop();
     }
   };
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());

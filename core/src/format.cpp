@@ -34,6 +34,12 @@ bool parse_dot_layout(const std::string& name, DotLayout* out) {
   return true;
 }
 
+// Annoy's files are little-endian with no marker saying so: a big-endian host would misread
+// every file silently, so refuse to build there.
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__)
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "Grove reads and writes little-endian index files only");
+#endif
+
 NodeLayout make_layout(Metric metric, int words, DotLayout dot_layout) {
   NodeLayout l;
   l.metric = metric;

@@ -178,9 +178,15 @@ Matrix parse_text(const std::uint8_t* data, std::size_t size) {
 }
 
 Matrix read_matrix(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw Error(ErrorCode::Io, "cannot open '" + path + "': " + std::strerror(errno));
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // One read of the whole file (not a byte at a time through stream iterators).
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw Error(ErrorCode::Io, "cannot read '" + path + "'");
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+  in.seekg(0);
+  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size))
+    throw Error(ErrorCode::Io, "cannot read '" + path + "': " + std::strerror(errno));
   if (ends_with(path, ".npy")) return parse_npy(bytes.data(), bytes.size());
   if (ends_with(path, ".fvecs")) return parse_fvecs(bytes.data(), bytes.size());
   return parse_text(bytes.data(), bytes.size());
