@@ -105,10 +105,15 @@ struct Index::Impl {
       std::memcpy(out, w, sizeof(float) * forest.f);
       return;
     }
-    std::vector<std::uint64_t> words(layout().f, 0);
-    for (int j = 0; j < forest.f; ++j)
-      if (w[j] > 0.5f) words[j / 64] |= std::uint64_t(1) << (j % 64);
-    std::memcpy(out, words.data(), words.size() * sizeof(std::uint64_t));
+    // Bit by bit straight into `out` (no scratch: this runs for every hamming query).
+    std::memset(out, 0, sizeof(std::uint64_t) * layout().f);
+    for (int j = 0; j < forest.f; ++j) {
+      if (w[j] <= 0.5f) continue;
+      std::uint64_t word;
+      std::memcpy(&word, out + 8 * (j / 64), sizeof word);
+      word |= std::uint64_t(1) << (j % 64);
+      std::memcpy(out + 8 * (j / 64), &word, sizeof word);
+    }
   }
 
   void unpack(const std::uint8_t* in, float* out) const {

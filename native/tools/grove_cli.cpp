@@ -276,7 +276,8 @@ int cmd_shard(const Args& args) {
     throw Error(ErrorCode::InvalidArgument, "cannot make " + std::to_string(n_shards) + " shards of " + std::to_string(data.rows) + " rows");
   grove::Manifest manifest;
   manifest.f = static_cast<int>(data.cols);
-  if (!grove::parse_metric(metric, &manifest.metric)) AnnoyIndex(1, metric);  // throws the usual message
+  if (!grove::parse_metric(metric, &manifest.metric))
+    throw Error(ErrorCode::InvalidArgument, "unknown metric '" + metric + "': use angular, euclidean, manhattan, dot or hamming");
   manifest.dot_layout = dot_layout;
   manifest.total_items = static_cast<std::int64_t>(data.rows);
   const std::size_t per = (data.rows + n_shards - 1) / n_shards;
