@@ -29,6 +29,12 @@ double imbalance(std::size_t left, std::size_t right) {
   return std::max(frac, 1 - frac);
 }
 
+// Annoy numbers nodes with 32-bit ints: an index cannot grow past that.
+void require_node_numbers(std::int64_t nodes) {
+  if (nodes > std::numeric_limits<std::int32_t>::max())
+    throw Error(ErrorCode::OutOfMemory, "index too large: Annoy's format numbers nodes with 32-bit ints");
+}
+
 inline bool side_of(float margin, Kiss64& rng) {
   return margin != 0 ? margin > 0 : rng.flip();  // exactly on the plane: a coin decides
 }
@@ -116,9 +122,7 @@ class TreeBuilder {
   }
 
   std::int32_t allocate() {
-    if (forest_.n_nodes >= std::numeric_limits<std::int32_t>::max())
-      throw Error(ErrorCode::OutOfMemory,
-                  "index too large: Annoy's format numbers nodes with 32-bit ints");
+    require_node_numbers(forest_.n_nodes + 1);
     forest_.reserve(forest_.n_nodes + 1);
     std::int32_t id = static_cast<std::int32_t>(forest_.n_nodes++);
     std::memset(forest_.mutable_node(id), 0, s_);  // reused after unbuild(): start clean
@@ -218,8 +222,7 @@ void build_forest(Forest& forest, const BuildOptions& options) {
               [&](auto policy) { build_trees<decltype(policy)>(forest, options); });
   // A copy of every root at the end lets a loader find the roots without reading the file.
   const std::int64_t tree_end = forest.n_nodes;
-  if (tree_end + static_cast<std::int64_t>(forest.roots.size()) > std::numeric_limits<std::int32_t>::max())
-    throw Error(ErrorCode::OutOfMemory, "index too large: Annoy's format numbers nodes with 32-bit ints");
+  require_node_numbers(tree_end + static_cast<std::int64_t>(forest.roots.size()));
   forest.reserve(tree_end + static_cast<std::int64_t>(forest.roots.size()));
   for (std::size_t i = 0; i < forest.roots.size(); ++i)
     std::memcpy(forest.mutable_node(tree_end + static_cast<std::int64_t>(i)),

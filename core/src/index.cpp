@@ -9,6 +9,7 @@
 #include <new>
 #include <string>
 
+#include "batch.h"
 #include "forest.h"
 #include "metrics.h"
 #include "grove/random.h"
@@ -105,14 +106,12 @@ struct Index::Impl {
       std::memcpy(out, w, sizeof(float) * forest.f);
       return;
     }
-    // Bit by bit straight into `out` (no scratch: this runs for every hamming query).
-    std::memset(out, 0, sizeof(std::uint64_t) * layout().f);
-    for (int j = 0; j < forest.f; ++j) {
-      if (w[j] <= 0.5f) continue;
-      std::uint64_t word;
-      std::memcpy(&word, out + 8 * (j / 64), sizeof word);
-      word |= std::uint64_t(1) << (j % 64);
-      std::memcpy(out + 8 * (j / 64), &word, sizeof word);
+    // A word at a time straight into `out` (no scratch: this runs for every hamming query).
+    for (int word = 0; word < layout().f; ++word) {
+      std::uint64_t bits = 0;
+      for (int j = 64 * word; j < std::min(forest.f, 64 * word + 64); ++j)
+        if (w[j] > 0.5f) bits |= std::uint64_t(1) << (j % 64);
+      std::memcpy(out + sizeof bits * word, &bits, sizeof bits);
     }
   }
 
@@ -317,28 +316,10 @@ void Index::get_nns_by_vectors(const float* queries, std::size_t count, int n, i
   const Impl& m = *impl_;
   m.check_query(n, search_k);
   const std::size_t f = static_cast<std::size_t>(m.forest.f);
-  const std::size_t widest = std::max(f, static_cast<std::size_t>(n));
-  if (count > std::numeric_limits<std::size_t>::max() / sizeof(float) / widest)
-    fail(ErrorCode::OutOfMemory, "batch of " + std::to_string(count) + " queries with n=" +
-                                     std::to_string(n) + " is larger than memory can address");
+  detail::check_batch_size(count, f, n);
   for (std::size_t q = 0; q < count; ++q) m.check_vector(queries + q * f, "query vector");
-  auto run = [&](std::size_t begin, std::size_t end) {
-    std::vector<std::int32_t> row_ids;
-    std::vector<float> row_dists;
-    for (std::size_t q = begin; q < end; ++q) {
-      row_ids.clear();
-      row_dists.clear();
-      m.search(queries + q * f, n, search_k, &row_ids, &row_dists);
-      for (std::size_t r = 0; r < static_cast<std::size_t>(n); ++r) {
-        const bool found = r < row_ids.size();
-        if (ids) ids[q * n + r] = found ? row_ids[r] : -1;
-        if (distances)
-          distances[q * n + r] = found ? row_dists[r] : std::numeric_limits<float>::quiet_NaN();
-      }
-    }
-  };
-  if (parallel && parallel->workers() > 1 && count > 1) parallel->run(count, run);
-  else run(0, count);
+  detail::run_batch(queries, count, f, n, ids, distances, parallel,
+                    [&](const float* w, std::vector<std::int32_t>* r, std::vector<float>* d) { m.search(w, n, search_k, r, d); });
 }
 
 void Index::get_item_vector(std::int32_t item, float* out) const {

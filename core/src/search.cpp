@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
-#include <queue>
 #include <utility>
 #include <vector>
 

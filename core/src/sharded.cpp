@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "batch.h"
 #include "grove/error.h"
 
 namespace grove {
@@ -104,25 +104,9 @@ void ShardedIndex::get_nns_by_vectors(const float* queries, std::size_t count, i
                                       std::int32_t* ids, float* distances, ParallelFor* parallel) const {
   if (n < 1) throw Error(ErrorCode::InvalidArgument, "n must be at least 1, got " + std::to_string(n));
   const std::size_t f = static_cast<std::size_t>(impl_->manifest.f);
-  const std::size_t widest = std::max(f, static_cast<std::size_t>(n));
-  if (count > std::numeric_limits<std::size_t>::max() / sizeof(float) / widest)
-    throw Error(ErrorCode::OutOfMemory, "batch of " + std::to_string(count) + " queries is larger than memory can address");
-  auto run = [&](std::size_t begin, std::size_t end) {
-    std::vector<std::int32_t> row_ids;
-    std::vector<float> row_dists;
-    for (std::size_t q = begin; q < end; ++q) {
-      row_ids.clear();
-      row_dists.clear();
-      impl_->search(queries + q * f, n, search_k, &row_ids, &row_dists);
-      for (std::size_t r = 0; r < static_cast<std::size_t>(n); ++r) {
-        const bool found = r < row_ids.size();
-        if (ids) ids[q * n + r] = found ? row_ids[r] : -1;
-        if (distances) distances[q * n + r] = found ? row_dists[r] : std::numeric_limits<float>::quiet_NaN();
-      }
-    }
-  };
-  if (parallel && parallel->workers() > 1 && count > 1) parallel->run(count, run);
-  else run(0, count);
+  detail::check_batch_size(count, f, n);
+  detail::run_batch(queries, count, f, n, ids, distances, parallel,
+                    [&](const float* w, std::vector<std::int32_t>* r, std::vector<float>* d) { impl_->search(w, n, search_k, r, d); });
 }
 
 void ShardedIndex::get_item_vector(std::int32_t item, float* out) const {

@@ -63,11 +63,6 @@ class MappedFile : public Storage {
   ino_t ino_;
 };
 
-std::string folder_of(const std::string& path) {
-  std::vector<char> copy(path.begin(), path.end());
-  copy.push_back('\0');
-  return ::dirname(copy.data());
-}
 
 // Makes a rename in the folder of `path` durable.
 void sync_folder(const std::string& path) {
@@ -181,6 +176,12 @@ class BuildFile : public Storage {
 };
 
 }  // namespace
+
+std::string folder_of(const std::string& path) {
+  std::vector<char> copy(path.begin(), path.end());
+  copy.push_back('\0');
+  return ::dirname(copy.data());
+}
 
 std::unique_ptr<Storage> map_file(const std::string& path, bool prefault) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

@@ -12,6 +12,9 @@
 namespace grove {
 namespace native {
 
+// The folder part of a path ("." for a bare name), as dirname(3) gives it.
+std::string folder_of(const std::string& path);
+
 // A read-only shared mapping of a whole file.
 std::unique_ptr<Storage> map_file(const std::string& path, bool prefault);
 

@@ -10,12 +10,6 @@
 namespace grove {
 namespace {
 
-std::string folder_of(const std::string& path) {
-  const std::size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorCode::Io, "cannot open the manifest '" + path + "'");
@@ -34,7 +28,7 @@ ShardedIndex open_sharded(const std::string& manifest_path, bool prefault) {
     throw Error(e.code(), "'" + manifest_path + "': " + e.what());
   }
   std::vector<std::unique_ptr<Index>> shards;
-  const std::string folder = folder_of(manifest_path);
+  const std::string folder = native::folder_of(manifest_path);
   for (const ShardInfo& info : manifest.shards) {
     std::unique_ptr<AnnoyIndex> shard(new AnnoyIndex(manifest.f, manifest.metric));
     const std::string path = folder + "/" + info.file;
