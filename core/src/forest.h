@@ -71,8 +71,10 @@ struct SearchOutput {
   std::vector<float>* distances;  // may be null
 };
 
-// Queries with the vector `query` (layout.f values; hamming: packed words).
-void search(const Forest& forest, const void* query, int n, std::int64_t search_k,
+class Compact;
+// Queries with the vector `query` (layout.f values; hamming: packed words). With `compact`
+// (its codes of these items), candidates are scored on codes first; results are the same.
+void search(const Forest& forest, const Compact* compact, const void* query, int n, std::int64_t search_k,
             SearchOutput out);
 
 // Internal distance between two stored items, in the reported form.

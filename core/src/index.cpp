@@ -3,13 +3,16 @@
 #include "grove/index.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <new>
 #include <string>
 
 #include "batch.h"
+#include "compact.h"
 #include "forest.h"
 #include "metrics.h"
 #include "grove/random.h"
@@ -53,6 +56,14 @@ struct Index::Impl {
   DotLayout dot_layout = DotLayout::Released;  // what the next build writes (dot only)
   bool verbose = false;
   std::function<void(const std::string&)> log;
+  // Compact scoring: the copy is made or checked once, by the first query that needs it
+  // (queries are const and may run on many threads, hence the lock and the atomic).
+  bool compact_on = true;
+  mutable std::mutex compact_mutex;
+  mutable std::unique_ptr<detail::Compact> compact;
+  mutable bool compact_checked = false;   // built here, or verified after adopting
+  mutable bool compact_failed = false;    // could not be made (memory): rank exactly
+  mutable std::atomic<const detail::Compact*> compact_ready{nullptr};
 
   Impl(int f, Metric metric) {
     forest.f = f;
@@ -130,7 +141,55 @@ struct Index::Impl {
     thread_local std::vector<std::uint8_t> packed;  // reused: no allocation per query
     packed.resize(layout().value_size * layout().f);
     pack(w, packed.data());
-    detail::search(forest, packed.data(), n, search_k, {result, distances});
+    detail::search(forest, compact_on ? compact_for_search() : nullptr, packed.data(), n, search_k,
+                   {result, distances});
+  }
+  // The compact copy, once it is known good; made or verified here on first use.
+  const detail::Compact* compact_for_search() const {
+    if (const detail::Compact* ready = compact_ready.load(std::memory_order_acquire)) return ready;
+    if (!detail::compact_applies(layout().metric)) return nullptr;
+    std::lock_guard<std::mutex> lock(compact_mutex);
+    return ensure_compact();
+  }
+  // Under compact_mutex (or from a non-const call, which no query may overlap).
+  const detail::Compact* ensure_compact() const {
+    if (compact_checked || compact_failed) return compact_failed ? nullptr : compact.get();
+    std::string why;
+    if (compact && !compact->verify(forest, &why)) {
+      if (verbose && log) log("compact companion ignored: " + why + "; making it again");
+      compact.reset();
+    }
+    if (!compact) {
+      try {
+        compact = detail::Compact::encode(forest);
+      } catch (const Error&) {
+        compact_failed = true;  // ranking exactly is slower, never wrong
+        return nullptr;
+      } catch (const std::bad_alloc&) {
+        compact_failed = true;
+        return nullptr;
+      }
+    }
+    compact_checked = true;
+    compact_ready.store(compact.get(), std::memory_order_release);
+    return compact.get();
+  }
+  void drop_compact() {
+    compact_ready.store(nullptr);
+    compact.reset();
+    compact_checked = compact_failed = false;
+  }
+  bool offer_companion(std::unique_ptr<Storage> storage, std::string* why) {
+    require_queryable();
+    std::string reason;
+    if (!detail::compact_applies(layout().metric)) reason = "hamming indexes have no companion";
+    std::unique_ptr<detail::Compact> adopted;
+    if (reason.empty()) adopted = detail::Compact::adopt(std::move(storage), forest, &reason);
+    if (why) *why = reason;
+    if (!adopted) return false;
+    drop_compact();
+    compact = std::move(adopted);
+    return true;
   }
 
   // Takes an index image: validates it fully before dropping what was there before.
@@ -159,6 +218,7 @@ struct Index::Impl {
       fail(ErrorCode::BadFormat, "index has " + std::to_string(loaded.n_nodes) +
                                      " nodes, more than Annoy's 32-bit node numbers can address");
     detail::find_roots(loaded);
+    drop_compact();
     forest = std::move(loaded);
     state = State::Loaded;
     has_build_storage = false;
@@ -184,6 +244,7 @@ struct Index::Impl {
     forest.roots.clear();
     state = State::Adding;
     has_build_storage = false;
+    drop_compact();
   }
 };
 
@@ -266,6 +327,8 @@ void Index::build(int n_trees, ParallelFor* parallel) {
   // A build into a file leaves the file read-only and published: from here on the index is
   // that file, as after save(), so nothing can rewrite it under the processes mapping it.
   m.state = m.forest.storage->mutable_data() ? State::Built : State::Loaded;
+  // The compact copy, now rather than on the first query.
+  if (m.compact_on && detail::compact_applies(m.layout().metric)) m.ensure_compact();
 }
 
 void Index::unbuild() {
@@ -274,6 +337,7 @@ void Index::unbuild() {
   m.forest.roots.clear();
   m.forest.n_nodes = m.forest.n_items;
   m.state = State::Adding;
+  m.drop_compact();
 }
 
 void Index::unload() { impl_->reset_storage(); }
@@ -408,8 +472,50 @@ void Index::freeze() {
   m.require_queryable();
   if (m.state == State::Loaded) return;
   // The built image is exactly n_nodes nodes (build() trimmed the storage), so it is
-  // validated and adopted like any loaded index.
+  // validated and adopted like any loaded index; the compact copy still matches it.
+  std::unique_ptr<detail::Compact> compact = std::move(m.compact);
+  const bool checked = m.compact_checked;
   m.adopt(std::move(m.forest.storage));
+  m.compact = std::move(compact);
+  m.compact_checked = checked && m.compact;
+  if (m.compact_checked) m.compact_ready.store(m.compact.get());
+}
+void Index::set_compact_scoring(bool on) { impl_->compact_on = on; }
+bool Index::get_compact_scoring() const { return impl_->compact_on; }
+const std::uint8_t* Index::companion_data() const {
+  const Impl& m = *impl_;
+  m.require_queryable();
+  if (!detail::compact_applies(m.layout().metric)) return nullptr;
+  std::lock_guard<std::mutex> lock(m.compact_mutex);
+  const detail::Compact* compact = m.ensure_compact();
+  if (!compact) fail(ErrorCode::OutOfMemory, "out of memory: cannot make the compact companion");
+  return compact->bytes();
+}
+std::size_t Index::companion_size() const {
+  const Impl& m = *impl_;
+  m.require_queryable();
+  if (!detail::compact_applies(m.layout().metric)) return 0;
+  companion_data();
+  return m.compact->size();
+}
+std::vector<std::uint8_t> Index::serialize_companion() const {
+  const std::size_t size = companion_size();
+  const std::uint8_t* data = size ? companion_data() : nullptr;
+  return std::vector<std::uint8_t>(data, data + size);
+}
+bool Index::load_companion(std::unique_ptr<Storage> storage, std::string* why) {
+  return impl_->offer_companion(std::move(storage), why);
+}
+bool Index::load_companion_view(const void* data, std::size_t size, std::string* why) {
+  if (!data && size) fail(ErrorCode::InvalidArgument, "companion bytes are null");
+  return impl_->offer_companion(std::unique_ptr<Storage>(new BorrowedStorage(data, size)), why);
+}
+bool Index::deserialize_companion(const void* data, std::size_t size, std::string* why) {
+  if (!data && size) fail(ErrorCode::InvalidArgument, "companion bytes are null");
+  std::unique_ptr<MemoryStorage> copy(new MemoryStorage());
+  copy->resize(size);
+  if (size) std::memcpy(copy->mutable_data(), data, size);
+  return impl_->offer_companion(std::move(copy), why);
 }
 
 void Index::set_build_storage(std::unique_ptr<Storage> storage) {

@@ -5,11 +5,13 @@
 // crafted file) can give wrong answers but never an out-of-bounds read, and a bound on the
 // number of nodes visited stops a cyclic node graph from looping forever.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <utility>
 #include <vector>
 
+#include "compact.h"
 #include "dispatch.h"
 #include "forest.h"
 #include "metrics.h"
@@ -66,29 +68,16 @@ inline void prefetch(const void* p, std::size_t bytes) {
 
 constexpr std::size_t kPrefetchAhead = 8;
 
-// Ranks each distinct candidate once, in the order the trees produced them (the nearest
-// leaves first, so the top n fills with good items early and the bound tightens fast).
-// Keeps the n best by (distance, id) in a max-heap; holes and non-items are skipped.
-template <class P>
-void rank(const Forest& forest, const std::uint8_t* qnode, const std::vector<std::int32_t>& candidates,
-          std::size_t n, SearchOutput out, P*) {
-  using Priority = typename P::Priority;
-  using Entry = std::pair<Priority, std::int32_t>;
-  const int words = forest.layout.f;
-  // Whole candidates, far enough ahead that each arrives before it is needed: ranking
-  // scattered rows is bound by memory, not arithmetic.
-  const std::size_t prefetch_bytes = forest.layout.node_size;
-  thread_local std::vector<std::uint64_t> seen;
+// The distinct items among the candidates, those that several trees found first (they are
+// likely near: ranking them first tightens the bound early; order never changes a result).
+// Holes and non-items are dropped later, by the ranking.
+const std::vector<std::int32_t>& distinct(const Forest& forest, const std::vector<std::int32_t>& candidates) {
+  thread_local std::vector<std::uint64_t> seen, twice;
   const std::size_t seen_words = (static_cast<std::size_t>(forest.n_items) + 63) / 64;
   if (seen.size() < seen_words) seen.assign(seen_words, 0);
-
-  // Items that several trees put near the query are likely near: rank them first, so the
-  // bound is tight early and the rest can stop early. (Order never changes the result.)
-  thread_local std::vector<std::uint64_t> twice;
   if (twice.size() < seen_words) twice.assign(seen_words, 0);
   // Per-thread buffers, reused by every query: no heap allocation once warm.
   thread_local std::vector<std::int32_t> unique, once;
-  thread_local std::vector<std::pair<Priority, std::int32_t>> best;
   unique.clear();
   once.clear();
   for (std::int32_t j : candidates) {
@@ -108,35 +97,212 @@ void rank(const Forest& forest, const std::uint8_t* qnode, const std::vector<std
   for (std::int32_t j : once)
     if (!((twice[static_cast<std::size_t>(j) / 64] >> (j % 64)) & 1)) unique.push_back(j);
   for (std::int32_t j : unique) seen[static_cast<std::size_t>(j) / 64] = twice[static_cast<std::size_t>(j) / 64] = 0;
+  return unique;
+}
 
-  best.clear();  // max-heap on (distance, id): the worst of the best n on top
+// The n best by (distance, id), in a max-heap with the worst of them on top.
+template <class Priority>
+class Best {
+ public:
+  using Entry = std::pair<Priority, std::int32_t>;
+  explicit Best(std::size_t n) : n_(n), heap_(buffer()) { heap_.clear(); }
+  bool full() const { return heap_.size() == n_; }
+  Priority bound() const { return full() ? heap_.front().first : std::numeric_limits<Priority>::max(); }
+  void offer(const Entry& e) {
+    if (!full()) {
+      heap_.push_back(e);
+      std::push_heap(heap_.begin(), heap_.end());
+    } else if (e < heap_.front()) {
+      std::pop_heap(heap_.begin(), heap_.end());
+      heap_.back() = e;
+      std::push_heap(heap_.begin(), heap_.end());
+    }
+  }
+  template <class Reported>
+  void write(SearchOutput out, Reported reported) {
+    std::sort_heap(heap_.begin(), heap_.end());
+    for (const Entry& e : heap_) {
+      out.ids->push_back(e.second);
+      if (out.distances) out.distances->push_back(reported(e.first));
+    }
+  }
+
+ private:
+  static std::vector<Entry>& buffer() {
+    thread_local std::vector<Entry> b;  // reused: no allocation once warm
+    return b;
+  }
+  std::size_t n_;
+  std::vector<Entry>& heap_;
+};
+
+// Ranks each distinct candidate on its exact distance, in the order given.
+template <class P>
+void rank_exact(const Forest& forest, const std::uint8_t* qnode, const std::vector<std::int32_t>& unique,
+                Best<typename P::Priority>& best) {
+  const int words = forest.layout.f;
+  // Whole candidates, far enough ahead that each arrives before it is needed: ranking
+  // scattered rows is bound by memory, not arithmetic.
+  const std::size_t prefetch_bytes = forest.layout.node_size;
   const std::size_t ahead = kPrefetchAhead;
   for (std::size_t c = 0; c < std::min(ahead, unique.size()); ++c) prefetch(forest.node(unique[c]), prefetch_bytes);
   for (std::size_t c = 0; c < unique.size(); ++c) {
     if (c + ahead < unique.size()) prefetch(forest.node(unique[c + ahead]), prefetch_bytes);
     const std::uint8_t* item = forest.node(unique[c]);
     if (n_descendants(item) != 1) continue;
-    const bool full = best.size() == n;
-    const Priority bound = full ? best.front().first : std::numeric_limits<Priority>::max();
-    const Entry e{distance_within<P>(qnode, item, words, bound, forest.layout.node_size, 0), unique[c]};
-    if (!full) {
-      best.push_back(e);
-      std::push_heap(best.begin(), best.end());
-    } else if (e < best.front()) {
-      std::pop_heap(best.begin(), best.end());
-      best.back() = e;
-      std::push_heap(best.begin(), best.end());
+    best.offer({distance_within<P>(qnode, item, words, best.bound(), forest.layout.node_size, 0), unique[c]});
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Compact scoring (see compact.h). Each candidate gets a lower bound on the exact distance
+// the ranking would compute for it, from its code and error bound; exact distances are
+// then computed in order of those bounds until the next bound is above the n-th best. Every
+// skipped candidate's exact distance would have been above it too, so the n best are those
+// of the full ranking, ties included.
+//
+// The bounds hold for the float distances the kernels compute, not just for real numbers: a
+// float sum of f terms is within gamma = (f + 64) * 2^-23 of the real one (relative for sums
+// of terms >= 0, times the sum of |terms| otherwise), in any summation order.
+
+enum class CodeKind { L2, L1, Dot };
+
+struct CodedQuery {
+  bool usable = false;
+  CodeKind kind = CodeKind::L2;
+  double error = 0;  // |query - its decoded code| (L2 or L1)
+  double norm = 0, rest = 0, step = 0, offset_dot = 0;  // dot: |q|, |q - step * code|, step, code . offsets
+  double gamma = 0;
+};
+
+CodedQuery code_query(const Compact& compact, Metric metric, const float* q, std::int16_t* out) {
+  CodedQuery c;
+  const int f = compact.f();
+  const float* offsets = compact.offsets();
+  const double scale = compact.scale();
+  c.gamma = (f + 64) * std::ldexp(1.0, -23);
+  std::fill(out, out + compact.stride(), std::int16_t(0));
+  double norm = 0, largest = 0;
+  for (int j = 0; j < f; ++j) {
+    norm += static_cast<double>(q[j]) * q[j];
+    largest = std::max(largest, std::fabs(static_cast<double>(q[j])));
+  }
+  norm = std::sqrt(norm);
+  if (!std::isfinite(norm)) return c;
+  if (metric == Metric::Dot) {
+    if (!(largest > 0)) return c;  // every inner product is 0: nothing to prune
+    c.kind = CodeKind::Dot;
+    c.norm = norm;
+    c.step = largest / kQueryDot;
+    double rest = 0;
+    for (int j = 0; j < f; ++j) {
+      const double k = std::max<double>(-kQueryDot, std::min<double>(kQueryDot, std::nearbyint(q[j] / c.step)));
+      out[j] = static_cast<std::int16_t>(k);
+      const double d = q[j] - c.step * k;
+      rest += d * d;
+      c.offset_dot += k * offsets[j];
+    }
+    c.rest = std::sqrt(rest) * (1 + 1e-9);
+    c.usable = true;
+    return c;
+  }
+  const bool unit = metric == Metric::Angular;
+  if (unit && !(norm > 0)) return c;
+  c.kind = metric == Metric::Manhattan ? CodeKind::L1 : CodeKind::L2;
+  double error = 0;
+  for (int j = 0; j < f; ++j) {
+    const double u = unit ? q[j] / norm : q[j];
+    const double k = std::max<double>(kQueryLow, std::min<double>(kQueryHigh, std::nearbyint((u - offsets[j]) / scale)));
+    out[j] = static_cast<std::int16_t>(k);
+    const double d = u - (static_cast<double>(offsets[j]) + scale * k);
+    error += c.kind == CodeKind::L1 ? std::fabs(d) : d * d;
+  }
+  c.error = (c.kind == CodeKind::L1 ? error : std::sqrt(error)) * (1 + 1e-9);
+  c.usable = true;
+  return c;
+}
+
+// A lower bound on the priority the exact ranking computes for an item, in double.
+double lower_bound(const CodedQuery& c, Metric metric, double scale, std::int64_t sum, float error, float norm) {
+  switch (c.kind) {
+    case CodeKind::L1: {
+      const double l = std::max(0.0, scale * static_cast<double>(sum) * (1 - 1e-12) - c.error - error);
+      return l * (1 - c.gamma);
+    }
+    case CodeKind::L2: {
+      const double l = std::max(0.0, scale * std::sqrt(static_cast<double>(sum)) * (1 - 1e-12) - c.error - error);
+      if (metric == Metric::Angular) return l * l - (5 * c.gamma + 1e-6);  // 2 - 2cos, rounded in double
+      return l * l * (1 - c.gamma);
+    }
+    case CodeKind::Dot: {
+      // q.x = approx + q.(x - code) + (q - step * qcode).code, and |code| <= |x| + error.
+      const double approx = c.step * (c.offset_dot + scale * static_cast<double>(sum));
+      const double slack = c.norm * error + c.rest * (norm + error) + c.gamma * c.norm * norm;
+      return -approx - slack - 1e-12 * std::fabs(approx);
     }
   }
-  std::sort_heap(best.begin(), best.end());
-  for (const Entry& e : best) {
-    out.ids->push_back(e.second);
-    if (out.distances) out.distances->push_back(P::reported(e.first));
+  return -std::numeric_limits<double>::infinity();
+}
+
+template <class P>
+void rank_compact(const Forest& forest, const Compact& compact, const CodedQuery& coded, const std::int16_t* qcode,
+                  const std::uint8_t* qnode, const std::vector<std::int32_t>& unique, Best<typename P::Priority>& best) {
+  const CodeKernels& kernels = code_kernels();
+  std::int64_t (*sum_of)(const std::int16_t*, const std::uint8_t*, int) =
+      coded.kind == CodeKind::L2 ? kernels.l2 : coded.kind == CodeKind::L1 ? kernels.l1 : kernels.dot;
+  const Metric metric = forest.layout.metric;
+  const double scale = compact.scale();
+  const int stride = compact.stride();
+  thread_local std::vector<std::pair<double, std::int32_t>> bounds;  // a min-heap
+  bounds.clear();
+  const std::size_t ahead = kPrefetchAhead;
+  for (std::size_t c = 0; c < std::min(ahead, unique.size()); ++c) prefetch(compact.code(unique[c]), static_cast<std::size_t>(stride));
+  for (std::size_t c = 0; c < unique.size(); ++c) {
+    if (c + ahead < unique.size()) prefetch(compact.code(unique[c + ahead]), static_cast<std::size_t>(stride));
+    const std::int32_t id = unique[c];
+    const float error = compact.error(id);
+    if (!(error >= 0)) continue;  // a hole
+    const double bound = error == std::numeric_limits<float>::infinity()
+                             ? -std::numeric_limits<double>::infinity()
+                             : lower_bound(coded, metric, scale, sum_of(qcode, compact.code(id), stride), error, compact.norm(id));
+    bounds.push_back({bound, id});
+  }
+  auto later = [](const std::pair<double, std::int32_t>& a, const std::pair<double, std::int32_t>& b) { return a.first > b.first; };
+  std::make_heap(bounds.begin(), bounds.end(), later);
+  const int words = forest.layout.f;
+  while (!bounds.empty()) {
+    std::pop_heap(bounds.begin(), bounds.end(), later);
+    const std::pair<double, std::int32_t> next = bounds.back();
+    bounds.pop_back();
+    if (best.full() && next.first > static_cast<double>(best.bound())) break;  // none left can enter
+    const std::uint8_t* item = forest.node(next.second);
+    if (n_descendants(item) != 1) continue;
+    best.offer({distance_within<P>(qnode, item, words, best.bound(), forest.layout.node_size, 0), next.second});
   }
 }
 
 template <class P>
-void search_with(const Forest& forest, const void* query, int n, std::int64_t search_k,
+void rank(const Forest& forest, const Compact* compact, const std::uint8_t* qnode,
+          const std::vector<std::int32_t>& candidates, std::size_t n, SearchOutput out) {
+  const std::vector<std::int32_t>& unique = distinct(forest, candidates);
+  Best<typename P::Priority> best(n);
+  bool done = false;
+  if (compact && unique.size() > n) {
+    thread_local std::vector<std::int16_t> qcode;
+    qcode.resize(static_cast<std::size_t>(compact->stride()));
+    const float* q = reinterpret_cast<const float*>(qnode + forest.layout.vector);
+    const CodedQuery coded = code_query(*compact, forest.layout.metric, q, qcode.data());
+    if (coded.usable) {
+      rank_compact<P>(forest, *compact, coded, qcode.data(), qnode, unique, best);
+      done = true;
+    }
+  }
+  if (!done) rank_exact<P>(forest, qnode, unique, best);
+  best.write(out, [](typename P::Priority d) { return P::reported(d); });
+}
+
+template <class P>
+void search_with(const Forest& forest, const Compact* compact, const void* query, int n, std::int64_t search_k,
                  SearchOutput out) {
   using Priority = typename P::Priority;
   const NodeLayout& layout = forest.layout;
@@ -198,15 +364,16 @@ void search_with(const Forest& forest, const void* query, int n, std::int64_t se
     }
   }
 
-  rank(forest, qnode.data(), candidates, static_cast<std::size_t>(n), out, static_cast<P*>(nullptr));
+  rank<P>(forest, compact, qnode.data(), candidates, static_cast<std::size_t>(n), out);
 }
 
 }  // namespace
 
-void search(const Forest& forest, const void* query, int n, std::int64_t search_k,
+void search(const Forest& forest, const Compact* compact, const void* query, int n, std::int64_t search_k,
             SearchOutput out) {
-  with_policy(forest.layout, forest.annoy_float_order,
-              [&](auto policy) { search_with<decltype(policy)>(forest, query, n, search_k, out); });
+  with_policy(forest.layout, forest.annoy_float_order, [&](auto policy) {
+    search_with<decltype(policy)>(forest, compact, query, n, search_k, out);
+  });
 }
 
 float item_distance(const Forest& forest, std::int32_t i, std::int32_t j) {

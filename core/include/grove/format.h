@@ -51,6 +51,49 @@ NodeLayout make_layout(Metric metric, int words, DotLayout dot_layout = DotLayou
 // Hamming vectors are given as f bits; they are stored in ceil(f / 64) words.
 inline int hamming_words(int bits) { return (bits + 63) / 64; }
 
+
+// ---------------------------------------------------------------------------------------
+// The compact companion ("<index>.sq8"): Grove's own file, written next to an index, never
+// read by Annoy. It holds an 8-bit copy of every item vector that search scores candidates
+// on before it computes exact float distances (see docs/format.md). Little-endian:
+//
+//   header    64 bytes (CompanionHeader)
+//   offsets   f floats: per-dimension minimum (angular: of the unit vectors), padded to 64
+//   records   n_items x {float error, float norm}: the item's distance to its decoded code
+//             (L2, or L1 for manhattan) rounded up, and |x| (dot); error < 0 marks a hole,
+//             +infinity an item scored exactly always (zero or non-finite vector)
+//   codes     n_items x stride bytes: round((x - offset) / scale), 0..255, zero padded
+struct CompanionHeader {
+  char magic[8];               // "GROVESQ8"
+  std::uint32_t version;       // kCompanionVersion
+  std::uint32_t metric;        // static_cast<uint32_t>(Metric)
+  std::uint32_t f;             // values per vector
+  std::uint32_t stride;        // bytes per code row: f rounded up to 16
+  std::uint64_t n_items;
+  std::uint64_t index_bytes;   // size of the index it was made from
+  std::uint64_t fingerprint;   // hash of sampled index bytes (ties the pair together)
+  std::uint64_t checksum;      // hash of everything after the header
+  float scale;                 // one step of a code
+  std::uint32_t reserved;      // 0
+};
+static_assert(sizeof(CompanionHeader) == 64, "the companion header is 64 bytes");
+constexpr std::uint32_t kCompanionVersion = 1;
+
+// Where each part of a companion starts, and its total size, for f values and n items.
+struct CompanionLayout {
+  std::uint64_t stride, offsets, records, codes, total;
+};
+inline CompanionLayout companion_layout(std::uint64_t f, std::uint64_t n_items) {
+  auto round64 = [](std::uint64_t x) { return (x + 63) / 64 * 64; };
+  CompanionLayout l;
+  l.stride = (f + 15) / 16 * 16;
+  l.offsets = sizeof(CompanionHeader);
+  l.records = l.offsets + round64(4 * f);
+  l.codes = l.records + round64(8 * n_items);
+  l.total = l.codes + l.stride * n_items;
+  return l;
+}
+
 }  // namespace grove
 
 #endif  // GROVE_FORMAT_H

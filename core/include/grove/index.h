@@ -87,6 +87,27 @@ class Index {
   void set_dot_layout(DotLayout dot_layout);
   static constexpr std::uint64_t kDefaultMemoryLimit = std::uint64_t(16) << 30;
 
+  // Compact scoring (float metrics; on by default): queries score candidates on an 8-bit copy
+  // of the items first and compute exact distances only where they can change the answer,
+  // which stays exactly that of a full float ranking. The copy (about f + 8 bytes an item)
+  // is made by build(), read from a companion file (save() writes "<path>.sq8", load() maps
+  // it) or made on the first query. Off: every candidate's float vector is ranked.
+  void set_compact_scoring(bool on);
+  bool get_compact_scoring() const;
+  // The companion: Grove's own file, never read by Annoy (format in grove/format.h). Made now
+  // if the index has none yet; empty for hamming. Valid until the index changes.
+  const std::uint8_t* companion_data() const;
+  std::size_t companion_size() const;
+  std::vector<std::uint8_t> serialize_companion() const;
+  // Offers a companion for the loaded or built index. Returns true when its header, size and
+  // fingerprint match the index (its checksum and sampled codes are checked before its first
+  // use); false, with the reason in *why, when it does not: the copy is then made again on
+  // the first query. The storage form takes ownership (the native layer passes an mmap); the
+  // view form borrows bytes kept alive until unload(); deserialize_companion copies them.
+  bool load_companion(std::unique_ptr<Storage> storage, std::string* why = nullptr);
+  bool load_companion_view(const void* data, std::size_t size, std::string* why = nullptr);
+  bool deserialize_companion(const void* data, std::size_t size, std::string* why = nullptr);
+
   // The index in Annoy's file format.
   std::vector<std::uint8_t> serialize() const;
   std::size_t serialized_size() const;

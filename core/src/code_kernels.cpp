@@ -1,0 +1,266 @@
+// Integer kernels over 8-bit code rows (see compact.h). Every variant computes the same exact
+// integer, so the choice of variant never changes a result.
+//
+// Sums are taken in chunks of kChunk elements in 32-bit lanes, then added up in 64 bits: with
+// query steps in the ranges compact.h states, no chunk can overflow a 32-bit lane.
+#include <cstdlib>
+
+#include "compact.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define GROVE_X86 1
+#endif
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#endif
+
+namespace grove {
+namespace detail {
+namespace {
+
+constexpr int kChunk = 1024;
+
+struct L2 {
+  static std::int32_t term(int q, int c) { return (q - c) * (q - c); }
+};
+struct L1 {
+  static std::int32_t term(int q, int c) { return std::abs(q - c); }
+};
+struct Dot {
+  static std::int32_t term(int q, int c) { return q * c; }
+};
+
+template <class Op>
+std::int64_t reference(const std::int16_t* q, const std::uint8_t* c, int n) {
+  std::int64_t total = 0;
+  for (int i = 0; i < n; i += kChunk) {
+    const int end = i + kChunk < n ? i + kChunk : n;
+    std::int32_t sum = 0;
+    for (int j = i; j < end; ++j) sum += Op::term(q[j], c[j]);
+    total += sum;
+  }
+  return total;
+}
+
+#ifdef GROVE_X86
+
+// SSE2: 16 codes widened by interleaving with zero bytes.
+template <class Op>
+__m128i sse2_terms(__m128i q, __m128i c);
+template <> inline __m128i sse2_terms<L2>(__m128i q, __m128i c) {
+  const __m128i d = _mm_sub_epi16(q, c);
+  return _mm_madd_epi16(d, d);
+}
+template <> inline __m128i sse2_terms<L1>(__m128i q, __m128i c) {
+  const __m128i d = _mm_sub_epi16(q, c);
+  return _mm_madd_epi16(_mm_max_epi16(d, _mm_sub_epi16(_mm_setzero_si128(), d)), _mm_set1_epi16(1));
+}
+template <> inline __m128i sse2_terms<Dot>(__m128i q, __m128i c) { return _mm_madd_epi16(q, c); }
+
+inline std::int64_t sse2_lanes(__m128i v) {
+  alignas(16) std::int32_t lanes[4];
+  _mm_store_si128(reinterpret_cast<__m128i*>(lanes), v);
+  return static_cast<std::int64_t>(lanes[0]) + lanes[1] + lanes[2] + lanes[3];
+}
+
+template <class Op>
+std::int64_t sse2(const std::int16_t* q, const std::uint8_t* c, int n) {
+  std::int64_t total = 0;
+  const __m128i zero = _mm_setzero_si128();
+  for (int i = 0; i < n; i += kChunk) {
+    const int end = i + kChunk < n ? i + kChunk : n;
+    __m128i acc = zero;
+    for (int j = i; j < end; j += 16) {
+      const __m128i codes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(c + j));
+      const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + j));
+      const __m128i q1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + j + 8));
+      acc = _mm_add_epi32(acc, sse2_terms<Op>(q0, _mm_unpacklo_epi8(codes, zero)));
+      acc = _mm_add_epi32(acc, sse2_terms<Op>(q1, _mm_unpackhi_epi8(codes, zero)));
+    }
+    total += sse2_lanes(acc);
+  }
+  return total;
+}
+
+// AVX2: 16 codes widened to 16-bit lanes at once.
+template <class Op>
+__attribute__((target("avx2"))) inline __m256i avx2_terms(__m256i q, __m256i c);
+template <> __attribute__((target("avx2"))) inline __m256i avx2_terms<L2>(__m256i q, __m256i c) {
+  const __m256i d = _mm256_sub_epi16(q, c);
+  return _mm256_madd_epi16(d, d);
+}
+template <> __attribute__((target("avx2"))) inline __m256i avx2_terms<L1>(__m256i q, __m256i c) {
+  return _mm256_madd_epi16(_mm256_abs_epi16(_mm256_sub_epi16(q, c)), _mm256_set1_epi16(1));
+}
+template <> __attribute__((target("avx2"))) inline __m256i avx2_terms<Dot>(__m256i q, __m256i c) {
+  return _mm256_madd_epi16(q, c);
+}
+
+__attribute__((target("avx2"))) inline std::int64_t avx2_lanes(__m256i v) {
+  alignas(32) std::int32_t lanes[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), v);
+  std::int64_t total = 0;
+  for (std::int32_t x : lanes) total += x;
+  return total;
+}
+
+template <class Op>
+__attribute__((target("avx2"))) std::int64_t avx2(const std::int16_t* q, const std::uint8_t* c, int n) {
+  std::int64_t total = 0;
+  for (int i = 0; i < n; i += kChunk) {
+    const int end = i + kChunk < n ? i + kChunk : n;
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0;
+    int j = i;
+    for (; j + 32 <= end; j += 32) {  // two independent chains
+      const __m256i c0 = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c + j)));
+      const __m256i c1 = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c + j + 16)));
+      a0 = _mm256_add_epi32(a0, avx2_terms<Op>(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + j)), c0));
+      a1 = _mm256_add_epi32(a1, avx2_terms<Op>(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + j + 16)), c1));
+    }
+    if (j < end) {
+      const __m256i c0 = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c + j)));
+      a0 = _mm256_add_epi32(a0, avx2_terms<Op>(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + j)), c0));
+    }
+    total += avx2_lanes(_mm256_add_epi32(a0, a1));
+  }
+  return total;
+}
+
+// AVX-512 (BW): 32 codes a step; with VNNI the multiply-add and the add are one
+// instruction. The two are compiled apart so the plain one never carries VNNI code.
+#define GROVE_AVX512_STEPS(TARGET, NAME, FUSED)                                                  \
+  __attribute__((target(TARGET))) inline __m512i NAME##_l2(__m512i acc, __m512i q, __m512i c) {  \
+    const __m512i d = _mm512_sub_epi16(q, c);                                                    \
+    return FUSED(acc, d, d);                                                                     \
+  }                                                                                              \
+  __attribute__((target(TARGET))) inline __m512i NAME##_l1(__m512i acc, __m512i q, __m512i c) {  \
+    return FUSED(acc, _mm512_abs_epi16(_mm512_sub_epi16(q, c)), _mm512_set1_epi16(1));           \
+  }                                                                                              \
+  __attribute__((target(TARGET))) inline __m512i NAME##_dot(__m512i acc, __m512i q, __m512i c) { \
+    return FUSED(acc, q, c);                                                                     \
+  }                                                                                              \
+  template <__m512i (*Step)(__m512i, __m512i, __m512i), class Scalar>                            \
+  __attribute__((target(TARGET))) std::int64_t NAME(const std::int16_t* q, const std::uint8_t* c, int n) { \
+    std::int64_t total = 0;                                                                      \
+    for (int i = 0; i < n; i += kChunk) {                                                        \
+      const int end = i + kChunk < n ? i + kChunk : n;                                           \
+      __m512i acc = _mm512_setzero_si512();                                                      \
+      int j = i;                                                                                 \
+      for (; j + 32 <= end; j += 32)                                                             \
+        acc = Step(acc, _mm512_loadu_si512(q + j),                                               \
+                   _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + j)))); \
+      alignas(64) std::int32_t lanes[16]; /* a store: GCC 12 warns on _mm512_reduce_add_epi32 */ \
+      _mm512_store_si512(lanes, acc);                                                            \
+      for (std::int32_t x : lanes) total += x;                                                   \
+      for (; j < end; ++j) total += Scalar::term(q[j], c[j]); /* at most 16 left */              \
+    }                                                                                            \
+    return total;                                                                                \
+  }
+
+#define GROVE_MADD_ADD(acc, a, b) _mm512_add_epi32(acc, _mm512_madd_epi16(a, b))
+#define GROVE_DPWSSD(acc, a, b) _mm512_dpwssd_epi32(acc, a, b)
+GROVE_AVX512_STEPS("avx512f,avx512bw", avx512bw, GROVE_MADD_ADD)
+GROVE_AVX512_STEPS("avx512f,avx512bw,avx512vnni", avx512vnni, GROVE_DPWSSD)
+#undef GROVE_MADD_ADD
+#undef GROVE_DPWSSD
+#undef GROVE_AVX512_STEPS
+
+#endif  // GROVE_X86
+
+#if defined(__wasm_simd128__)
+
+template <class Op>
+v128_t simd128_terms(v128_t q, v128_t c);
+template <> inline v128_t simd128_terms<L2>(v128_t q, v128_t c) {
+  const v128_t d = wasm_i16x8_sub(q, c);
+  return wasm_i32x4_dot_i16x8(d, d);
+}
+template <> inline v128_t simd128_terms<L1>(v128_t q, v128_t c) {
+  return wasm_i32x4_dot_i16x8(wasm_i16x8_abs(wasm_i16x8_sub(q, c)), wasm_i16x8_splat(1));
+}
+template <> inline v128_t simd128_terms<Dot>(v128_t q, v128_t c) { return wasm_i32x4_dot_i16x8(q, c); }
+
+template <class Op>
+std::int64_t simd128(const std::int16_t* q, const std::uint8_t* c, int n) {
+  std::int64_t total = 0;
+  for (int i = 0; i < n; i += kChunk) {
+    const int end = i + kChunk < n ? i + kChunk : n;
+    v128_t a0 = wasm_i32x4_splat(0), a1 = a0;
+    for (int j = i; j < end; j += 16) {
+      a0 = wasm_i32x4_add(a0, simd128_terms<Op>(wasm_v128_load(q + j), wasm_u16x8_load8x8(c + j)));
+      a1 = wasm_i32x4_add(a1, simd128_terms<Op>(wasm_v128_load(q + j + 8), wasm_u16x8_load8x8(c + j + 8)));
+    }
+    const v128_t s = wasm_i32x4_add(a0, a1);
+    total += static_cast<std::int64_t>(wasm_i32x4_extract_lane(s, 0)) + wasm_i32x4_extract_lane(s, 1) +
+             wasm_i32x4_extract_lane(s, 2) + wasm_i32x4_extract_lane(s, 3);
+  }
+  return total;
+}
+
+#endif
+
+const CodeKernels kReference = {reference<L2>, reference<L1>, reference<Dot>, "reference"};
+#ifdef GROVE_X86
+const CodeKernels kSse2 = {sse2<L2>, sse2<L1>, sse2<Dot>, "sse2"};
+const CodeKernels kAvx2 = {avx2<L2>, avx2<L1>, avx2<Dot>, "avx2"};
+const CodeKernels kAvx512 = {avx512bw<avx512bw_l2, L2>, avx512bw<avx512bw_l1, L1>, avx512bw<avx512bw_dot, Dot>, "avx512bw"};
+const CodeKernels kVnni = {avx512vnni<avx512vnni_l2, L2>, avx512vnni<avx512vnni_l1, L1>, avx512vnni<avx512vnni_dot, Dot>,
+                           "avx512vnni"};
+#endif
+#if defined(__wasm_simd128__)
+const CodeKernels kSimd128 = {simd128<L2>, simd128<L1>, simd128<Dot>, "simd128"};
+#endif
+
+#ifdef GROVE_X86
+bool has_avx512bw() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+}
+bool has_vnni() { return has_avx512bw() && __builtin_cpu_supports("avx512vnni"); }
+#endif
+
+const CodeKernels& choose() {
+#ifdef GROVE_X86
+  if (has_vnni()) return kVnni;
+  if (has_avx512bw()) return kAvx512;
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) return kAvx2;
+  return kSse2;
+#elif defined(__wasm_simd128__)
+  return kSimd128;
+#else
+  return kReference;
+#endif
+}
+
+}  // namespace
+
+const CodeKernels& code_kernels() {
+  static const CodeKernels& chosen = choose();
+  return chosen;
+}
+
+const CodeKernels& reference_code_kernels() { return kReference; }
+
+int code_kernel_variants(const CodeKernels** out, int max) {
+  int n = 0;
+  auto add = [&](const CodeKernels& k) {
+    if (n < max) out[n++] = &k;
+  };
+  add(kReference);
+#ifdef GROVE_X86
+  add(kSse2);
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) add(kAvx2);
+  if (has_avx512bw()) add(kAvx512);
+  if (has_vnni()) add(kVnni);
+#endif
+#if defined(__wasm_simd128__)
+  add(kSimd128);
+#endif
+  return n;
+}
+
+}  // namespace detail
+}  // namespace grove

@@ -1,0 +1,84 @@
+// Compact candidate scoring: an 8-bit copy of the item vectors with a per-item error bound.
+//
+// Ranking a query's candidates reads each candidate's float vector; at recall 0.9 that is
+// hundreds of scattered rows and the search waits on memory. Scoring the candidates on
+// 8-bit codes first (a quarter of the bytes) gives each a proven lower bound on its exact
+// distance; exact float distances are then computed in the order of those bounds, only
+// until the next bound cannot beat the n-th best. The answers are those of the full float
+// ranking: the same ids, distances and tie order.
+//
+// Codes share one scale and a per-dimension offset, so a query coded on the same grid
+// differs from a code by whole steps: distances between codes are integer sums that every
+// kernel (SSE2, AVX2, AVX-512, WASM SIMD128, portable) computes to the same exact value.
+#ifndef GROVE_CORE_COMPACT_H
+#define GROVE_CORE_COMPACT_H
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "forest.h"
+#include "grove/format.h"
+#include "grove/storage.h"
+
+namespace grove {
+namespace detail {
+
+// Exact integer sums over code rows: q holds query steps (int16), c item codes (0..255),
+// n a multiple of 16. Query steps must lie in [kQueryLow, kQueryHigh] (L2, L1) or
+// [-kQueryDot, kQueryDot] (dot) so that no 32-bit partial sum can overflow.
+struct CodeKernels {
+  std::int64_t (*l2)(const std::int16_t* q, const std::uint8_t* c, int n);
+  std::int64_t (*l1)(const std::int16_t* q, const std::uint8_t* c, int n);
+  std::int64_t (*dot)(const std::int16_t* q, const std::uint8_t* c, int n);
+  const char* name;
+};
+constexpr int kQueryLow = -1024, kQueryHigh = 1279, kQueryDot = 2047;
+const CodeKernels& code_kernels();       // the best for this CPU
+const CodeKernels& reference_code_kernels();
+int code_kernel_variants(const CodeKernels** out, int max);  // for tests
+
+// A companion image, owned (built here) or borrowed (a mapped or caller-owned file).
+class Compact {
+ public:
+  const CompanionHeader& header() const { return *reinterpret_cast<const CompanionHeader*>(bytes_); }
+  const std::uint8_t* bytes() const { return bytes_; }
+  std::size_t size() const { return size_; }
+  int f() const { return static_cast<int>(header().f); }
+  int stride() const { return static_cast<int>(header().stride); }
+  float scale() const { return header().scale; }
+  const float* offsets() const { return reinterpret_cast<const float*>(bytes_ + layout_.offsets); }
+  float error(std::int32_t i) const { return records()[2 * static_cast<std::size_t>(i)]; }
+  float norm(std::int32_t i) const { return records()[2 * static_cast<std::size_t>(i) + 1]; }
+  const std::uint8_t* code(std::int32_t i) const {
+    return bytes_ + layout_.codes + static_cast<std::size_t>(i) * layout_.stride;
+  }
+
+  // Encodes every item of a forest. Throws OutOfMemory when the copy cannot be allocated.
+  static std::unique_ptr<Compact> encode(const Forest& forest);
+  // Takes companion bytes for `forest` after O(1) checks (header, sizes, fingerprint);
+  // returns null and says why when they do not belong to this index.
+  static std::unique_ptr<Compact> adopt(std::unique_ptr<Storage> storage, const Forest& forest,
+                                        std::string* why);
+  // The full check, once before first use: the checksum of every byte after the header,
+  // and sampled items re-encoded to the same codes and bounds.
+  bool verify(const Forest& forest, std::string* why) const;
+
+ private:
+  const float* records() const { return reinterpret_cast<const float*>(bytes_ + layout_.records); }
+  void attach(const std::uint8_t* bytes, std::size_t size);
+
+  std::unique_ptr<Storage> storage_;
+  const std::uint8_t* bytes_ = nullptr;
+  std::size_t size_ = 0;
+  CompanionLayout layout_{};
+};
+
+// True for the metrics compact scoring serves (every float metric; hamming is compact already).
+bool compact_applies(Metric metric);
+
+}  // namespace detail
+}  // namespace grove
+
+#endif  // GROVE_CORE_COMPACT_H

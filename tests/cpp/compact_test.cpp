@@ -1,0 +1,231 @@
+// Compact scoring: the answers with it are exactly those without it (same ids, distances and
+// tie order) for every float metric, and the companion that carries the codes is checked
+// before it is trusted.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+#include "compact.h"
+#include "test_util.h"
+
+namespace {
+
+using grove::Index;
+
+// Vectors that stress the bounds: dimensions of very different ranges, exact duplicates,
+// near-duplicates, a zero vector, holes (ids never added) and items far outside the range.
+std::vector<std::vector<float>> awkward_vectors(int n, int f, unsigned seed) {
+  auto v = grove_test::random_vectors(n, f, seed);
+  std::mt19937 rng(seed);
+  for (auto& x : v)
+    for (int j = 0; j < f; ++j) x[static_cast<std::size_t>(j)] *= (j % 7 == 0 ? 100.0f : j % 5 == 0 ? 0.01f : 1.0f);
+  for (int i = 0; i + 1 < n; i += 23) v[static_cast<std::size_t>(i + 1)] = v[static_cast<std::size_t>(i)];  // duplicates
+  for (int i = 5; i < n; i += 31) {
+    v[static_cast<std::size_t>(i)] = v[static_cast<std::size_t>(i - 1)];
+    v[static_cast<std::size_t>(i)][static_cast<std::size_t>(rng() % f)] += 1e-4f;  // near duplicates
+  }
+  std::fill(v[3].begin(), v[3].end(), 0.0f);
+  for (float& x : v[7]) x *= 1000.0f;
+  return v;
+}
+
+struct Case {
+  const char* metric;
+  bool dot_main;
+  bool annoy_order;
+};
+
+std::unique_ptr<Index> build(const Case& c, const std::vector<std::vector<float>>& v, int f) {
+  std::unique_ptr<Index> index(new Index(f, c.metric));
+  if (c.dot_main) index->set_dot_layout(grove::DotLayout::Main);
+  index->set_annoy_float_order(c.annoy_order);
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (i % 97 != 50) index->add_item(static_cast<std::int32_t>(i), v[i]);  // a few holes
+  index->build(6);
+  return index;
+}
+
+void expect_same_answers(const Index& index, const std::vector<std::vector<float>>& queries, const Index& exact) {
+  for (std::size_t q = 0; q < queries.size(); ++q)
+    for (int n : {1, 10, 60})
+      for (int search_k : {-1, 300, 100000}) {
+        std::vector<std::int32_t> ids_a, ids_b;
+        std::vector<float> d_a, d_b;
+        index.get_nns_by_vector(queries[q], n, search_k, &ids_a, &d_a);
+        exact.get_nns_by_vector(queries[q], n, search_k, &ids_b, &d_b);
+        ASSERT_EQ(ids_a, ids_b) << "query " << q << " n=" << n << " search_k=" << search_k;
+        ASSERT_EQ(d_a.size(), d_b.size());
+        ASSERT_EQ(0, std::memcmp(d_a.data(), d_b.data(), d_a.size() * sizeof(float))) << "query " << q;
+      }
+}
+
+class CompactTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(CompactTest, AnswersAreExactlyThoseOfTheFullRanking) {
+  const Case c = GetParam();
+  const int f = 37;  // not a multiple of 16: the code rows are padded
+  auto v = awkward_vectors(1500, f, 11);
+  std::unique_ptr<Index> compact = build(c, v, f);
+  std::unique_ptr<Index> exact = build(c, v, f);
+  exact->set_compact_scoring(false);
+  EXPECT_TRUE(compact->get_compact_scoring());
+  EXPECT_FALSE(exact->get_compact_scoring());
+
+  auto queries = grove_test::random_vectors(40, f, 5);
+  for (int i = 0; i < 40; ++i) queries.push_back(v[static_cast<std::size_t>(i * 37 % v.size())]);  // items: ties at 0
+  queries.push_back(std::vector<float>(f, 0.0f));
+  queries.push_back(std::vector<float>(f, 1e6f));    // far outside the codes' range
+  queries.push_back(std::vector<float>(f, -3e4f));
+  expect_same_answers(*compact, queries, *exact);
+
+  // The same once saved and loaded, with the companion and without it (made on first query).
+  const std::vector<std::uint8_t> bytes = compact->serialize();
+  const std::vector<std::uint8_t> companion = compact->serialize_companion();
+  Index loaded(f, c.metric), lazy(f, c.metric);
+  loaded.set_annoy_float_order(c.annoy_order);
+  lazy.set_annoy_float_order(c.annoy_order);
+  loaded.deserialize(bytes);
+  EXPECT_TRUE(loaded.deserialize_companion(companion.data(), companion.size()));
+  lazy.deserialize(bytes);
+  expect_same_answers(loaded, queries, *exact);
+  expect_same_answers(lazy, queries, *exact);
+  EXPECT_EQ(lazy.serialize_companion(), companion);  // deterministic
+}
+
+INSTANTIATE_TEST_SUITE_P(Metrics, CompactTest,
+                         ::testing::Values(Case{"angular", false, false}, Case{"euclidean", false, false},
+                                           Case{"manhattan", false, false}, Case{"dot", false, false},
+                                           Case{"dot", true, false}, Case{"angular", false, true},
+                                           Case{"euclidean", false, true}, Case{"dot", false, true}),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           return std::string(info.param.metric) + (info.param.dot_main ? "_main" : "") +
+                                  (info.param.annoy_order ? "_annoy_order" : "");
+                         });
+
+TEST(CompactKernels, EveryVariantGivesTheReferenceSum) {
+  const grove::detail::CodeKernels* variants[8];
+  const int count = grove::detail::code_kernel_variants(variants, 8);
+  const grove::detail::CodeKernels& ref = grove::detail::reference_code_kernels();
+  std::mt19937 rng(3);
+  for (int n : {16, 32, 48, 784, 1024, 1040, 3008}) {
+    std::vector<std::int16_t> q(static_cast<std::size_t>(n)), qd(static_cast<std::size_t>(n));
+    std::vector<std::uint8_t> c(static_cast<std::size_t>(n));
+    for (int extreme = 0; extreme < 2; ++extreme) {
+      for (int j = 0; j < n; ++j) {
+        c[static_cast<std::size_t>(j)] = static_cast<std::uint8_t>(extreme ? 255 : rng() % 256);
+        q[static_cast<std::size_t>(j)] = static_cast<std::int16_t>(
+            extreme ? grove::detail::kQueryLow : grove::detail::kQueryLow + static_cast<int>(rng() % (grove::detail::kQueryHigh - grove::detail::kQueryLow + 1)));
+        qd[static_cast<std::size_t>(j)] = static_cast<std::int16_t>(
+            extreme ? grove::detail::kQueryDot : static_cast<int>(rng() % (2 * grove::detail::kQueryDot + 1)) - grove::detail::kQueryDot);
+      }
+      for (int k = 0; k < count; ++k) {
+        SCOPED_TRACE(std::string(variants[k]->name) + " n=" + std::to_string(n));
+        EXPECT_EQ(variants[k]->l2(q.data(), c.data(), n), ref.l2(q.data(), c.data(), n));
+        EXPECT_EQ(variants[k]->l1(q.data(), c.data(), n), ref.l1(q.data(), c.data(), n));
+        EXPECT_EQ(variants[k]->dot(qd.data(), c.data(), n), ref.dot(qd.data(), c.data(), n));
+      }
+    }
+    // The reference against plain 64-bit arithmetic, extremes included (no overflow).
+    std::int64_t l2 = 0;
+    for (int j = 0; j < n; ++j) l2 += std::int64_t(q[static_cast<std::size_t>(j)] - c[static_cast<std::size_t>(j)]) * (q[static_cast<std::size_t>(j)] - c[static_cast<std::size_t>(j)]);
+    EXPECT_EQ(ref.l2(q.data(), c.data(), n), l2);
+  }
+}
+
+class CompanionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    v = grove_test::random_vectors(800, f, 9);
+    index.reset(new Index(f, "euclidean"));
+    for (std::size_t i = 0; i < v.size(); ++i) index->add_item(static_cast<std::int32_t>(i), v[i]);
+    index->build(4);
+    bytes = index->serialize();
+    companion = index->serialize_companion();
+    exact.deserialize(bytes);
+    exact.set_compact_scoring(false);
+  }
+  void expect_exact_answers(const Index& loaded) {
+    for (int q = 0; q < 30; ++q) {
+      std::vector<std::int32_t> a, b;
+      std::vector<float> da, db;
+      loaded.get_nns_by_item(q, 10, -1, &a, &da);
+      exact.get_nns_by_item(q, 10, -1, &b, &db);
+      ASSERT_EQ(a, b);
+      ASSERT_EQ(da, db);
+    }
+  }
+  const int f = 20;
+  std::vector<std::vector<float>> v;
+  std::unique_ptr<Index> index;
+  std::vector<std::uint8_t> bytes, companion;
+  Index exact{20, "euclidean"};
+};
+
+TEST_F(CompanionTest, SizeIsTheLayoutsAndSmallNextToTheIndex) {
+  const grove::CompanionLayout layout = grove::companion_layout(f, 800);
+  EXPECT_EQ(companion.size(), layout.total);
+  EXPECT_EQ(layout.stride, 32u);
+  EXPECT_EQ(index->companion_size(), companion.size());
+  EXPECT_EQ(0, std::memcmp(companion.data(), "GROVESQ8", 8));
+}
+
+TEST_F(CompanionTest, AnotherIndexsCompanionIsRefusedWithAReason) {
+  Index other(f, "euclidean");
+  auto w = grove_test::random_vectors(800, f, 10);
+  for (std::size_t i = 0; i < w.size(); ++i) other.add_item(static_cast<std::int32_t>(i), w[i]);
+  other.build(4);
+  const std::vector<std::uint8_t> stale = other.serialize_companion();
+  Index loaded(f, "euclidean");
+  loaded.deserialize(bytes);
+  std::string why;
+  EXPECT_FALSE(loaded.deserialize_companion(stale.data(), stale.size(), &why));
+  EXPECT_NE(why.find("stale"), std::string::npos) << why;
+  expect_exact_answers(loaded);
+}
+
+TEST_F(CompanionTest, TruncatedOrForeignBytesAreRefused) {
+  Index loaded(f, "euclidean");
+  loaded.deserialize(bytes);
+  std::string why;
+  EXPECT_FALSE(loaded.deserialize_companion(companion.data(), companion.size() - 1, &why));
+  EXPECT_NE(why.find("truncated"), std::string::npos) << why;
+  EXPECT_FALSE(loaded.deserialize_companion(companion.data(), 10, &why));
+  EXPECT_FALSE(loaded.deserialize_companion(bytes.data(), bytes.size(), &why));
+  EXPECT_NE(why.find("magic"), std::string::npos) << why;
+  Index manhattan(f, "manhattan");
+  manhattan.deserialize(bytes);  // the same node layout: loads as a manhattan index
+  EXPECT_FALSE(manhattan.deserialize_companion(companion.data(), companion.size(), &why));
+  expect_exact_answers(loaded);
+}
+
+TEST_F(CompanionTest, DamagedCodesAreCaughtBeforeFirstUseAndMadeAgain) {
+  for (std::size_t at : {companion.size() - 1, companion.size() / 2, std::size_t(70)}) {
+    std::vector<std::uint8_t> damaged = companion;
+    damaged[at] ^= 0x5a;
+    Index loaded(f, "euclidean");
+    loaded.deserialize(bytes);
+    EXPECT_TRUE(loaded.deserialize_companion(damaged.data(), damaged.size()));  // O(1) checks pass
+    expect_exact_answers(loaded);  // the checksum fails on first use: made again, answers exact
+    EXPECT_EQ(loaded.serialize_companion(), companion);
+  }
+}
+
+TEST_F(CompanionTest, HammingHasNone) {
+  Index bits(64, "hamming");
+  auto w = grove_test::random_vectors(100, 64, 1, true);
+  for (std::size_t i = 0; i < w.size(); ++i) bits.add_item(static_cast<std::int32_t>(i), w[i]);
+  bits.build(2);
+  EXPECT_EQ(bits.companion_size(), 0u);
+  std::string why;
+  EXPECT_FALSE(bits.deserialize_companion(companion.data(), companion.size(), &why));
+  EXPECT_NE(why.find("hamming"), std::string::npos);
+}
+
+TEST_F(CompanionTest, NeededBeforeQueriesOnly) {
+  Index empty(f, "euclidean");
+  EXPECT_THROW(empty.companion_size(), grove::Error);
+  EXPECT_THROW(empty.deserialize_companion(companion.data(), companion.size()), grove::Error);
+}
+
+}  // namespace
