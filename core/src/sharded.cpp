@@ -88,6 +88,9 @@ int ShardedIndex::get_f() const { return impl_->manifest.f; }
 Metric ShardedIndex::get_metric() const { return impl_->manifest.metric; }
 std::int64_t ShardedIndex::get_n_items() const { return impl_->manifest.total_items; }
 std::int32_t ShardedIndex::get_n_shards() const { return static_cast<std::int32_t>(impl_->shards.size()); }
+void ShardedIndex::set_compact_scoring(bool on) {
+  for (auto& shard : impl_->shards) shard->set_compact_scoring(on);
+}
 
 void ShardedIndex::get_nns_by_vector(const float* w, int n, int search_k, std::vector<std::int32_t>* ids,
                                      std::vector<float>* distances) const {

@@ -120,6 +120,7 @@ class BuildFile : public Storage {
     struct stat st;
     return finished_ && ::fstat(fd_, &st) == 0 && same_file(path, st.st_dev, st.st_ino);
   }
+  const char* file_path() const override { return finished_ ? path_.c_str() : nullptr; }
 
   // Every step that can fail comes before the old mapping is dropped, so a failure keeps
   // the old contents and a usable mapping (as Storage promises).
@@ -200,6 +201,16 @@ std::unique_ptr<Storage> map_file(const std::string& path, bool prefault) {
   if (p == MAP_FAILED) io_error("cannot map", path, errno);
   ::madvise(p, size, prefault ? MADV_WILLNEED : MADV_RANDOM);
   return std::unique_ptr<Storage>(new MappedFile(p, size, st));
+}
+
+std::unique_ptr<Storage> map_file_if_present(const std::string& path, bool prefault) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return nullptr;
+  try {
+    return map_file(path, prefault);
+  } catch (const Error&) {
+    return nullptr;  // unreadable: treated as absent
+  }
 }
 
 std::unique_ptr<Storage> create_build_file(const std::string& path) {

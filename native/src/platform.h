@@ -20,6 +20,8 @@ std::unique_ptr<Storage> map_file(const std::string& path, bool prefault);
 
 // A file that grows as the index is built in it (on-disk build): a temporary file next to
 // `path`, renamed to `path` when the build completes and removed if it never does.
+// map_file for optional files: null when `path` is missing, empty or unreadable.
+std::unique_ptr<Storage> map_file_if_present(const std::string& path, bool prefault);
 std::unique_ptr<Storage> create_build_file(const std::string& path);
 
 // Writes bytes to `path` atomically: temp file in the same folder, fsync, rename.

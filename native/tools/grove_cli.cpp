@@ -1,8 +1,8 @@
 // grove: build and query Annoy-format indexes from the command line.
 //
-//   grove build [--metric M] [--trees N] [--jobs J] [--seed S] [--on-disk] [--dot-layout L] [--json] IN OUT
+//   grove build [--metric M] [--trees N] [--jobs J] [--seed S] [--on-disk] [--dot-layout L] [--no-compact] [--json] IN OUT
 //   grove query INDEX --metric M --dim F (--item I | --vector a,b,... | --queries FILE)
-//               [-k K] [--search-k S] [--limit N] [--recall] [--json]
+//               [-k K] [--search-k S] [--limit N] [--recall] [--no-compact] [--json]
 //   grove info INDEX --metric M --dim F [--json]
 #include <dirent.h>
 #include <sys/stat.h>
@@ -37,10 +37,12 @@ using Clock = std::chrono::steady_clock;
 const char* kUsage =
     "usage:\n"
     "  grove build [--metric M] [--trees N] [--jobs J] [--seed S] [--on-disk] [--dot-layout released|main]\n"
-    "              [--json] [--quiet] IN OUT\n"
+    "              [--no-compact] [--json] [--quiet] IN OUT\n"
     "      IN: .npy (float32/float64/uint8), .fvecs, or CSV/TSV text; one vector per row\n"
+    "      also writes OUT.sq8, the compact companion that speeds up queries (--no-compact: not)\n"
     "  grove query INDEX --metric M --dim F (--item I | --vector a,b,... | --queries FILE)\n"
-    "      [-k K] [--search-k S] [--limit N] [--recall] [--json]\n"
+    "      [-k K] [--search-k S] [--limit N] [--recall] [--no-compact] [--json]\n"
+    "      --no-compact ranks every candidate on its float vector (same answers, slower)\n"
     "  grove info INDEX --metric M --dim F [--json]\n"
     "  grove shard --shards N [--metric M] [--trees N] [--jobs J] [--seed S] [--json] IN OUTDIR\n"
     "      writes OUTDIR/shard-I.ann and OUTDIR/index.json (a sharded index: query it as INDEX)\n"
@@ -78,14 +80,14 @@ struct Args {
 // The options each command takes: anything else is an error, so a misspelt option never
 // falls back silently to a default.
 const std::map<std::string, std::vector<std::string>> kOptions = {
-    {"build", {"metric", "trees", "jobs", "seed", "on-disk", "dot-layout", "json", "quiet"}},
-    {"query", {"metric", "dim", "item", "vector", "queries", "k", "search-k", "limit", "recall", "json"}},
+    {"build", {"metric", "trees", "jobs", "seed", "on-disk", "dot-layout", "no-compact", "json", "quiet"}},
+    {"query", {"metric", "dim", "item", "vector", "queries", "k", "search-k", "limit", "recall", "no-compact", "json"}},
     {"info", {"metric", "dim", "json"}},
-    {"shard", {"metric", "trees", "jobs", "seed", "shards", "dot-layout", "json", "quiet"}},
+    {"shard", {"metric", "trees", "jobs", "seed", "shards", "dot-layout", "no-compact", "json", "quiet"}},
 };
 
 Args parse_args(int argc, char** argv, int start, const std::vector<std::string>& allowed) {
-  const std::vector<std::string> flags = {"on-disk", "json", "recall", "quiet"};
+  const std::vector<std::string> flags = {"on-disk", "json", "recall", "quiet", "no-compact"};
   Args args;
   for (int i = start; i < argc; ++i) {
     std::string a = argv[i];
@@ -224,6 +226,7 @@ int cmd_build(const Args& args) {
   AnnoyIndex index(static_cast<int>(data.cols), metric);
   if (args.has("seed")) index.set_seed(seed);
   index.set_dot_layout(dot_layout);
+  index.set_compact_scoring(!args.has("no-compact"));
   if (args.has("on-disk")) index.on_disk_build(args.positional[1]);
   for (std::size_t r = 0; r < data.rows; ++r) {
     index.add_item(static_cast<int32_t>(r), data.row(r));
@@ -290,6 +293,7 @@ int cmd_shard(const Args& args) {
     AnnoyIndex shard(static_cast<int>(data.cols), metric);
     shard.set_seed(info.seed);
     shard.set_dot_layout(dot_layout);
+    shard.set_compact_scoring(!args.has("no-compact"));
     for (std::int32_t i = 0; i < info.items; ++i) shard.add_item(i, data.row(static_cast<std::size_t>(info.first_id + i)));
     progress.show("building shard " + std::to_string(s + 1) + " of " + std::to_string(n_shards) + "...");
     shard.build(trees, jobs);
@@ -333,6 +337,10 @@ struct Searcher {
   std::vector<float> get_item_vector(int32_t item) const {
     return single ? single->get_item_vector(item) : sharded->get_item_vector(item);
   }
+  void set_compact_scoring(bool on) {
+    if (single) single->set_compact_scoring(on);
+    else sharded->set_compact_scoring(on);
+  }
   void get_nns_by_vector(const float* q, int k, int search_k, std::vector<int32_t>* ids, std::vector<float>* dists) const {
     if (single) single->get_nns_by_vector(q, k, search_k, ids, dists);
     else sharded->get_nns_by_vector(q, k, search_k, ids, dists);
@@ -372,6 +380,7 @@ Searcher open_searcher(const Args& args) {
 
 int cmd_query(const Args& args) {
   Searcher index = open_searcher(args);
+  if (args.has("no-compact")) index.set_compact_scoring(false);
   const int k = static_cast<int>(args.number("k", 10));
   const int search_k = static_cast<int>(args.number("search-k", -1));
   const bool json = args.has("json");
@@ -453,13 +462,16 @@ int cmd_query(const Args& args) {
 int cmd_info(const Args& args) {
   AnnoyIndex index = open_index(args);
   const grove::NodeLayout& layout = index.get_layout();
+  struct stat st;
+  const std::string companion = grove::companion_path(args.positional[0]);
+  const long long companion_bytes = ::stat(companion.c_str(), &st) == 0 ? static_cast<long long>(st.st_size) : -1;
   const bool dot = layout.metric == grove::Metric::Dot;
   const std::string dot_layout = dot ? grove::dot_layout_name(layout.dot_layout) : "";
   if (args.has("json")) {
     std::printf("{\"items\":%d,\"trees\":%d,\"dim\":%d,\"metric\":\"%s\",\"node_bytes\":%zu,"
-                "\"bytes\":%zu%s}\n",
+                "\"bytes\":%zu,\"companion_bytes\":%lld%s}\n",
                 index.get_n_items(), index.get_n_trees(), index.get_f(),
-                grove::metric_name(layout.metric), layout.node_size, index.serialized_size(),
+                grove::metric_name(layout.metric), layout.node_size, index.serialized_size(), companion_bytes,
                 dot ? (",\"dot_layout\":\"" + dot_layout + "\"").c_str() : "");
   } else {
     std::printf("items: %d\ntrees: %d\ndimension: %d\nmetric: %s%s\nnode size: %zu bytes\n"
@@ -469,6 +481,9 @@ int cmd_info(const Args& args) {
                 dot_layout == "main" ? " (Annoy's unreleased main-branch layout: released Annoy cannot read it)"
                 : dot ? " (the layout every released Annoy reads)" : "",
                 layout.node_size, index.serialized_size());
+    if (companion_bytes >= 0) std::printf("compact companion: %s, %lld bytes\n", companion.c_str(), companion_bytes);
+    else if (layout.metric != grove::Metric::Hamming)
+      std::printf("compact companion: none (made in memory on the first query; grove build writes one)\n");
   }
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <regex>
 #include <memory>
 
 #include "datasets.h"
@@ -108,6 +109,34 @@ TEST(Cli, BuildQueryInfo) {
   EXPECT_NE(missing.find("--metric and --dim are required"), std::string::npos) << missing;
   std::remove(in.c_str());
   std::remove(out.c_str());
+}
+
+TEST(Cli, CompanionIsWrittenAndOptional) {
+  auto items = grove_test::random_vectors(400, 16, 42);
+  Matrix m;
+  m.rows = 400, m.cols = 16;
+  for (auto& v : items) m.values.insert(m.values.end(), v.begin(), v.end());
+  const std::string in = grove_test::temp_path("cli-sq8.npy"), out = grove_test::temp_path("cli-sq8.ann");
+  const std::string plain = grove_test::temp_path("cli-plain.ann");
+  grove::tools::write_npy(in, m);
+  std::remove((out + ".sq8").c_str());
+  std::remove((plain + ".sq8").c_str());
+  int status = -1;
+  ASSERT_EQ((run("build --metric angular --trees 4 " + in + " " + out, &status), status), 0);
+  EXPECT_TRUE(std::ifstream(out + ".sq8").good());
+  ASSERT_EQ((run("build --metric angular --trees 4 --no-compact " + in + " " + plain, &status), status), 0);
+  EXPECT_FALSE(std::ifstream(plain + ".sq8").good());
+  EXPECT_NE(run("info " + out + " --metric angular --dim 16").find("compact companion: " + out + ".sq8"), std::string::npos);
+  EXPECT_NE(run("info " + plain + " --metric angular --dim 16").find("compact companion: none"), std::string::npos);
+
+  // The same answers, distances included (timings aside).
+  auto answers = [](const std::string& json) { return std::regex_replace(json, std::regex("\"(mean_)?ms\":[0-9.e-]+"), ""); };
+  const std::string query = "query " + out + " --metric angular --dim 16 --queries " + in + " --limit 50 --json";
+  const std::string with = answers(run(query, &status));
+  ASSERT_EQ(status, 0) << with;
+  EXPECT_EQ(answers(run(query + " --no-compact", &status)), with);
+  EXPECT_EQ(answers(run("query " + plain + " --metric angular --dim 16 --queries " + in + " --limit 50 --json", &status)), with);
+  for (const std::string& p : {in, out, out + ".sq8", plain}) std::remove(p.c_str());
 }
 
 // Misspelt options, bad numbers and unwritable outputs fail at once with a named error.

@@ -3,7 +3,9 @@
 // before it is trusted.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <random>
 
 #include "compact.h"
@@ -229,3 +231,111 @@ TEST_F(CompanionTest, NeededBeforeQueriesOnly) {
 }
 
 }  // namespace
+
+// ---- Companion files (native AnnoyIndex: save writes it, load maps it) ----
+
+namespace files {
+
+using grove::AnnoyIndex;
+
+bool exists(const std::string& path) { return std::ifstream(path).good(); }
+
+std::unique_ptr<AnnoyIndex> built(int f, unsigned seed) {
+  std::unique_ptr<AnnoyIndex> index(new AnnoyIndex(f, "angular"));
+  auto v = grove_test::random_vectors(600, f, seed);
+  for (std::size_t i = 0; i < v.size(); ++i) index->add_item(static_cast<std::int32_t>(i), v[i]);
+  index->build(5, 1);
+  return index;
+}
+
+void expect_answers_of(const AnnoyIndex& index, const std::string& path, int f) {
+  AnnoyIndex exact(f, "angular");
+  exact.set_compact_scoring(false);
+  exact.load(path);
+  for (int q = 0; q < 40; ++q) {
+    std::vector<std::int32_t> a, b;
+    std::vector<float> da, db;
+    index.get_nns_by_item(q, 15, -1, &a, &da);
+    exact.get_nns_by_item(q, 15, -1, &b, &db);
+    ASSERT_EQ(a, b);
+    ASSERT_EQ(da, db);
+  }
+}
+
+void write(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+TEST(CompanionFile, SaveWritesItAndLoadUsesIt) {
+  const std::string path = grove_test::temp_path("companion-save.ann");
+  std::remove(grove::companion_path(path).c_str());
+  auto index = built(24, 1);
+  index->save(path);
+  ASSERT_TRUE(exists(grove::companion_path(path)));
+  EXPECT_EQ(grove::companion_path(path), path + ".sq8");
+  const std::vector<std::uint8_t> on_disk = grove_test::read_bytes(grove::companion_path(path));
+  EXPECT_EQ(on_disk, index->serialize_companion());
+  AnnoyIndex loaded(24, "angular");
+  loaded.load(path);
+  expect_answers_of(loaded, path, 24);
+  EXPECT_EQ(loaded.serialize_companion(), on_disk);
+}
+
+TEST(CompanionFile, StaleDamagedOrMissingCompanionsAreMadeAgain) {
+  const std::string path = grove_test::temp_path("companion-stale.ann");
+  const std::string other = grove_test::temp_path("companion-other.ann");
+  built(24, 1)->save(path);
+  built(24, 2)->save(other);
+  const std::vector<std::uint8_t> good = grove_test::read_bytes(grove::companion_path(path));
+  write(grove::companion_path(path), grove_test::read_bytes(grove::companion_path(other)));  // stale
+  {
+    AnnoyIndex loaded(24, "angular");
+    loaded.load(path);
+    expect_answers_of(loaded, path, 24);
+  }
+  std::vector<std::uint8_t> damaged = good;
+  damaged[damaged.size() - 3] ^= 1;
+  write(grove::companion_path(path), damaged);
+  {
+    AnnoyIndex loaded(24, "angular");
+    loaded.load(path);
+    expect_answers_of(loaded, path, 24);
+    EXPECT_EQ(loaded.serialize_companion(), good);
+  }
+  write(grove::companion_path(path), std::vector<std::uint8_t>(good.begin(), good.begin() + 100));  // truncated
+  {
+    AnnoyIndex loaded(24, "angular");
+    loaded.load(path);
+    expect_answers_of(loaded, path, 24);
+  }
+  std::remove(grove::companion_path(path).c_str());  // missing (an index from Annoy)
+  {
+    AnnoyIndex loaded(24, "angular");
+    loaded.load(path);
+    expect_answers_of(loaded, path, 24);
+  }
+}
+
+TEST(CompanionFile, OffSwitchWritesNone) {
+  const std::string path = grove_test::temp_path("companion-off.ann");
+  std::remove(grove::companion_path(path).c_str());
+  auto index = built(24, 3);
+  index->set_compact_scoring(false);
+  index->save(path);
+  EXPECT_FALSE(exists(grove::companion_path(path)));
+}
+
+TEST(CompanionFile, OnDiskBuildWritesIt) {
+  const std::string path = grove_test::temp_path("companion-ondisk.ann");
+  std::remove(grove::companion_path(path).c_str());
+  AnnoyIndex index(24, "angular");
+  index.on_disk_build(path);
+  auto v = grove_test::random_vectors(600, 24, 4);
+  for (std::size_t i = 0; i < v.size(); ++i) index.add_item(static_cast<std::int32_t>(i), v[i]);
+  index.build(5, 1);
+  ASSERT_TRUE(exists(grove::companion_path(path)));
+  EXPECT_EQ(grove_test::read_bytes(grove::companion_path(path)), index.serialize_companion());
+  expect_answers_of(index, path, 24);
+}
+
+}  // namespace files

@@ -64,6 +64,8 @@ class ShardedIndex {
   Metric get_metric() const;
   std::int64_t get_n_items() const;  // the manifest's total_items
   std::int32_t get_n_shards() const;
+  // Compact scoring in every shard (see Index::set_compact_scoring).
+  void set_compact_scoring(bool on);
 
   // Up to n nearest items over all shards, nearest first, with global ids; ties by id.
   void get_nns_by_vector(const float* w, int n, int search_k, std::vector<std::int32_t>* ids,

@@ -29,6 +29,8 @@ class Storage {
     (void)path;
     return false;
   }
+  // The path of the file these bytes now are (a completed on-disk build), or null.
+  virtual const char* file_path() const { return nullptr; }
 };
 
 // Heap memory owned by the storage (the default while adding items and building).

@@ -25,20 +25,26 @@ class AnnoyIndex final : public Index {
 
   // Writes the index to a temporary file next to `path`, syncs it and renames it over
   // `path`, so a crash never leaves a half-written index. Then the index is loaded from
-  // `path` (read-only), as Annoy does.
+  // `path` (read-only), as Annoy does. With compact scoring on (the default, float metrics)
+  // the compact companion is written the same way to companion_path(path).
   void save(const std::string& path, bool prefault = false);
   // Memory-maps `path` read-only, shared between every process that maps it. prefault
-  // reads it all in now rather than on first use.
+  // reads it all in now rather than on first use. The companion at companion_path(path) is
+  // mapped too when it is there and matches the index; otherwise the first query makes it.
   void load(const std::string& path, bool prefault = false);
   // Builds straight into `path` (for data larger than memory): call before add_item().
   // After build() the file is the index, mapped read-only as after save() or load(); save()
   // is not needed, and unbuild()/add_item() are refused so the published file never changes.
+  // build() also writes the companion next to it.
   void on_disk_build(const std::string& path);
 
   // Batch queries on n_jobs threads (-1: all cores); see Index::get_nns_by_vectors.
   void get_nns_by_vectors(const float* queries, std::size_t count, int n, int search_k,
                           std::int32_t* ids, float* distances, int n_jobs = -1) const;
 };
+
+// Where save() writes, and load() looks for, an index's compact companion: "<path>.sq8".
+std::string companion_path(const std::string& index_path);
 
 // Opens a sharded index: reads and validates the manifest at `manifest_path`, then maps each
 // shard file named in it from the manifest's folder (read-only, as load()). Errors name the
