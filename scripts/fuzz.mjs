@@ -11,11 +11,11 @@ export function fuzz(seconds = 60) {
   const dir = `${root}/build/fuzz`;
   run('cmake', ['-S', root, '-B', dir, '-DCMAKE_BUILD_TYPE=RelWithDebInfo', '-DGROVE_FUZZ=ON',
     '-DGROVE_BUILD_TESTS=OFF', '-DGROVE_BUILD_CLI=OFF', '-DCMAKE_CXX_COMPILER=clang++-14', '-DCMAKE_C_COMPILER=clang-14']);
-  run('cmake', ['--build', dir, '--parallel', jobs, '--target', 'index_fuzz', 'dataset_fuzz', 'manifest_fuzz']);
+  run('cmake', ['--build', dir, '--parallel', jobs, '--target', 'index_fuzz', 'dataset_fuzz', 'manifest_fuzz', 'compact_fuzz']);
 
   const seeds = seedCorpus();
   const stats = [];
-  for (const target of ['index_fuzz', 'dataset_fuzz', 'manifest_fuzz']) {
+  for (const target of ['index_fuzz', 'dataset_fuzz', 'manifest_fuzz', 'compact_fuzz']) {
     const corpus = `${dir}/corpus-${target}`;
     mkdirSync(corpus, { recursive: true });
     for (const [name, bytes] of seeds[target]) writeFileSync(`${corpus}/seed-${name}`, bytes);
@@ -63,7 +63,12 @@ function seedCorpus() {
     format: 'grove-sharded', version: 1, f: 3, metric: 'dot', dot_layout: 'released', total_items: 10,
     shards: [{ file: 'a.ann', items: 4, first_id: 0, n_trees: 2, seed: 1 }, { file: 'b.ann', items: 6, first_id: 4, n_trees: 2, seed: 2 }],
   }))]];
-  return { index_fuzz: index, dataset_fuzz: dataset, manifest_fuzz: manifest };
+  // Companions: the target makes a valid one itself; these pick the metric and the mode.
+  const compact = [0, 1, 2, 3].flatMap((m) => [
+    [`xor-${m}`, Buffer.from([m, 0, 0x10, 0x00, 1, 2, 3])],
+    [`raw-${m}`, Buffer.concat([Buffer.from([m, 1]), Buffer.from('GROVESQ8'), Buffer.alloc(56)])],
+  ]);
+  return { index_fuzz: index, dataset_fuzz: dataset, manifest_fuzz: manifest, compact_fuzz: compact };
 }
 
 if (isMain(import.meta.url)) {

@@ -66,7 +66,7 @@ if (quick) {
   const checked = await buildCheckedWasm();
   run('node', ['--test', 'tests/js/'], { env: { ...process.env, GROVE_DIST_DIR: checked, GROVE_SKIP_BIG: '1' } });
 
-  const seconds = Number(process.env.GROVE_FUZZ_SECONDS ?? 60);
+  const seconds = Number(process.env.GROVE_FUZZ_SECONDS ?? 45);
   log(`fuzzing: ${seconds} s per target`);
   fuzz(seconds);  // logs each target's executions and corpus size
 }

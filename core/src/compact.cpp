@@ -60,9 +60,6 @@ std::uint64_t fingerprint(const Forest& forest) {
   return h;
 }
 
-std::uint64_t body_checksum(const std::uint8_t* bytes, std::size_t size) {
-  return hash_bytes(bytes + sizeof(CompanionHeader), size - sizeof(CompanionHeader), 0x5137);
-}
 
 // The smallest float >= x (x >= 0 finite), so stored bounds never understate.
 float round_up(double x) {
@@ -128,6 +125,11 @@ void encode_item(const Forest& forest, std::int32_t i, const float* offsets, flo
 
 }  // namespace
 
+std::uint64_t companion_checksum(const std::uint8_t* bytes, std::size_t size) {
+  if (size < sizeof(CompanionHeader)) return 0;
+  return hash_bytes(bytes + sizeof(CompanionHeader), size - sizeof(CompanionHeader), 0x5137);
+}
+
 bool compact_applies(Metric metric) { return metric != Metric::Hamming; }
 
 void Compact::attach(const std::uint8_t* bytes, std::size_t size) {
@@ -188,7 +190,7 @@ std::unique_ptr<Compact> Compact::encode(const Forest& forest) {
   header.fingerprint = fingerprint(forest);
   header.scale = scale;
   std::memcpy(bytes, &header, sizeof header);
-  header.checksum = body_checksum(bytes, static_cast<std::size_t>(layout.total));
+  header.checksum = companion_checksum(bytes, static_cast<std::size_t>(layout.total));
   std::memcpy(bytes, &header, sizeof header);
 
   std::unique_ptr<Compact> compact(new Compact());
@@ -231,7 +233,7 @@ std::unique_ptr<Compact> Compact::adopt(std::unique_ptr<Storage> storage, const 
 }
 
 bool Compact::verify(const Forest& forest, std::string* why) const {
-  if (body_checksum(bytes_, size_) != header().checksum) {
+  if (companion_checksum(bytes_, size_) != header().checksum) {
     *why = "the companion's checksum does not match: it is damaged";
     return false;
   }

@@ -75,6 +75,9 @@ class Compact {
   CompanionLayout layout_{};
 };
 
+// The checksum a companion's header records: of every byte after the header.
+std::uint64_t companion_checksum(const std::uint8_t* bytes, std::size_t size);
+
 // True for the metrics compact scoring serves (every float metric; hamming is compact already).
 bool compact_applies(Metric metric);
 

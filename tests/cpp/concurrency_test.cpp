@@ -48,6 +48,27 @@ TEST(Concurrency, EightThreadsAgreeWithOne) {
   std::remove(path.c_str());
 }
 
+// Without a companion file, the compact copy is made by whichever query comes first while
+// the others wait: once, and with the answers of the exact ranking.
+TEST(Concurrency, FirstQueriesMakeTheCompactCopyOnce) {
+  const std::string path = build_file();
+  std::remove(grove::companion_path(path).c_str());
+  grove::AnnoyIndex exact(kF, "angular");
+  exact.set_compact_scoring(false);
+  exact.load(path);
+  auto queries = grove_test::random_vectors(2000, kF, 33);
+  const std::vector<int32_t> expected = answer_all(exact, queries, 0, queries.size());
+  grove::AnnoyIndex index(kF, "angular");
+  index.load(path);
+  std::vector<std::vector<int32_t>> results(8);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] { results[t] = answer_all(index, queries, 0, queries.size()); });
+  for (std::thread& t : threads) t.join();
+  for (int t = 0; t < 8; ++t) EXPECT_EQ(results[t], expected) << "thread " << t;
+  std::remove(path.c_str());
+}
+
 TEST(Concurrency, TwoProcessesShareOneMappedFile) {
   const std::string path = build_file();
   auto queries = grove_test::random_vectors(kQueries, kF, 33);
