@@ -117,6 +117,15 @@ function toBytes(source) {
   return null;
 }
 
+// load()'s second argument: Annoy's prefault flag (nothing to do in wasm), the companion
+// itself (bytes, or a path in Node), or { companion }.
+function companionOption(options) {
+  if (options === undefined || options === null || typeof options === 'boolean') return undefined;
+  if (typeof options === 'string' || toBytes(options)) return options;
+  if (typeof options === 'object') return options.companion;
+  throw typeError(`load() takes prefault (a boolean), a companion or { companion } second, got ${describe(options)}`);
+}
+
 // platform: file access where there is one (Node), else null. start: loads the wasm module
 // on demand and returns a promise of it (browsers); Node attaches its module at once.
 function createApi(platform, start = null) {
@@ -296,6 +305,7 @@ function createApi(platform, start = null) {
         }
         this.#check(raw.freeze());
         this.#onDiskPath = null;
+        this.#writeCompanion(target);
       }
       return true;
     }
@@ -432,25 +442,115 @@ function createApi(platform, start = null) {
     /** The index in Annoy's file format (a copy). */
     serialize() { return this.#bytesView().slice(); }
 
+    /**
+     * Compact scoring (on by default; float metrics): queries score candidates on an 8-bit
+     * copy of the items first and compute exact distances only where they can change the
+     * answer, which stays exactly that of a full float ranking. false: rank every candidate
+     * on its float vector.
+     */
+    setCompactScoring(on) {
+      this.#check(this.#index().setCompactScoring(Boolean(on)));
+      return true;
+    }
+
+    getCompactScoring() { return this.#index().compactScoring(); }
+
+    #companionView() {
+      const raw = this.#index();
+      const size = raw.companionSize();
+      if (size < 0) throw lastError();
+      if (size === 0) return new Uint8Array(0);  // hamming: no companion
+      const ptr = raw.companionPointer() >>> 0;
+      if (!ptr) throw lastError();
+      return Module.HEAPU8.subarray(ptr, ptr + size);
+    }
+
+    /**
+     * The compact companion (Grove's own file, next to the index as "<path>.sq8"; Annoy never
+     * reads it): pass it to load()/deserialize()/fromUrl() with the index so the first query
+     * need not make it. Empty for hamming.
+     */
+    serializeCompanion() { return this.#companionView().slice(); }
+
+    /** Bytes of serializeCompanion(), without the copy. */
+    companionSize() { return this.#companionView().byteLength; }
+
+    /**
+     * Offers a companion (a path in Node, or bytes) for the loaded or built index. Returns true
+     * if it matches the index; false if it does not (it is then made on the first query).
+     */
+    loadCompanion(source) {
+      const raw = this.#index();
+      let ptr;
+      let size;
+      if (typeof source === 'string') {
+        if (!platform) throw new GroveError('loadCompanion(path) needs a file system (Node); in a browser, pass bytes', 'Io');
+        ({ ptr, size } = platform.readFileIntoHeap(source));
+      } else {
+        const bytes = toBytes(source);
+        if (!bytes) throw typeError(`a companion is a path, an ArrayBuffer or a Uint8Array, got ${describe(source)}`);
+        if (bytes.byteLength === 0) return false;
+        ptr = heapCopy(bytes);
+        size = bytes.byteLength;
+      }
+      return this.#adoptCompanion(raw, ptr, size);
+    }
+
+    /** As loadCompanion(bytes): wasm cannot read JS memory in place, so this copies. */
+    loadCompanionView(bytes) { return this.deserializeCompanion(bytes); }
+
+    /** As loadCompanion(bytes). */
+    deserializeCompanion(bytes) {
+      if (typeof bytes === 'string') throw typeError('deserializeCompanion() takes bytes (an ArrayBuffer or a Uint8Array), got a string');
+      return this.loadCompanion(bytes);
+    }
+
+    // Hands a malloc'd block to the core (which owns it from here on): true if it matches.
+    #adoptCompanion(raw, ptr, size) {
+      const status = raw.adoptCompanion(ptr, size);
+      if (status < 0) throw lastError();
+      return status === 1;
+    }
+
+    // Next to a saved index, when queries would use it.
+    #writeCompanion(path) {
+      if (!this.getCompactScoring() || this.getMetric() === 'hamming') return;
+      platform.writeFileAtomic(`${path}.sq8`, this.#companionView());
+    }
+
+    // Node, loading from a path: the companion next to it, if there (optional: a missing,
+    // unreadable or stale one is made on the first query instead).
+    #loadCompanionNextTo(path) {
+      if (!this.getCompactScoring() || this.getMetric() === 'hamming' || !platform.isFile(`${path}.sq8`)) return;
+      try {
+        this.loadCompanion(`${path}.sq8`);
+      } catch (e) {
+        if (!(e instanceof GroveError)) throw e;
+      }
+    }
+
     /** Bytes of serialize(), without the copy. */
     serializedSize() { return this.#bytesView().byteLength; }
 
-    /** As Annoy's `a.deserialize(bytes)`: the same as load(bytes). */
-    deserialize(bytes) {
+    /** As Annoy's `a.deserialize(bytes)`: the same as load(bytes), with an optional companion. */
+    deserialize(bytes, companion) {
       if (typeof bytes === 'string') throw typeError('deserialize() takes bytes (an ArrayBuffer or a Uint8Array), got a string');
-      return this.load(bytes);
+      return this.load(bytes, { companion });
     }
 
     /** The C++ load_view(): wasm cannot search JS memory in place, so this copies, as load(bytes). */
-    loadView(bytes) { return this.deserialize(bytes); }
+    loadView(bytes, companion) { return this.deserialize(bytes, companion); }
 
     /**
      * Loads an index: a path (Node), or bytes (ArrayBuffer, Uint8Array, any typed array),
      * copied once into wasm memory. Replaces what the index held, once the new one is valid.
+     * The second argument is Annoy's prefault flag (ignored: the index is read into memory),
+     * or the companion (bytes, or a path in Node), or { companion }. Loading from a path also
+     * loads "<path>.sq8" when it is there.
      */
-    load(source, prefault = false) {
+    load(source, options = false) {
       const raw = this.#index();
-      void prefault;  // nothing to prefault: the whole index is read into memory
+      const companion = companionOption(options);
       let ptr;
       let size;
       if (typeof source === 'string') {
@@ -463,6 +563,8 @@ function createApi(platform, start = null) {
         size = bytes.byteLength;
       }
       this.#adopt(raw, ptr, size);
+      if (companion !== undefined && companion !== null) this.loadCompanion(companion);
+      else if (typeof source === 'string') this.#loadCompanionNextTo(source);
       return true;
     }
 
@@ -472,8 +574,11 @@ function createApi(platform, start = null) {
       this.#onDiskPath = null;
     }
 
-    /** Fetches an index (URL or Response) straight into wasm memory. */
-    async loadUrl(source, { onProgress } = {}) {
+    /**
+     * Fetches an index (URL or Response) straight into wasm memory. companion: its companion's
+     * URL or Response, or true for "<url>.sq8" (then a missing one is not an error).
+     */
+    async loadUrl(source, { onProgress, companion } = {}) {
       this.#index();
       const { ptr, size, where } = await fetchIntoHeap(source, onProgress);
       // dispose() may have run while the download was in flight: then the block is ours to free.
@@ -488,7 +593,23 @@ function createApi(platform, start = null) {
         if (e.code === 'BadFormat' && where) e.message = `'${where}' is not an index: ${e.message}`;
         throw e;
       }
+      if (companion) await this.#fetchCompanion(companion === true ? companionUrl(source) : companion, companion === true);
       return true;
+    }
+
+    async #fetchCompanion(source, optional) {
+      let fetched;
+      try {
+        fetched = await fetchIntoHeap(source);
+      } catch (e) {
+        if (optional && e instanceof GroveError && e.code === 'Io') return false;
+        throw e;
+      }
+      if (!this.#raw) {
+        Module._free(fetched.ptr);
+        throw new GroveError('this index has been disposed', 'WrongState');
+      }
+      return this.#adoptCompanion(this.#raw, fetched.ptr, fetched.size);
     }
 
     /** Node: writes the index to `path` atomically (temp file + rename), then loads it from there. */
@@ -500,6 +621,7 @@ function createApi(platform, start = null) {
       if (path === '') throw new GroveError('cannot save: the path is empty', 'Io');
       void prefault;  // the index is in memory already
       platform.writeFileAtomic(path, this.#bytesView());
+      this.#writeCompanion(path);
       // As in Annoy and the C++ API, the saved file is the index now (read-only). Its bytes
       // are already in wasm memory: keep them, rather than read a second copy.
       this.#check(this.#index().freeze());
@@ -527,10 +649,10 @@ function createApi(platform, start = null) {
      */
     static liveIndexes() { return live; }
 
-    static deserialize(bytes, f, metric) {
+    static deserialize(bytes, f, metric, companion) {
       const index = new AnnoyIndex(f, metric);
       try {
-        index.load(bytes);
+        index.load(bytes, { companion });
       } catch (e) {
         index.dispose();
         throw e;
@@ -703,11 +825,22 @@ function createApi(platform, start = null) {
     get_n_trees: 'getNTrees', get_f: 'getF', get_metric: 'getMetric', set_seed: 'setSeed', set_annoy_float_order: 'setAnnoyFloatOrder', is_built: 'isBuilt',
     is_loaded: 'isLoaded', set_memory_limit: 'setMemoryLimit', set_dot_layout: 'setDotLayout',
     get_dot_layout: 'getDotLayout', load_view: 'loadView', serialized_size: 'serializedSize',
+    set_compact_scoring: 'setCompactScoring', get_compact_scoring: 'getCompactScoring',
+    serialize_companion: 'serializeCompanion', companion_size: 'companionSize', load_companion: 'loadCompanion',
+    load_companion_view: 'loadCompanionView', deserialize_companion: 'deserializeCompanion',
   };
   for (const [snake, camel] of Object.entries(aliases)) {
     Object.defineProperty(AnnoyIndex.prototype, snake, {
       value: AnnoyIndex.prototype[camel], writable: true, configurable: true,
     });
+  }
+
+  // "<url>.sq8" for an index's URL (a string, URL or Response).
+  function companionUrl(source) {
+    const url = typeof Response !== 'undefined' && source instanceof Response ? source.url : String(source instanceof URL ? source.href : source);
+    if (!url) throw typeError('companion: true needs the index URL: pass the companion URL instead');
+    const at = url.search(/[?#]/);
+    return at < 0 ? `${url}.sq8` : `${url.slice(0, at)}.sq8${url.slice(at)}`;
   }
 
   // Streams a response body into one growing malloc'd block: no second full copy in JS.

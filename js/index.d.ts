@@ -32,6 +32,8 @@ export type DotLayout = 'released' | 'main';
 
 /** Index bytes in Annoy's file format. */
 export type IndexBytes = ArrayBuffer | ArrayBufferView;
+/** A compact companion: bytes, or a path (Node). */
+export type CompanionSource = string | IndexBytes;
 
 export interface BatchResult {
   /** q × n ids, row by row; -1 where a query found fewer than n. */
@@ -110,6 +112,11 @@ export const ready: PromiseLike<Grove>;
 export interface FetchOptions {
   /** Called as bytes arrive; `total` is the Content-Length when the server sent one. */
   onProgress?: (loaded: number, total: number | undefined) => void;
+}
+
+export interface IndexFetchOptions extends FetchOptions {
+  /** The compact companion to fetch too: its URL or Response, or true for "<url>.sq8" (then optional). */
+  companion?: UrlLike | ResponseLike | true;
 }
 
 /** Errors that are not about a bad value: wrong call order, files, format, memory. */
@@ -200,17 +207,39 @@ export class AnnoyIndex {
   serialize(): ReturnType<Uint8Array['slice']>;
   /** Bytes of serialize(), without making the copy. */
   serializedSize(): number;
-  /** Loads from a path (Node) or bytes (copied once into wasm memory). */
-  load(source: string | IndexBytes, prefault?: boolean): true;
-  /** Loads from bytes, as Annoy's `a.deserialize(bytes)`; the same as load(bytes). */
-  deserialize(bytes: IndexBytes): true;
+  /**
+   * Loads from a path (Node) or bytes (copied once into wasm memory). The second argument is
+   * Annoy's prefault flag (ignored), or the compact companion (bytes, or a path in Node), or
+   * { companion }. From a path, "<path>.sq8" is loaded too when it is there.
+   */
+  load(source: string | IndexBytes, options?: boolean | CompanionSource | { companion?: CompanionSource }): true;
+  /** Loads from bytes, as Annoy's `a.deserialize(bytes)`; the same as load(bytes, companion). */
+  deserialize(bytes: IndexBytes, companion?: IndexBytes): true;
   /**
    * The C++ load_view: wasm cannot search JS memory in place, so this copies, as load(bytes).
    * Present so code written against the C++ API runs.
    */
-  loadView(bytes: IndexBytes): true;
+  loadView(bytes: IndexBytes, companion?: IndexBytes): true;
+
+  /**
+   * Compact scoring (on by default; float metrics): candidates are scored on an 8-bit copy
+   * of the items first, and exact distances computed only where they can change the answer,
+   * which stays exactly that of a full float ranking. false: rank every candidate exactly.
+   */
+  setCompactScoring(on: boolean): true;
+  getCompactScoring(): boolean;
+  /** The compact companion ("<path>.sq8" next to a saved index; Annoy never reads it). Empty for hamming. */
+  serializeCompanion(): ReturnType<Uint8Array['slice']>;
+  /** Bytes of serializeCompanion(), without making the copy. */
+  companionSize(): number;
+  /** Offers a companion for the loaded index: true if it matches; false: it is made on the first query. */
+  loadCompanion(source: CompanionSource): boolean;
+  /** As loadCompanion(bytes) (a copy). */
+  loadCompanionView(bytes: IndexBytes): boolean;
+  /** As loadCompanion(bytes). */
+  deserializeCompanion(bytes: IndexBytes): boolean;
   /** Fetches an index from a URL or Response straight into wasm memory. */
-  loadUrl(source: UrlLike | ResponseLike, options?: FetchOptions): Promise<true>;
+  loadUrl(source: UrlLike | ResponseLike, options?: IndexFetchOptions): Promise<true>;
   /** Node: writes the index atomically (temp file + rename); the index is then loaded from it. */
   save(path: string, prefault?: boolean): true;
 
@@ -222,8 +251,8 @@ export class AnnoyIndex {
   static wasmMemoryBytes(): number;
   /** Indexes neither disposed nor collected: each holds wasm memory until then. */
   static liveIndexes(): number;
-  static deserialize(bytes: IndexBytes, f: number, metric: Metric): AnnoyIndex;
-  static fromUrl(source: UrlLike | ResponseLike, f: number, metric: Metric, options?: FetchOptions): Promise<AnnoyIndex>;
+  static deserialize(bytes: IndexBytes, f: number, metric: Metric, companion?: IndexBytes): AnnoyIndex;
+  static fromUrl(source: UrlLike | ResponseLike, f: number, metric: Metric, options?: IndexFetchOptions): Promise<AnnoyIndex>;
 
   // Annoy's names.
   add_item: AnnoyIndex['addItem'];
@@ -246,6 +275,13 @@ export class AnnoyIndex {
   get_dot_layout: AnnoyIndex['getDotLayout'];
   load_view: AnnoyIndex['loadView'];
   serialized_size: AnnoyIndex['serializedSize'];
+  set_compact_scoring: AnnoyIndex['setCompactScoring'];
+  get_compact_scoring: AnnoyIndex['getCompactScoring'];
+  serialize_companion: AnnoyIndex['serializeCompanion'];
+  companion_size: AnnoyIndex['companionSize'];
+  load_companion: AnnoyIndex['loadCompanion'];
+  load_companion_view: AnnoyIndex['loadCompanionView'];
+  deserialize_companion: AnnoyIndex['deserializeCompanion'];
 }
 
 declare const grove: Grove & { init: typeof init; ready: typeof ready };

@@ -119,6 +119,15 @@ const platform = {
     syncFolder(file);
   },
 
+  // Whether an optional file (a companion) is there to read.
+  isFile(file) {
+    try {
+      return fs.statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  },
+
   // onDiskBuild checks up front that the file can be written (nothing is written yet).
   checkWritable(file) {
     const probe = `${file}.probe-${process.pid}-${Math.random().toString(36).slice(2)}`;

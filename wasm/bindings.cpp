@@ -142,6 +142,35 @@ class WasmIndex : public QueryResults {
     return guarded([&] { return index_->set_memory_limit(static_cast<std::uint64_t>(bytes)), 0; });
   }
 
+  int setCompactScoring(bool on) { return guarded([&] { return index_->set_compact_scoring(on), 0; }); }
+  bool compactScoring() const { return index_->get_compact_scoring(); }
+  // The companion's bytes, made now if needed (0 bytes for hamming).
+  double companionSize() {
+    std::size_t size = 0;
+    if (guarded([&] { return size = index_->companion_size(), 0; }) < 0) return -1;
+    return static_cast<double>(size);
+  }
+  std::uintptr_t companionPointer() {
+    const std::uint8_t* data = nullptr;
+    guarded([&] { return data = index_->companion_data(), 0; });
+    return reinterpret_cast<std::uintptr_t>(data);
+  }
+  // Takes ownership of a malloc'd block holding a companion: 1 if it matches the index, 0 if
+  // not (why in companionNote(); the copy is then made on the first query), -1 on error.
+  int adoptCompanion(std::uintptr_t data, double size) {
+    std::unique_ptr<grove::Storage> storage;
+    try {
+      storage.reset(new grove::MemoryStorage(heap<std::uint8_t>(data), static_cast<std::size_t>(size)));
+    } catch (const std::bad_alloc&) {
+      std::free(heap<std::uint8_t>(data));
+      g_error_code = static_cast<int>(ErrorCode::OutOfMemory);
+      g_error_message = "out of memory";
+      return -1;
+    }
+    return guarded([&] { return index_->load_companion(std::move(storage), &note_) ? 1 : 0; });
+  }
+  std::string companionNote() const { return note_; }
+
   // Serialised bytes live in the index's storage: JS copies them out with one slice.
   double serializedSize() {
     std::size_t size = 0;
@@ -172,6 +201,7 @@ class WasmIndex : public QueryResults {
 
  private:
   std::unique_ptr<grove::Index> index_;
+  std::string note_;
 };
 
 // A sharded index: the manifest first, then each shard's bytes (adopted, as adoptBuffer), then
@@ -280,7 +310,13 @@ EMSCRIPTEN_BINDINGS(grove) {
       .function("dotLayout", &WasmIndex::dotLayout)
       .function("serializedSize", &WasmIndex::serializedSize)
       .function("dataPointer", &WasmIndex::dataPointer)
-      .function("adoptBuffer", &WasmIndex::adoptBuffer);
+      .function("adoptBuffer", &WasmIndex::adoptBuffer)
+      .function("setCompactScoring", &WasmIndex::setCompactScoring)
+      .function("compactScoring", &WasmIndex::compactScoring)
+      .function("companionSize", &WasmIndex::companionSize)
+      .function("companionPointer", &WasmIndex::companionPointer)
+      .function("adoptCompanion", &WasmIndex::adoptCompanion)
+      .function("companionNote", &WasmIndex::companionNote);
   class_<WasmSharded>("RawSharded")
       .constructor<std::string>()
       .function("valid", &WasmSharded::valid)

@@ -37,6 +37,8 @@ test('native <-> wasm, every metric', { skip: !existsSync(cli) && 'build the nat
     // Grove's float order is the same on every machine: native (AVX-512, AVX or SSE2, any
     // thread count) and wasm (SIMD128) write the same bytes.
     assert.deepEqual(readFileSync(wasmFile), readFileSync(nativeFile), `${metric}: native and wasm files differ`);
+    // And so are their compact companions (integer codes, computed in double on both).
+    if (!bits) assert.deepEqual(readFileSync(`${wasmFile}.sq8`), readFileSync(`${nativeFile}.sq8`), `${metric}: companions differ`);
 
     const fromNative = new AnnoyIndex(f, metric);
     fromNative.load(nativeFile);

@@ -8,7 +8,7 @@ import { AnnoyIndex } from 'grove-ann';
 import { root } from './helpers.mjs';
 
 // C++ only, on purpose: hooks for platform layers, and the layout struct.
-const CPP_ONLY = new Set(['load_storage', 'set_build_storage', 'set_log', 'get_layout', 'serialized_data', 'freeze',
+const CPP_ONLY = new Set(['load_storage', 'set_build_storage', 'set_log', 'get_layout', 'serialized_data', 'companion_data', 'freeze',
   'storage']);
 
 function cppMethods() {

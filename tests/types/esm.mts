@@ -30,6 +30,16 @@ async function main(): Promise<void> {
   copy.set_memory_limit(1 << 20);
   const layout: 'released' | 'main' | null = copy.getDotLayout();
   void ok, layout;
+  // The compact companion travels as a second buffer, path or URL.
+  const companion = index.serializeCompanion();
+  const withCompanion = AnnoyIndex.deserialize(bytes, 3, 'euclidean', companion);
+  withCompanion.load(bytes, { companion });
+  withCompanion.load('x.ann', true);
+  const matched: boolean = withCompanion.loadCompanion(companion) && withCompanion.deserialize_companion(companion);
+  const on: boolean = withCompanion.getCompactScoring();
+  withCompanion.set_compact_scoring(false);
+  void matched, on, withCompanion.companionSize();
+  await withCompanion.loadUrl('https://example.com/i.ann', { companion: true });
   copy[Symbol.dispose]();
   index.dispose();
   const fetched = await AnnoyIndex.fromUrl('https://example.com/i.ann', 3, 'euclidean', {
