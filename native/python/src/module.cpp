@@ -218,10 +218,28 @@ PYBIND11_MODULE(_grove, m) {
         return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
       })
       .def("deserialize",
-           [](AnnoyIndex& self, const py::bytes& data) {
+           [](AnnoyIndex& self, const py::bytes& data, const py::object& companion) {
              const std::string bytes = data;
              self.deserialize(bytes.data(), bytes.size());
+             if (!companion.is_none()) {
+               const std::string extra = py::bytes(companion);
+               self.deserialize_companion(extra.data(), extra.size());
+             }
              return true;
+           },
+           py::arg("bytes"), py::arg("companion") = py::none())
+      // Compact scoring: on by default; the answers are the same either way.
+      .def("set_compact_scoring", &AnnoyIndex::set_compact_scoring, py::arg("on"))
+      .def("get_compact_scoring", &AnnoyIndex::get_compact_scoring)
+      .def("serialize_companion", [](const AnnoyIndex& self) {
+        const std::vector<std::uint8_t> bytes = self.serialize_companion();
+        return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+      })
+      .def("companion_size", &AnnoyIndex::companion_size)
+      .def("deserialize_companion",
+           [](AnnoyIndex& self, const py::bytes& data) {
+             const std::string bytes = data;
+             return self.deserialize_companion(bytes.data(), bytes.size());
            },
            py::arg("bytes"))
       // Annoy's bytes plus f and metric: how indexes travel to Dask workers.
