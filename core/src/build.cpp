@@ -5,12 +5,17 @@
 // file. Threads never change the result: they only share the margin computation of a large
 // split, and the random flips for exact-zero margins are still drawn in item order.
 #include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <memory>
 #include <cstring>
 #include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "compact.h"
 #include "dispatch.h"
 #include "forest.h"
 #include "grove/error.h"
@@ -40,11 +45,48 @@ inline bool side_of(float margin, Kiss64& rng) {
 }
 inline bool side_of(bool margin, Kiss64&) { return margin; }
 
+// A split's plane on the code grid (see compact.h): the normal n in integer steps of t, so
+// that n . x, for an item coded as offsets + scale * code, is close to
+// t * (qn . offsets) + t * scale * (qn . code), an exact integer sum over a quarter of the
+// bytes. Close is enough here: a margin only picks a side, and an item within rounding of
+// the plane is as well placed on either. Items without a code get the float margin.
+class CodedPlane {
+ public:
+  CodedPlane() = default;
+  CodedPlane(const Compact& codes, const float* normal) : codes_(&codes), steps_(static_cast<std::size_t>(codes.stride()), 0) {
+    double largest = 0;
+    for (int j = 0; j < codes.f(); ++j) largest = std::max(largest, std::fabs(static_cast<double>(normal[j])));
+    if (!(largest > 0) || !std::isfinite(largest)) return;
+    const double t = largest / kQueryDot;
+    double offset_dot = 0;
+    for (int j = 0; j < codes.f(); ++j) {
+      const double k = std::nearbyint(normal[j] / t);
+      steps_[static_cast<std::size_t>(j)] = static_cast<std::int16_t>(k);
+      offset_dot += k * codes.offsets()[j];
+    }
+    base_ = t * offset_dot;
+    unit_ = t * codes.scale();
+    usable_ = true;
+  }
+  bool usable() const { return usable_; }
+  bool has_code(std::int32_t id) const { return codes_->error(id) < std::numeric_limits<float>::infinity(); }
+  // normal . item, from the item's code.
+  float dot(std::int32_t id) const {
+    return static_cast<float>(base_ + unit_ * static_cast<double>(code_kernels().dot(steps_.data(), codes_->code(id), codes_->stride())));
+  }
+
+ private:
+  const Compact* codes_ = nullptr;
+  std::vector<std::int16_t> steps_;
+  double base_ = 0, unit_ = 0;
+  bool usable_ = false;
+};
+
 template <class P>
 class TreeBuilder {
  public:
-  TreeBuilder(Forest& forest, Kiss64& rng, ParallelFor* parallel)
-      : forest_(forest), rng_(rng), parallel_(parallel),
+  TreeBuilder(Forest& forest, Kiss64& rng, ParallelFor* parallel, const Compact* codes)
+      : forest_(forest), rng_(rng), parallel_(parallel), codes_(codes),
         words_(forest.layout.f), s_(forest.layout.node_size),
         k_(forest.layout.max_bucket()) {}
 
@@ -105,20 +147,43 @@ class TreeBuilder {
     using Margin = decltype(P::build_margin(split, items[0], words_));
     sides[0].clear();
     sides[1].clear();
-    if (parallel_ && parallel_->workers() > 1 && ids.size() >= kParallelSplit) {
-      margins_.resize(ids.size());
-      Margin* out = reinterpret_cast<Margin*>(margins_.data());
-      static_assert(sizeof(Margin) <= sizeof(float), "margin buffer too small");
-      parallel_->run(ids.size(), [&](std::size_t begin, std::size_t end) {
-        for (std::size_t i = begin; i < end; ++i) out[i] = P::build_margin(split, items[i], words_);
-      });
-      for (std::size_t i = 0; i < ids.size(); ++i) sides[side_of(out[i], rng_) ? 1 : 0].push_back(ids[i]);
-      return;
+    margins_.resize(ids.size());
+    Margin* out = reinterpret_cast<Margin*>(margins_.data());
+    static_assert(sizeof(Margin) <= sizeof(float), "margin buffer too small");
+    auto measure = margin_function(split);
+    // Rows (codes, or float vectors) a few items ahead, as the split's items are scattered.
+    const std::size_t row = codes_ ? static_cast<std::size_t>(codes_->stride()) : s_;
+    auto fetch = [&](std::size_t i) {
+      if (i < ids.size()) prefetch(codes_ ? codes_->code(ids[i]) : items[i], row);
+    };
+    auto run = [&](std::size_t begin, std::size_t end) {
+      for (std::size_t i = begin; i < std::min(end, begin + kPrefetchAhead); ++i) fetch(i);
+      for (std::size_t i = begin; i < end; ++i) {
+        if (i + kPrefetchAhead < end) fetch(i + kPrefetchAhead);
+        out[i] = measure(ids[i], items[i]);
+      }
+    };
+    if (parallel_ && parallel_->workers() > 1 && ids.size() >= kParallelSplit) parallel_->run(ids.size(), run);
+    else run(0, ids.size());
+    // The coin flips for margins of exactly 0 are drawn in item order, whatever the threads.
+    for (std::size_t i = 0; i < ids.size(); ++i) sides[side_of(out[i], rng_) ? 1 : 0].push_back(ids[i]);
+  }
+
+  // The margin of an item at `split`: on its code when the build has codes, else on floats.
+  template <class Q = P>
+  auto margin_function(const std::uint8_t* split) -> std::function<decltype(Q::build_margin(split, split, 0))(std::int32_t, const std::uint8_t*)> {
+    const int words = words_;
+    if constexpr (!std::is_same<Q, Hamming>::value) {
+      if (codes_) {
+        std::shared_ptr<CodedPlane> plane = std::make_shared<CodedPlane>(*codes_, Q::v(split));
+        if (plane->usable())
+          return [plane, split, words](std::int32_t id, const std::uint8_t* item) -> float {
+            if (!plane->has_code(id)) return Q::build_margin(split, item, words);
+            return plane->dot(id) + Q::margin_rest(split, item);
+          };
+      }
     }
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      bool side = side_of(P::build_margin(split, items[i], words_), rng_);
-      sides[side ? 1 : 0].push_back(ids[i]);
-    }
+    return [split, words](std::int32_t, const std::uint8_t* item) { return Q::build_margin(split, item, words); };
   }
 
   std::int32_t allocate() {
@@ -132,10 +197,224 @@ class TreeBuilder {
   Forest& forest_;
   Kiss64& rng_;
   ParallelFor* parallel_;
+  const Compact* codes_;
   int words_;
   std::size_t s_;
   std::size_t k_;
   std::vector<float> margins_;
+};
+
+// Grows several trees at once, a level at a time (Grove's fast order, with codes): one pass
+// over the items per level measures every item against the split of its node in each tree,
+// so each code row is read once per level for the whole batch instead of once per tree.
+// Each tree draws from its own random stream (seeded from the seed and the tree's number),
+// so a tree does not depend on the batch it grew in, nor on the number of threads.
+// Splits follow TreeBuilder's rule: three planes at most, then random sides for duplicates.
+template <class P>
+class LevelBuilder {
+ public:
+  LevelBuilder(Forest& forest, const Compact& codes, ParallelFor* parallel, const std::vector<std::int32_t>& ids,
+               std::uint64_t seed)
+      : forest_(forest), codes_(codes), parallel_(parallel), ids_(ids), seed_(seed),
+        words_(forest.layout.f), s_(forest.layout.node_size), k_(forest.layout.max_bucket()) {}
+
+  // Grows trees first .. first + count - 1; returns their roots' pending nodes, in order.
+  void grow(int first, int count) {
+    pending_.clear();
+    rngs_.clear();
+    const std::size_t n = static_cast<std::size_t>(forest_.n_items);
+    slot_.assign(static_cast<std::size_t>(count) * n, -1);
+    margins_.assign(static_cast<std::size_t>(count) * n, 0.0f);
+    count_ = count;
+    std::vector<int> frontier;
+    for (int t = 0; t < count; ++t) {
+      rngs_.emplace_back(tree_seed(first + t));
+      frontier.push_back(add_pending(t, ids_, true));
+    }
+    roots_ = frontier;
+    while (!frontier.empty()) frontier = grow_level(frontier);
+  }
+  // Writes tree `t` of the batch into the forest (children before parents, the smaller side
+  // first, as Annoy orders nodes) and returns its root's node number.
+  std::int32_t write_tree(int t) { return write(roots_[static_cast<std::size_t>(t)]); }
+
+ private:
+  struct Pending {
+    int tree;
+    bool root;
+    std::vector<std::int32_t> ids;
+    std::vector<std::uint8_t> split;  // the plane, once the node splits
+    int child[2] = {-1, -1};          // pending nodes of the two sides
+  };
+
+  std::uint64_t tree_seed(int t) const {
+    std::uint64_t h = seed_ + 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(t + 1);
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+    return h ^ (h >> 31);
+  }
+
+  int add_pending(int tree, std::vector<std::int32_t> ids, bool root) {
+    Pending p;
+    p.tree = tree;
+    p.root = root;
+    p.ids = std::move(ids);
+    pending_.push_back(std::move(p));
+    return static_cast<int>(pending_.size()) - 1;
+  }
+
+  bool is_leaf(const Pending& p) const {
+    if (p.ids.size() == 1 && !p.root) return true;
+    const bool small_items = static_cast<std::size_t>(forest_.n_items) <= k_;
+    return p.ids.size() <= k_ && (!p.root || small_items || p.ids.size() == 1);
+  }
+
+  std::vector<int> grow_level(const std::vector<int>& frontier) {
+    std::vector<int> splitting;
+    for (int idx : frontier) {
+      Pending& p = pending_[static_cast<std::size_t>(idx)];
+      if (is_leaf(p)) continue;
+      p.split.assign(s_, 0);
+      new_plane(p);
+      for (std::int32_t id : p.ids) slot_[static_cast<std::size_t>(p.tree) * static_cast<std::size_t>(forest_.n_items) + static_cast<std::size_t>(id)] = idx;
+      splitting.push_back(idx);
+    }
+    if (splitting.empty()) return {};
+    measure_level(splitting);
+    std::vector<int> next;
+    for (int idx : splitting) {
+      split_node(idx);
+      const Pending& p = pending_[static_cast<std::size_t>(idx)];
+      next.push_back(p.child[0]);
+      next.push_back(p.child[1]);
+    }
+    return next;
+  }
+
+  void new_plane(Pending& p) {
+    items_.clear();
+    for (std::int32_t id : p.ids) items_.push_back(forest_.node(id));
+    P::create_split(items_, words_, s_, rngs_[static_cast<std::size_t>(p.tree)], p.split.data());
+  }
+
+  float margin(int idx, std::int32_t id) {
+    const Pending& p = pending_[static_cast<std::size_t>(idx)];
+    const std::uint8_t* item = forest_.node(id);
+    const CodedPlane& coded = plane_of_[static_cast<std::size_t>(idx)];
+    if (!coded.usable() || !coded.has_code(id)) return P::build_margin(p.split.data(), item, words_);
+    return coded.dot(id) + P::margin_rest(p.split.data(), item);
+  }
+
+  // One pass over the items, in id order: each item's code is read once for all trees.
+  void measure_level(const std::vector<int>& splitting) {
+    plane_of_.clear();
+    plane_of_.resize(pending_.size());
+    for (int idx : splitting) plane_of_[static_cast<std::size_t>(idx)] = CodedPlane(codes_, P::v(pending_[static_cast<std::size_t>(idx)].split.data()));
+    const std::size_t n = static_cast<std::size_t>(forest_.n_items);
+    auto run = [&](std::size_t begin, std::size_t end) {
+      for (std::size_t i = begin; i < end; ++i) {
+        if (i + kPrefetchAhead < end) prefetch(codes_.code(ids_[i + kPrefetchAhead]), static_cast<std::size_t>(codes_.stride()));
+        const std::int32_t id = ids_[i];
+        for (int t = 0; t < count_; ++t) {
+          const std::size_t at = static_cast<std::size_t>(t) * n + static_cast<std::size_t>(id);
+          if (slot_[at] >= 0) margins_[at] = margin(slot_[at], id);
+        }
+      }
+    };
+    if (parallel_ && parallel_->workers() > 1) parallel_->run(ids_.size(), run);
+    else run(0, ids_.size());
+  }
+
+  // Sides from the level's margins (coin flips for exact zeros, in item order); a plane that
+  // leaves >= 95% on one side is replaced (up to three in all), and if even that leaves > 99%
+  // (duplicates), sides are drawn at random.
+  void split_node(int idx) {
+    Pending& p = pending_[static_cast<std::size_t>(idx)];
+    Kiss64& rng = rngs_[static_cast<std::size_t>(p.tree)];
+    const std::size_t base = static_cast<std::size_t>(p.tree) * static_cast<std::size_t>(forest_.n_items);
+    std::vector<std::int32_t> sides[2];
+    auto assign = [&](bool fresh) {
+      sides[0].clear();
+      sides[1].clear();
+      if (fresh) plane_of_[static_cast<std::size_t>(idx)] = CodedPlane(codes_, P::v(p.split.data()));
+      for (std::int32_t id : p.ids) {
+        const float m = fresh ? margin(idx, id) : margins_[base + static_cast<std::size_t>(id)];
+        sides[side_of(m, rng) ? 1 : 0].push_back(id);
+      }
+    };
+    assign(false);
+    for (int attempt = 1; attempt < 3 && imbalance(sides[0].size(), sides[1].size()) >= 0.95; ++attempt) {
+      new_plane(p);
+      assign(true);
+    }
+    while (imbalance(sides[0].size(), sides[1].size()) > 0.99) {
+      sides[0].clear();
+      sides[1].clear();
+      P::zero_plane(p.split.data(), words_);
+      for (std::int32_t id : p.ids) sides[rng.flip() ? 1 : 0].push_back(id);
+    }
+    for (std::int32_t id : p.ids) slot_[base + static_cast<std::size_t>(id)] = -1;
+    const int tree = p.tree;
+    std::vector<std::int32_t>().swap(p.ids);  // the sides hold them now
+    const int left = add_pending(tree, std::move(sides[0]), false);
+    const int right = add_pending(tree, std::move(sides[1]), false);
+    pending_[static_cast<std::size_t>(idx)].child[0] = left;  // add_pending may have moved pending_
+    pending_[static_cast<std::size_t>(idx)].child[1] = right;
+  }
+
+  std::int32_t write(int idx) {
+    Pending& p = pending_[static_cast<std::size_t>(idx)];
+    const std::int32_t descendants = p.root ? forest_.n_items : static_cast<std::int32_t>(p.ids.size());
+    if (p.child[0] < 0) {  // a leaf
+      if (p.ids.size() == 1 && !p.root) return p.ids[0];  // a lone item is its own subtree
+      const std::int32_t id = allocate();
+      std::uint8_t* node = forest_.mutable_node(id);
+      n_descendants(node) = descendants;
+      if (!p.ids.empty()) std::memcpy(node + P::kChildren, p.ids.data(), p.ids.size() * sizeof(std::int32_t));
+      return id;
+    }
+    const std::size_t size0 = subtree_size(p.child[0]), size1 = subtree_size(p.child[1]);
+    const int flip = size0 > size1 ? 1 : 0;
+    std::int32_t children[2];
+    for (int side = 0; side < 2; ++side)  // the smaller side first, as Annoy does
+      children[side ^ flip] = write(pending_[static_cast<std::size_t>(idx)].child[side ^ flip]);
+    Pending& q = pending_[static_cast<std::size_t>(idx)];
+    n_descendants(q.split.data()) = q.root ? forest_.n_items : static_cast<std::int32_t>(subtree_size(idx));
+    std::memcpy(q.split.data() + P::kChildren, children, sizeof children);
+    const std::int32_t id = allocate();
+    std::memcpy(forest_.mutable_node(id), q.split.data(), s_);
+    return id;
+  }
+
+  std::size_t subtree_size(int idx) const {
+    const Pending& p = pending_[static_cast<std::size_t>(idx)];
+    if (p.child[0] < 0) return p.ids.size();
+    return subtree_size(p.child[0]) + subtree_size(p.child[1]);
+  }
+
+  std::int32_t allocate() {
+    require_node_numbers(forest_.n_nodes + 1);
+    forest_.reserve(forest_.n_nodes + 1);
+    const std::int32_t id = static_cast<std::int32_t>(forest_.n_nodes++);
+    std::memset(forest_.mutable_node(id), 0, s_);
+    return id;
+  }
+
+  Forest& forest_;
+  const Compact& codes_;
+  ParallelFor* parallel_;
+  const std::vector<std::int32_t>& ids_;
+  std::uint64_t seed_;
+  int words_;
+  std::size_t s_, k_;
+  int count_ = 0;
+  std::vector<Pending> pending_;
+  std::vector<int> roots_;
+  std::vector<Kiss64> rngs_;
+  std::vector<int> slot_;        // per tree and item: the pending node splitting it this level
+  std::vector<float> margins_;   // per tree and item: its margin this level
+  std::vector<CodedPlane> plane_of_;  // per pending node: its plane on the code grid
+  std::vector<const std::uint8_t*> items_;
 };
 
 // Dot: give each item the extra coordinate that lifts all of them to the largest norm. The
@@ -172,22 +451,55 @@ void dot_postprocess(Forest& forest) {
   }
 }
 
+void log_tree(const Forest& forest, const BuildOptions& options, int t) {
+  if (options.log)
+    options.log("tree " + std::to_string(t + 1) +
+                (options.n_trees == -1 ? "" : " of " + std::to_string(options.n_trees)) +
+                " built (" + std::to_string(forest.n_nodes) + " nodes so far)");
+}
+
+bool enough_trees(const Forest& forest, const BuildOptions& options, int t) {
+  return options.n_trees == -1 ? forest.n_nodes >= 2 * static_cast<std::int64_t>(forest.n_items) : t >= options.n_trees;
+}
+
+// Trees grown in batches a level at a time (LevelBuilder). A batch's per-item bookkeeping is
+// 8 bytes per item and tree, kept under 256 MiB; with n_trees = -1, trees are written one by
+// one until Annoy's rule stops, so extra trees of the last batch are dropped unwritten.
+template <class P>
+void build_levels(Forest& forest, const BuildOptions& options, const std::vector<std::int32_t>& ids) {
+  LevelBuilder<P> builder(forest, *options.codes, options.parallel, ids, options.seed);
+  const std::int64_t per_tree = 8 * static_cast<std::int64_t>(std::max<std::int32_t>(forest.n_items, 1));
+  const int most = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(64, (std::int64_t(256) << 20) / per_tree)));
+  int t = 0;
+  while (!enough_trees(forest, options, t)) {
+    int batch = options.n_trees == -1 ? (t == 0 ? 1 : most) : std::min(most, options.n_trees - t);
+    if (options.n_trees == -1 && t > 0) {  // about as many as Annoy's rule will take
+      const std::int64_t per = std::max<std::int64_t>(1, (forest.n_nodes - forest.n_items) / t);
+      const std::int64_t left = (2 * static_cast<std::int64_t>(forest.n_items) - forest.n_nodes + per - 1) / per;
+      batch = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(most, left)));
+    }
+    builder.grow(t, batch);
+    for (int b = 0; b < batch && !enough_trees(forest, options, t); ++b, ++t) {
+      forest.roots.push_back(builder.write_tree(b));
+      log_tree(forest, options, t);
+    }
+  }
+}
+
 template <class P>
 void build_trees(Forest& forest, const BuildOptions& options) {
   std::vector<std::int32_t> ids;
   for (std::int32_t i = 0; i < forest.n_items; ++i)
     if (n_descendants(forest.node(i)) >= 1) ids.push_back(i);  // skip holes
+  if constexpr (!std::is_same<P, Hamming>::value) {
+    if (options.codes && !forest.annoy_float_order) return build_levels<P>(forest, options, ids);
+  }
   Kiss64 rng(options.seed);
-  TreeBuilder<P> builder(forest, rng, options.parallel);
+  TreeBuilder<P> builder(forest, rng, options.parallel, forest.annoy_float_order ? nullptr : options.codes);
   for (int t = 0;; ++t) {
-    if (options.n_trees == -1 ? forest.n_nodes >= 2 * static_cast<std::int64_t>(forest.n_items)
-                              : t >= options.n_trees)
-      break;
+    if (enough_trees(forest, options, t)) break;
     forest.roots.push_back(builder.make_tree(ids, true));
-    if (options.log)
-      options.log("tree " + std::to_string(t + 1) +
-                  (options.n_trees == -1 ? "" : " of " + std::to_string(options.n_trees)) +
-                  " built (" + std::to_string(forest.n_nodes) + " nodes so far)");
+    log_tree(forest, options, t);
   }
 }
 

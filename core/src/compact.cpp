@@ -68,59 +68,95 @@ float round_up(double x) {
   return r;
 }
 
-// What one item encodes to: its values (angular: scaled to unit length) in double.
-struct ItemValues {
-  bool present = false;  // an item, not a hole
-  bool exact = false;    // zero or non-finite: scored exactly, never on its code
-  double norm = 0;
-};
-ItemValues item_values(const Forest& forest, std::int32_t i, double* out) {
-  ItemValues r;
-  const std::uint8_t* node = forest.node(i);
-  if (n_descendants(node) != 1) return r;
-  r.present = true;
-  const int f = forest.layout.f;
-  const float* x = reinterpret_cast<const float*>(node + forest.layout.vector);
-  double nn = 0;
-  for (int j = 0; j < f; ++j) {
-    out[j] = x[j];
-    nn += out[j] * out[j];
-  }
-  r.norm = std::sqrt(nn);
-  if (!std::isfinite(r.norm)) r.exact = true;
-  if (forest.layout.metric == Metric::Angular) {
-    if (!(r.norm > 0)) r.exact = true;
-    else
-      for (int j = 0; j < f; ++j) out[j] /= r.norm;
-  }
-  return r;
+// One item's values as coded: as stored, or (angular) scaled to unit length. Returns the
+// factor (1, or 1/|x| in double), or 0 when the item is to be scored exactly always (a zero
+// or non-finite vector); *norm gets |x|. Eight partial sums, so the loop vectorises.
+double item_scale(const float* x, int f, bool unit, double* norm) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int j = 0;
+  for (; j + 8 <= f; j += 8)
+    for (int k = 0; k < 8; ++k) acc[k] += static_cast<double>(x[j + k]) * x[j + k];
+  for (; j < f; ++j) acc[j % 8] += static_cast<double>(x[j]) * x[j];
+  *norm = std::sqrt(((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
+  if (!std::isfinite(*norm)) return 0;
+  if (!unit) return 1;
+  return *norm > 0 ? 1 / *norm : 0;
 }
 
-// Codes one item on the grid (offsets, scale) and returns its error bound record.
-void encode_item(const Forest& forest, std::int32_t i, const float* offsets, float scale, double* values,
-                 std::uint8_t* code, float* record) {
+const float* item_vector(const Forest& forest, std::int32_t i) {
+  const std::uint8_t* node = forest.node(i);
+  if (n_descendants(node) != 1) return nullptr;  // a hole
+  return reinterpret_cast<const float*>(node + forest.layout.vector);
+}
+
+// Codes one item on the grid (offsets, scale) and writes its record {error bound, |x|}.
+// The error is computed in double, from the code actually chosen (any code is correct; the
+// nearest is merely the tightest), so the bound holds whatever the rounding above.
+void encode_item(const Forest& forest, std::int32_t i, const float* offsets, float scale, std::uint8_t* code,
+                 float* record) {
   const int f = forest.layout.f;
-  const ItemValues item = item_values(forest, i, values);
   record[0] = -1.0f;  // a hole
   record[1] = 0.0f;
-  if (!item.present) return;
-  if (item.exact) {
+  const float* x = item_vector(forest, i);
+  if (!x) return;
+  double norm = 0;
+  const double factor = item_scale(x, f, forest.layout.metric == Metric::Angular, &norm);
+  if (factor == 0) {
     record[0] = std::numeric_limits<float>::infinity();
     return;
   }
   const bool l1 = forest.layout.metric == Metric::Manhattan;
-  double error = 0;
-  for (int j = 0; j < f; ++j) {
-    const double step = std::nearbyint((values[j] - offsets[j]) / scale);
-    const int c = static_cast<int>(std::min(255.0, std::max(0.0, step)));
+  const double step = scale, inverse = 1.0 / scale;
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  auto one = [&](int j) {
+    const double v = x[j] * factor;
+    double t = (v - offsets[j]) * inverse;
+    t = t < 0 ? 0 : (t > 255 ? 255 : t);
+    const int c = static_cast<int>(t + 0.5);
     code[j] = static_cast<std::uint8_t>(c);
-    const double d = values[j] - (static_cast<double>(offsets[j]) + static_cast<double>(scale) * c);
-    error += l1 ? std::fabs(d) : d * d;
-  }
+    const double d = v - (offsets[j] + step * c);
+    return l1 ? std::fabs(d) : d * d;
+  };
+  int j = 0;
+  for (; j + 8 <= f; j += 8)
+    for (int k = 0; k < 8; ++k) acc[k] += one(j + k);
+  for (; j < f; ++j) acc[j % 8] += one(j);
+  double error = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
   if (!l1) error = std::sqrt(error);
   // A relative margin for the double arithmetic above, then rounded up to a float.
   record[0] = round_up(error * (1 + 1e-9) + 1e-30);
-  record[1] = forest.layout.metric == Metric::Dot ? round_up(item.norm * (1 + 1e-9)) : 0.0f;
+  record[1] = forest.layout.metric == Metric::Dot ? round_up(norm * (1 + 1e-9)) : 0.0f;
+}
+
+// The grid: per-dimension minimum, and one scale that fits the widest range in 255 steps.
+float make_grid(const Forest& forest, float* offsets) {
+  const int f = forest.layout.f;
+  const bool unit = forest.layout.metric == Metric::Angular;
+  std::vector<double> low(static_cast<std::size_t>(f), std::numeric_limits<double>::infinity());
+  std::vector<double> high(static_cast<std::size_t>(f), -std::numeric_limits<double>::infinity());
+  double* lo = low.data();
+  double* hi = high.data();
+  for (std::int32_t i = 0; i < forest.n_items; ++i) {
+    const float* x = item_vector(forest, i);
+    double norm = 0;
+    const double factor = x ? item_scale(x, f, unit, &norm) : 0;
+    if (factor == 0) continue;
+    for (int j = 0; j < f; ++j) {
+      const double v = x[j] * factor;
+      lo[j] = v < lo[j] ? v : lo[j];
+      hi[j] = v > hi[j] ? v : hi[j];
+    }
+  }
+  double widest = 0;
+  for (int j = 0; j < f; ++j) {
+    if (!(lo[j] <= hi[j])) lo[j] = hi[j] = 0;  // no encodable item
+    float o = static_cast<float>(lo[j]);
+    if (static_cast<double>(o) > lo[j]) o = std::nextafter(o, -std::numeric_limits<float>::infinity());
+    offsets[j] = o;
+    widest = std::max(widest, hi[j] - o);
+  }
+  const float scale = round_up(widest / 255);
+  return scale >= std::numeric_limits<float>::min() && std::isfinite(scale) ? scale : 1.0f;
 }
 
 }  // namespace
@@ -148,35 +184,11 @@ std::unique_ptr<Compact> Compact::encode(const Forest& forest) {
   std::unique_ptr<MemoryStorage> storage(new MemoryStorage());
   storage->resize(static_cast<std::size_t>(layout.total));  // zeroed: padding stays 0
   std::uint8_t* bytes = storage->mutable_data();
-
-  // The grid: per-dimension minimum and one scale that fits the widest range in 255 steps.
-  std::vector<double> values(static_cast<std::size_t>(f));
-  std::vector<double> low(static_cast<std::size_t>(f), std::numeric_limits<double>::infinity());
-  std::vector<double> high(static_cast<std::size_t>(f), -std::numeric_limits<double>::infinity());
-  for (std::int32_t i = 0; i < n; ++i) {
-    const ItemValues item = item_values(forest, i, values.data());
-    if (!item.present || item.exact) continue;
-    for (int j = 0; j < f; ++j) {
-      low[static_cast<std::size_t>(j)] = std::min(low[static_cast<std::size_t>(j)], values[static_cast<std::size_t>(j)]);
-      high[static_cast<std::size_t>(j)] = std::max(high[static_cast<std::size_t>(j)], values[static_cast<std::size_t>(j)]);
-    }
-  }
   float* offsets = reinterpret_cast<float*>(bytes + layout.offsets);
-  double widest = 0;
-  for (int j = 0; j < f; ++j) {
-    const std::size_t z = static_cast<std::size_t>(j);
-    if (!(low[z] <= high[z])) low[z] = high[z] = 0;  // no encodable item
-    float lo = static_cast<float>(low[z]);
-    if (static_cast<double>(lo) > low[z]) lo = std::nextafter(lo, -std::numeric_limits<float>::infinity());
-    offsets[j] = lo;
-    widest = std::max(widest, high[z] - lo);
-  }
-  float scale = round_up(widest / 255);
-  if (!(scale >= std::numeric_limits<float>::min()) || !std::isfinite(scale)) scale = 1.0f;
-
+  const float scale = make_grid(forest, offsets);
   float* records = reinterpret_cast<float*>(bytes + layout.records);
   for (std::int32_t i = 0; i < n; ++i)
-    encode_item(forest, i, offsets, scale, values.data(), bytes + layout.codes + static_cast<std::size_t>(i) * layout.stride,
+    encode_item(forest, i, offsets, scale, bytes + layout.codes + static_cast<std::size_t>(i) * layout.stride,
                 records + 2 * static_cast<std::size_t>(i));
 
   CompanionHeader header{};
@@ -186,17 +198,24 @@ std::unique_ptr<Compact> Compact::encode(const Forest& forest) {
   header.f = static_cast<std::uint32_t>(f);
   header.stride = static_cast<std::uint32_t>(layout.stride);
   header.n_items = static_cast<std::uint64_t>(n);
-  header.index_bytes = forest.bytes_for(forest.n_nodes);
-  header.fingerprint = fingerprint(forest);
   header.scale = scale;
-  std::memcpy(bytes, &header, sizeof header);
-  header.checksum = companion_checksum(bytes, static_cast<std::size_t>(layout.total));
   std::memcpy(bytes, &header, sizeof header);
 
   std::unique_ptr<Compact> compact(new Compact());
   compact->attach(storage->data(), storage->size());
   compact->storage_ = std::move(storage);
+  if (forest.n_nodes > forest.n_items) compact->seal(forest);  // built: tie it to the index now
   return compact;
+}
+
+void Compact::seal(const Forest& forest) {
+  std::uint8_t* bytes = storage_->mutable_data();
+  CompanionHeader header;
+  std::memcpy(&header, bytes, sizeof header);
+  header.index_bytes = forest.bytes_for(forest.n_nodes);
+  header.fingerprint = fingerprint(forest);
+  header.checksum = companion_checksum(bytes, size_);
+  std::memcpy(bytes, &header, sizeof header);
 }
 
 std::unique_ptr<Compact> Compact::adopt(std::unique_ptr<Storage> storage, const Forest& forest,
@@ -242,12 +261,11 @@ bool Compact::verify(const Forest& forest, std::string* why) const {
       *why = "the companion has a non-finite offset";
       return false;
     }
-  std::vector<double> values(static_cast<std::size_t>(f()));
   std::vector<std::uint8_t> code(static_cast<std::size_t>(stride()), 0);
   float record[2];
   for (int k = 0; k < kSamples && forest.n_items > 0; ++k) {
     const std::int32_t i = sample_item(forest, k);
-    encode_item(forest, i, offsets(), scale(), values.data(), code.data(), record);
+    encode_item(forest, i, offsets(), scale(), code.data(), record);
     if (std::memcmp(code.data(), this->code(i), static_cast<std::size_t>(f())) != 0 ||
         std::memcmp(record, records() + 2 * static_cast<std::size_t>(i), sizeof record) != 0) {
       *why = "the companion's codes do not match the index's items";

@@ -56,7 +56,10 @@ class Compact {
   }
 
   // Encodes every item of a forest. Throws OutOfMemory when the copy cannot be allocated.
+  // Encoded before the trees exist (a build scores its splits on the codes), the copy is
+  // tied to the finished index by seal(); encoding a built forest seals at once.
   static std::unique_ptr<Compact> encode(const Forest& forest);
+  void seal(const Forest& forest);
   // Takes companion bytes for `forest` after O(1) checks (header, sizes, fingerprint);
   // returns null and says why when they do not belong to this index.
   static std::unique_ptr<Compact> adopt(std::unique_ptr<Storage> storage, const Forest& forest,

@@ -316,6 +316,18 @@ void Index::build(int n_trees, ParallelFor* parallel) {
   options.seed = m.seed;
   options.parallel = parallel;
   if (m.verbose && m.log) options.log = m.log;
+  // Grove's order measures splits on the items' codes (a quarter of the bytes), whether or
+  // not queries will use them, so the trees do not depend on set_compact_scoring().
+  std::unique_ptr<detail::Compact> codes;
+  if (!m.forest.annoy_float_order && detail::compact_applies(m.layout().metric)) {
+    m.drop_compact();
+    try {
+      codes = detail::Compact::encode(m.forest);
+    } catch (const Error&) {  // no room for the codes: measure on floats (other trees)
+    } catch (const std::bad_alloc&) {
+    }
+    options.codes = codes.get();
+  }
   try {
     detail::build_forest(m.forest, options);
   } catch (...) {
@@ -327,8 +339,15 @@ void Index::build(int n_trees, ParallelFor* parallel) {
   // A build into a file leaves the file read-only and published: from here on the index is
   // that file, as after save(), so nothing can rewrite it under the processes mapping it.
   m.state = m.forest.storage->mutable_data() ? State::Built : State::Loaded;
-  // The compact copy, now rather than on the first query.
-  if (m.compact_on && detail::compact_applies(m.layout().metric)) m.ensure_compact();
+  // The compact copy, now rather than on the first query: the build's codes, if it had them.
+  if (!m.compact_on || !detail::compact_applies(m.layout().metric)) return;
+  if (codes) {
+    codes->seal(m.forest);
+    m.compact = std::move(codes);
+    m.compact_checked = true;
+    m.compact_ready.store(m.compact.get(), std::memory_order_release);
+  }
+  m.ensure_compact();
 }
 
 void Index::unbuild() {

@@ -215,6 +215,8 @@ struct Angular {
   static float build_margin(const std::uint8_t* split, const std::uint8_t* item, int f) {
     return margin(split, v(item), f);
   }
+  // build_margin minus the split's normal . the item's vector (what codes stand in for).
+  static float margin_rest(const std::uint8_t*, const std::uint8_t*) { return 0; }
 
   static void copy_for_split(std::uint8_t* dst, const std::uint8_t* src, int f) {
     std::memcpy(v(dst), v(src), sizeof(float) * f);
@@ -267,6 +269,7 @@ struct Minkowski {
   static float build_margin(const std::uint8_t* split, const std::uint8_t* item, int f) {
     return margin(split, v(item), f);
   }
+  static float margin_rest(const std::uint8_t* split, const std::uint8_t*) { return a(split); }
 
   static void copy_for_split(std::uint8_t* dst, const std::uint8_t* src, int f) {
     std::memcpy(v(dst), v(src), sizeof(float) * f);
@@ -322,6 +325,7 @@ struct DotMain {
   static float build_margin(const std::uint8_t* split, const std::uint8_t* item, int f) {
     return M::dot(v(split), v(item), f) + df(split) * df(item);
   }
+  static float margin_rest(const std::uint8_t* split, const std::uint8_t* item) { return df(split) * df(item); }
   // While building: angular distance between augmented vectors.
   static float augmented_norm2(const std::uint8_t* n, int f) {
     return M::dot(v(n), v(n), f) + df(n) * df(n);
@@ -388,6 +392,7 @@ struct DotReleased {
   static float build_margin(const std::uint8_t* split, const std::uint8_t* item, int f) {
     return margin(split, v(item), f);
   }
+  static float margin_rest(const std::uint8_t* split, const std::uint8_t*) { return df(split) * df(split); }
 
   static float build_distance(const std::uint8_t* x, const std::uint8_t* y, int f) { return distance(x, y, f); }
   static void copy_for_split(std::uint8_t* dst, const std::uint8_t* src, int f) {

@@ -57,16 +57,6 @@ auto prepare_query(std::uint8_t* q, std::size_t node_size, int words, int) -> de
 template <class P>
 void prepare_query(std::uint8_t*, std::size_t, int, long) {}
 
-inline void prefetch(const void* p, std::size_t bytes) {
-#if defined(__GNUC__) || defined(__clang__)
-  const char* c = static_cast<const char*>(p);
-  for (std::size_t at = 0; at < bytes; at += 64) __builtin_prefetch(c + at);
-#else
-  (void)p, (void)bytes;
-#endif
-}
-
-constexpr std::size_t kPrefetchAhead = 8;
 
 // The distinct items among the candidates, those that several trees found first (they are
 // likely near: ranking them first tightens the bound early; order never changes a result).

@@ -19,7 +19,8 @@ namespace {
 class ThreadPool : public ParallelFor {
  public:
   // Starts up to threads - 1 workers. When the system refuses a thread (a pids or memory
-  // limit that hardware_concurrency() does not see), the pool carries on with those it got.
+  // limit that hardware_concurrency() does not see), the pool carries on with half of those
+  // it got: at such a limit the work itself still needs room (memory) to run.
   ThreadPool(int threads, const std::function<void()>& before_spawn) {
     try {
       for (int i = 1; i < threads; ++i) {
@@ -28,6 +29,14 @@ class ThreadPool : public ParallelFor {
       }
     } catch (const std::exception&) {
       // std::system_error from std::thread, or the test hook: fewer workers, same results.
+      const std::size_t keep = workers_.size() / 2;
+      stop();
+      workers_.clear();
+      stop_ = false;
+      try {
+        while (workers_.size() < keep) workers_.emplace_back([this] { work(); });
+      } catch (const std::exception&) {
+      }
     }
   }
   ~ThreadPool() override { stop(); }
