@@ -3,7 +3,9 @@
 //
 // Sums are taken in chunks of kChunk elements in 32-bit lanes, then added up in 64 bits: with
 // query steps in the ranges compact.h states, no chunk can overflow a 32-bit lane.
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 #include "compact.h"
 
@@ -43,7 +45,85 @@ std::int64_t reference(const std::int16_t* q, const std::uint8_t* c, int n) {
   return total;
 }
 
+void extend_reference(const float* x, float factor, float* lo, float* hi, int f) {
+  for (int j = 0; j < f; ++j) {
+    const float v = x[j] * factor;
+    lo[j] = v < lo[j] ? v : lo[j];
+    hi[j] = v > hi[j] ? v : hi[j];
+  }
+}
+
+void quantize_reference(const float* x, float factor, const float* offsets, float inverse, std::uint8_t* code, int f) {
+  for (int j = 0; j < f; ++j) {
+    float t = (x[j] * factor - offsets[j]) * inverse;
+    t = t > 0.0f ? t : 0.0f;  // NaN too
+    t = t < 255.0f ? t : 255.0f;
+    code[j] = static_cast<std::uint8_t>(static_cast<int>(t + 0.5f));
+  }
+}
+
+double error_reference(const float* x, double factor, const float* offsets, double step, const std::uint8_t* code, int f,
+                       bool l1) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int j = 0; j < f; ++j) {
+    const double d = x[j] * factor - (static_cast<double>(offsets[j]) + step * code[j]);
+    acc[j % 8] += l1 ? std::fabs(d) : d * d;
+  }
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
 #ifdef GROVE_X86
+
+// SSE2: min/max take their second operand when the first is NaN, so a NaN value is ignored.
+void extend_sse2(const float* x, float factor, float* lo, float* hi, int f) {
+  const __m128 k = _mm_set1_ps(factor);
+  int j = 0;
+  for (; j + 4 <= f; j += 4) {
+    const __m128 v = _mm_mul_ps(_mm_loadu_ps(x + j), k);
+    _mm_storeu_ps(lo + j, _mm_min_ps(v, _mm_loadu_ps(lo + j)));
+    _mm_storeu_ps(hi + j, _mm_max_ps(v, _mm_loadu_ps(hi + j)));
+  }
+  extend_reference(x + j, factor, lo + j, hi + j, f - j);
+}
+
+// SSE2 encoding, 16 values a step, packed to bytes with saturation (values are 0..255 already).
+void quantize_sse2(const float* x, float factor, const float* offsets, float inverse, std::uint8_t* code, int f) {
+  const __m128 k = _mm_set1_ps(factor), inv = _mm_set1_ps(inverse), zero = _mm_setzero_ps(),
+               top = _mm_set1_ps(255.0f), half = _mm_set1_ps(0.5f);
+  auto four = [&](int j) {
+    __m128 t = _mm_mul_ps(_mm_sub_ps(_mm_mul_ps(_mm_loadu_ps(x + j), k), _mm_loadu_ps(offsets + j)), inv);
+    t = _mm_min_ps(_mm_max_ps(t, zero), top);  // max first: a NaN becomes 0
+    return _mm_cvttps_epi32(_mm_add_ps(t, half));
+  };
+  int j = 0;
+  for (; j + 16 <= f; j += 16) {
+    const __m128i low = _mm_packs_epi32(four(j), four(j + 4)), high = _mm_packs_epi32(four(j + 8), four(j + 12));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(code + j), _mm_packus_epi16(low, high));
+  }
+  quantize_reference(x + j, factor, offsets + j, inverse, code + j, f - j);
+}
+
+// AVX2: the error in double, 4 values a step, two chains.
+__attribute__((target("avx2"))) double error_avx2(const float* x, double factor, const float* offsets, double step,
+                                                  const std::uint8_t* code, int f, bool l1) {
+  const __m256d k = _mm256_set1_pd(factor), s = _mm256_set1_pd(step), sign = _mm256_set1_pd(-0.0);
+  __m256d acc[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
+  int j = 0;
+  for (; j + 4 <= f; j += 4) {
+    std::int32_t packed;
+    std::memcpy(&packed, code + j, 4);
+    const __m256d c = _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(packed)));
+    const __m256d v = _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + j)), k);
+    const __m256d d = _mm256_sub_pd(v, _mm256_add_pd(_mm256_cvtps_pd(_mm_loadu_ps(offsets + j)), _mm256_mul_pd(s, c)));
+    __m256d& a = acc[(j / 4) & 1];
+    a = _mm256_add_pd(a, l1 ? _mm256_andnot_pd(sign, d) : _mm256_mul_pd(d, d));
+  }
+  alignas(32) double lanes[8];
+  _mm256_store_pd(lanes, acc[0]);
+  _mm256_store_pd(lanes + 4, acc[1]);
+  const double total = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+  return total + error_reference(x + j, factor, offsets + j, step, code + j, f - j, l1);
+}
 
 // SSE2: 16 codes widened by interleaving with zero bytes.
 template <class Op>
@@ -200,16 +280,17 @@ std::int64_t simd128(const std::int16_t* q, const std::uint8_t* c, int n) {
 
 #endif
 
-const CodeKernels kReference = {reference<L2>, reference<L1>, reference<Dot>, "reference"};
+const CodeKernels kReference = {reference<L2>, reference<L1>, reference<Dot>, extend_reference, quantize_reference, error_reference, "reference"};
 #ifdef GROVE_X86
-const CodeKernels kSse2 = {sse2<L2>, sse2<L1>, sse2<Dot>, "sse2"};
-const CodeKernels kAvx2 = {avx2<L2>, avx2<L1>, avx2<Dot>, "avx2"};
-const CodeKernels kAvx512 = {avx512bw<avx512bw_l2, L2>, avx512bw<avx512bw_l1, L1>, avx512bw<avx512bw_dot, Dot>, "avx512bw"};
+const CodeKernels kSse2 = {sse2<L2>, sse2<L1>, sse2<Dot>, extend_sse2, quantize_sse2, error_reference, "sse2"};
+const CodeKernels kAvx2 = {avx2<L2>, avx2<L1>, avx2<Dot>, extend_sse2, quantize_sse2, error_avx2, "avx2"};
+const CodeKernels kAvx512 = {avx512bw<avx512bw_l2, L2>, avx512bw<avx512bw_l1, L1>, avx512bw<avx512bw_dot, Dot>,
+                             extend_sse2, quantize_sse2, error_avx2, "avx512bw"};
 const CodeKernels kVnni = {avx512vnni<avx512vnni_l2, L2>, avx512vnni<avx512vnni_l1, L1>, avx512vnni<avx512vnni_dot, Dot>,
-                           "avx512vnni"};
+                           extend_sse2, quantize_sse2, error_avx2, "avx512vnni"};
 #endif
 #if defined(__wasm_simd128__)
-const CodeKernels kSimd128 = {simd128<L2>, simd128<L1>, simd128<Dot>, "simd128"};
+const CodeKernels kSimd128 = {simd128<L2>, simd128<L1>, simd128<Dot>, extend_reference, quantize_reference, error_reference, "simd128"};
 #endif
 
 #ifdef GROVE_X86

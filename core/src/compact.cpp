@@ -99,30 +99,25 @@ void encode_item(const Forest& forest, std::int32_t i, const float* offsets, flo
   record[1] = 0.0f;
   const float* x = item_vector(forest, i);
   if (!x) return;
-  double norm = 0;
-  const double factor = item_scale(x, f, forest.layout.metric == Metric::Angular, &norm);
+  // The norm is needed to scale (angular) and to bound (dot) only: others skip the pass.
+  double norm = 0, factor = 1;
+  if (forest.layout.metric == Metric::Angular || forest.layout.metric == Metric::Dot)
+    factor = item_scale(x, f, forest.layout.metric == Metric::Angular, &norm);
   if (factor == 0) {
     record[0] = std::numeric_limits<float>::infinity();
     return;
   }
   const bool l1 = forest.layout.metric == Metric::Manhattan;
-  const double step = scale, inverse = 1.0 / scale;
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  auto one = [&](int j) {
-    const double v = x[j] * factor;
-    double t = (v - offsets[j]) * inverse;
-    t = t < 0 ? 0 : (t > 255 ? 255 : t);
-    const int c = static_cast<int>(t + 0.5);
-    code[j] = static_cast<std::uint8_t>(c);
-    const double d = v - (offsets[j] + step * c);
-    return l1 ? std::fabs(d) : d * d;
-  };
-  int j = 0;
-  for (; j + 8 <= f; j += 8)
-    for (int k = 0; k < 8; ++k) acc[k] += one(j + k);
-  for (; j < f; ++j) acc[j % 8] += one(j);
-  double error = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  // Codes in float (the nearest code up to rounding is as good as any), then the error of the
+  // codes chosen, in double.
+  const CodeKernels& kernels = code_kernels();
+  kernels.quantize(x, static_cast<float>(factor), offsets, 1.0f / scale, code, f);
+  double error = kernels.error(x, factor, offsets, scale, code, f, l1);
   if (!l1) error = std::sqrt(error);
+  if (!std::isfinite(error)) {  // values too large to code: always scored exactly
+    record[0] = std::numeric_limits<float>::infinity();
+    return;
+  }
   // A relative margin for the double arithmetic above, then rounded up to a float.
   record[0] = round_up(error * (1 + 1e-9) + 1e-30);
   record[1] = forest.layout.metric == Metric::Dot ? round_up(norm * (1 + 1e-9)) : 0.0f;
@@ -132,28 +127,25 @@ void encode_item(const Forest& forest, std::int32_t i, const float* offsets, flo
 float make_grid(const Forest& forest, float* offsets) {
   const int f = forest.layout.f;
   const bool unit = forest.layout.metric == Metric::Angular;
-  std::vector<double> low(static_cast<std::size_t>(f), std::numeric_limits<double>::infinity());
-  std::vector<double> high(static_cast<std::size_t>(f), -std::numeric_limits<double>::infinity());
-  double* lo = low.data();
-  double* hi = high.data();
+  std::vector<float> low(static_cast<std::size_t>(f), std::numeric_limits<float>::infinity());
+  std::vector<float> high(static_cast<std::size_t>(f), -std::numeric_limits<float>::infinity());
+  const CodeKernels& kernels = code_kernels();
   for (std::int32_t i = 0; i < forest.n_items; ++i) {
     const float* x = item_vector(forest, i);
+    if (!x) continue;
     double norm = 0;
-    const double factor = x ? item_scale(x, f, unit, &norm) : 0;
+    const double factor = unit ? item_scale(x, f, true, &norm) : 1;
     if (factor == 0) continue;
-    for (int j = 0; j < f; ++j) {
-      const double v = x[j] * factor;
-      lo[j] = v < lo[j] ? v : lo[j];
-      hi[j] = v > hi[j] ? v : hi[j];
-    }
+    kernels.extend(x, static_cast<float>(factor), low.data(), high.data(), f);
   }
+  // Any grid gives correct bounds (errors are measured on the codes chosen); a grid that
+  // spans the values gives tight ones.
   double widest = 0;
   for (int j = 0; j < f; ++j) {
-    if (!(lo[j] <= hi[j])) lo[j] = hi[j] = 0;  // no encodable item
-    float o = static_cast<float>(lo[j]);
-    if (static_cast<double>(o) > lo[j]) o = std::nextafter(o, -std::numeric_limits<float>::infinity());
-    offsets[j] = o;
-    widest = std::max(widest, hi[j] - o);
+    const std::size_t z = static_cast<std::size_t>(j);
+    if (!(low[z] <= high[z]) || !std::isfinite(low[z]) || !std::isfinite(high[z])) low[z] = high[z] = 0;
+    offsets[j] = low[z];
+    widest = std::max(widest, static_cast<double>(high[z]) - low[z]);
   }
   const float scale = round_up(widest / 255);
   return scale >= std::numeric_limits<float>::min() && std::isfinite(scale) ? scale : 1.0f;
