@@ -70,10 +70,10 @@ class CodedPlane {
   }
   bool usable() const { return usable_; }
   bool has_code(std::int32_t id) const { return codes_->error(id) < std::numeric_limits<float>::infinity(); }
-  // normal . item, from the item's code.
-  float dot(std::int32_t id) const {
-    return static_cast<float>(base_ + unit_ * static_cast<double>(code_kernels().dot(steps_.data(), codes_->code(id), codes_->stride())));
-  }
+  // normal . item, from the item's code (or from the integer sum steps . code).
+  float dot(std::int32_t id) const { return from_sum(code_kernels().dot(steps_.data(), codes_->code(id), codes_->stride())); }
+  float from_sum(std::int64_t sum) const { return static_cast<float>(base_ + unit_ * static_cast<double>(sum)); }
+  const std::int16_t* steps() const { return steps_.data(); }
 
  private:
   const Compact* codes_ = nullptr;
@@ -311,14 +311,43 @@ class LevelBuilder {
     plane_of_.resize(pending_.size());
     for (int idx : splitting) plane_of_[static_cast<std::size_t>(idx)] = CodedPlane(codes_, P::v(pending_[static_cast<std::size_t>(idx)].split.data()));
     const std::size_t n = static_cast<std::size_t>(forest_.n_items);
+    const CodeKernels& kernels = code_kernels();
     auto run = [&](std::size_t begin, std::size_t end) {
+      const std::int16_t* steps[kManyMax];
+      std::size_t where[kManyMax];
+      int plane_of[kManyMax];
+      std::int64_t sums[kManyMax];
       for (std::size_t i = begin; i < end; ++i) {
         if (i + kPrefetchAhead < end) prefetch(codes_.code(ids_[i + kPrefetchAhead]), static_cast<std::size_t>(codes_.stride()));
         const std::int32_t id = ids_[i];
+        const std::uint8_t* code = codes_.code(id);
+        const bool coded = codes_.error(id) < std::numeric_limits<float>::infinity();
+        // The item's row against the planes of every tree it is splitting in, a block at a time.
+        int count = 0;
+        auto flush = [&] {
+          kernels.dot_many(steps, count, code, codes_.stride(), sums);
+          for (int k = 0; k < count; ++k) {
+            const Pending& p = pending_[static_cast<std::size_t>(plane_of[k])];
+            margins_[where[k]] = plane_of_[static_cast<std::size_t>(plane_of[k])].from_sum(sums[k]) +
+                                 P::margin_rest(p.split.data(), forest_.node(id));
+          }
+          count = 0;
+        };
         for (int t = 0; t < count_; ++t) {
           const std::size_t at = static_cast<std::size_t>(t) * n + static_cast<std::size_t>(id);
-          if (slot_[at] >= 0) margins_[at] = margin(slot_[at], id);
+          const int idx = slot_[at];
+          if (idx < 0) continue;
+          const CodedPlane& plane = plane_of_[static_cast<std::size_t>(idx)];
+          if (!coded || !plane.usable()) {
+            margins_[at] = margin(idx, id);
+            continue;
+          }
+          steps[count] = plane.steps();
+          where[count] = at;
+          plane_of[count] = idx;
+          if (++count == kManyMax) flush();
         }
+        if (count) flush();
       }
     };
     if (parallel_ && parallel_->workers() > 1) parallel_->run(ids_.size(), run);
@@ -337,7 +366,10 @@ class LevelBuilder {
       sides[0].clear();
       sides[1].clear();
       if (fresh) plane_of_[static_cast<std::size_t>(idx)] = CodedPlane(codes_, P::v(p.split.data()));
-      for (std::int32_t id : p.ids) {
+      const std::size_t count = p.ids.size();
+      for (std::size_t i = 0; i < count; ++i) {
+        const std::int32_t id = p.ids[i];
+        if (fresh && i + kPrefetchAhead < count) prefetch(codes_.code(p.ids[i + kPrefetchAhead]), static_cast<std::size_t>(codes_.stride()));
         const float m = fresh ? margin(idx, id) : margins_[base + static_cast<std::size_t>(id)];
         sides[side_of(m, rng) ? 1 : 0].push_back(id);
       }

@@ -32,6 +32,9 @@ struct CodeKernels {
   std::int64_t (*l2)(const std::int16_t* q, const std::uint8_t* c, int n);
   std::int64_t (*l1)(const std::int16_t* q, const std::uint8_t* c, int n);
   std::int64_t (*dot)(const std::int16_t* q, const std::uint8_t* c, int n);
+  // dot of one code row with `count` (1..kManyMax) query rows at once: the row is read and
+  // widened once (a build measures each item against the splits of several trees).
+  void (*dot_many)(const std::int16_t* const* q, int count, const std::uint8_t* c, int n, std::int64_t* out);
   // The grid: lo[j] = min(lo[j], x[j] * factor), hi likewise (NaN values are ignored).
   void (*extend)(const float* x, float factor, float* lo, float* hi, int f);
   // Encoding, f values: code[j] = round((x[j] * factor - offsets[j]) * inverse) within 0..255
@@ -43,6 +46,7 @@ struct CodeKernels {
   const char* name;
 };
 constexpr int kQueryLow = -1024, kQueryHigh = 1279, kQueryDot = 2047;
+constexpr int kManyMax = 8;
 const CodeKernels& code_kernels();       // the best for this CPU
 const CodeKernels& reference_code_kernels();
 int code_kernel_variants(const CodeKernels** out, int max);  // for tests

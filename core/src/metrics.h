@@ -127,7 +127,7 @@ void two_means(const std::vector<const std::uint8_t*>& items, int f, Kiss64& rng
   P::prepare_centre(q, f);
   // The 200 samples are drawn first (the same draws in the same order), so each can be
   // fetched from memory a few steps before it is used: samples are scattered rows.
-  constexpr int kSteps = 200, kAhead = 4;
+  constexpr int kSteps = 200, kAhead = 8;
   std::size_t picks[kSteps];
   for (std::size_t& pick : picks) pick = rng.index(count);
   for (int step = 0; step < kAhead; ++step) P::prefetch_item(items[picks[step]], f);

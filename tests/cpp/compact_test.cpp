@@ -3,6 +3,7 @@
 // before it is trusted.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -128,10 +129,52 @@ TEST(CompactKernels, EveryVariantGivesTheReferenceSum) {
         EXPECT_EQ(variants[k]->dot(qd.data(), c.data(), n), ref.dot(qd.data(), c.data(), n));
       }
     }
+    // dot_many: each query row's dot, for every count.
+    const int rows = grove::detail::kManyMax;
+    std::vector<std::vector<std::int16_t>> many(rows, qd);
+    for (int r = 0; r < rows; ++r) many[static_cast<std::size_t>(r)][static_cast<std::size_t>(r)] = static_cast<std::int16_t>(r - 3);
+    const std::int16_t* pointers[grove::detail::kManyMax];
+    for (int r = 0; r < rows; ++r) pointers[r] = many[static_cast<std::size_t>(r)].data();
+    for (int k = 0; k < count; ++k)
+      for (int used = 1; used <= rows; ++used) {
+        std::int64_t out[grove::detail::kManyMax];
+        variants[k]->dot_many(pointers, used, c.data(), n, out);
+        for (int r = 0; r < used; ++r) EXPECT_EQ(out[r], ref.dot(pointers[r], c.data(), n)) << variants[k]->name << " n=" << n;
+      }
     // The reference against plain 64-bit arithmetic, extremes included (no overflow).
     std::int64_t l2 = 0;
     for (int j = 0; j < n; ++j) l2 += std::int64_t(q[static_cast<std::size_t>(j)] - c[static_cast<std::size_t>(j)]) * (q[static_cast<std::size_t>(j)] - c[static_cast<std::size_t>(j)]);
     EXPECT_EQ(ref.l2(q.data(), c.data(), n), l2);
+  }
+}
+
+TEST(CompactKernels, EncodingIsTheSameInEveryVariant) {
+  const grove::detail::CodeKernels* variants[8];
+  const int count = grove::detail::code_kernel_variants(variants, 8);
+  const grove::detail::CodeKernels& ref = grove::detail::reference_code_kernels();
+  for (int f : {1, 7, 16, 33, 784}) {
+    auto x = grove_test::random_vectors(1, f, static_cast<unsigned>(f))[0];
+    x[0] = std::nanf("");  // NaN codes as 0, and is ignored by the grid
+    std::vector<float> offsets(static_cast<std::size_t>(f), -1.5f);
+    for (int k = 0; k < count; ++k) {
+      SCOPED_TRACE(std::string(variants[k]->name) + " f=" + std::to_string(f));
+      std::vector<std::uint8_t> a(static_cast<std::size_t>(f)), b(static_cast<std::size_t>(f));
+      variants[k]->quantize(x.data(), 0.7f, offsets.data(), 80.0f, a.data(), f);
+      ref.quantize(x.data(), 0.7f, offsets.data(), 80.0f, b.data(), f);
+      EXPECT_EQ(a, b);
+      EXPECT_EQ(a[0], 0);
+      for (bool l1 : {false, true}) {
+        const double e = variants[k]->error(x.data() + 1, 0.7, offsets.data(), 1 / 80.0, a.data() + 1, f - 1, l1);
+        const double r = ref.error(x.data() + 1, 0.7, offsets.data(), 1 / 80.0, a.data() + 1, f - 1, l1);
+        EXPECT_NEAR(e, r, 1e-12 * std::max(1.0, r));
+      }
+      std::vector<float> lo(static_cast<std::size_t>(f), 1e9f), hi(static_cast<std::size_t>(f), -1e9f), rlo = lo, rhi = hi;
+      variants[k]->extend(x.data(), 2.0f, lo.data(), hi.data(), f);
+      ref.extend(x.data(), 2.0f, rlo.data(), rhi.data(), f);
+      EXPECT_EQ(lo, rlo);
+      EXPECT_EQ(hi, rhi);
+      EXPECT_EQ(lo[0], 1e9f);  // the NaN left the grid alone
+    }
   }
 }
 
