@@ -204,6 +204,42 @@ class TreeBuilder {
   std::vector<float> margins_;
 };
 
+// The items of a split as two_means reads them in a build with codes: each sample decoded
+// from its code (a quarter of the bytes of its float vector) into a scratch node, with the
+// node's own header (dot factor) and, for angular, the decoded vector's norm. Items without
+// a code are read as they are.
+template <class P>
+class DecodedItems {
+ public:
+  DecodedItems(const Forest& forest, const Compact& codes, const std::vector<std::int32_t>& ids, std::uint8_t* scratch)
+      : forest_(forest), codes_(codes), ids_(ids), scratch_(scratch) {}
+  std::size_t size() const { return ids_.size(); }
+  const std::uint8_t* node(std::size_t k) const {
+    const std::int32_t id = ids_[k];
+    const std::uint8_t* real = forest_.node(id);
+    if (!(codes_.error(id) < std::numeric_limits<float>::infinity())) return real;
+    const std::size_t header = forest_.layout.vector;
+    std::memcpy(scratch_, real, header);
+    float* v = reinterpret_cast<float*>(scratch_ + header);
+    const std::uint8_t* code = codes_.code(id);
+    const float* offsets = codes_.offsets();
+    const float scale = codes_.scale();
+    for (int j = 0; j < codes_.f(); ++j) v[j] = offsets[j] + scale * static_cast<float>(code[j]);
+    P::init_item(scratch_, codes_.f());
+    return scratch_;
+  }
+  void prefetch(std::size_t k, int) const {
+    detail::prefetch(codes_.code(ids_[k]), static_cast<std::size_t>(codes_.stride()));
+    detail::prefetch(forest_.node(ids_[k]), forest_.layout.vector);
+  }
+
+ private:
+  const Forest& forest_;
+  const Compact& codes_;
+  const std::vector<std::int32_t>& ids_;
+  std::uint8_t* scratch_;
+};
+
 // Grows several trees at once, a level at a time (Grove's fast order, with codes): one pass
 // over the items per level measures every item against the split of its node in each tree,
 // so each code row is read once per level for the whole batch instead of once per tree.
@@ -292,9 +328,9 @@ class LevelBuilder {
   }
 
   void new_plane(Pending& p) {
-    items_.clear();
-    for (std::int32_t id : p.ids) items_.push_back(forest_.node(id));
-    P::create_split(items_, words_, s_, rngs_[static_cast<std::size_t>(p.tree)], p.split.data());
+    scratch_.assign(s_ + sizeof(float) * static_cast<std::size_t>(words_), 0);
+    P::create_split_from(DecodedItems<P>(forest_, codes_, p.ids, scratch_.data()), words_, s_,
+                         rngs_[static_cast<std::size_t>(p.tree)], p.split.data());
   }
 
   float margin(int idx, std::int32_t id) {
@@ -446,7 +482,7 @@ class LevelBuilder {
   std::vector<int> slot_;        // per tree and item: the pending node splitting it this level
   std::vector<float> margins_;   // per tree and item: its margin this level
   std::vector<CodedPlane> plane_of_;  // per pending node: its plane on the code grid
-  std::vector<const std::uint8_t*> items_;
+  std::vector<std::uint8_t> scratch_;  // one decoded sample
 };
 
 // Dot: give each item the extra coordinate that lifts all of them to the largest norm. The

@@ -70,14 +70,9 @@ float round_up(double x) {
 
 // One item's values as coded: as stored, or (angular) scaled to unit length. Returns the
 // factor (1, or 1/|x| in double), or 0 when the item is to be scored exactly always (a zero
-// or non-finite vector); *norm gets |x|. Eight partial sums, so the loop vectorises.
+// or non-finite vector); *norm gets |x|.
 double item_scale(const float* x, int f, bool unit, double* norm) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int j = 0;
-  for (; j + 8 <= f; j += 8)
-    for (int k = 0; k < 8; ++k) acc[k] += static_cast<double>(x[j + k]) * x[j + k];
-  for (; j < f; ++j) acc[j % 8] += static_cast<double>(x[j]) * x[j];
-  *norm = std::sqrt(((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
+  *norm = std::sqrt(code_kernels().norm2(x, f));
   if (!std::isfinite(*norm)) return 0;
   if (!unit) return 1;
   return *norm > 0 ? 1 / *norm : 0;

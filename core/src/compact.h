@@ -35,6 +35,8 @@ struct CodeKernels {
   // dot of one code row with `count` (1..kManyMax) query rows at once: the row is read and
   // widened once (a build measures each item against the splits of several trees).
   void (*dot_many)(const std::int16_t* const* q, int count, const std::uint8_t* c, int n, std::int64_t* out);
+  // sum of x[j]^2 in double (an item's squared norm).
+  double (*norm2)(const float* x, int f);
   // The grid: lo[j] = min(lo[j], x[j] * factor), hi likewise (NaN values are ignored).
   void (*extend)(const float* x, float factor, float* lo, float* hi, int f);
   // Encoding, f values: code[j] = round((x[j] * factor - offsets[j]) * inverse) within 0..255

@@ -111,18 +111,28 @@ inline float angular_from(float pp, float qq, float pq) {
 //   create_split(items, f, s, rng, out)  choose a split plane, written into node `out`
 // ---------------------------------------------------------------------------------------
 
+// The items a split is chosen from, as two_means reads them: item k's node, and a hint
+// that item k will be read soon. This one: the nodes themselves (float vectors).
+struct NodeList {
+  const std::vector<const std::uint8_t*>& items;
+  std::size_t vector_offset;
+  std::size_t size() const { return items.size(); }
+  const std::uint8_t* node(std::size_t k) const { return items[k]; }
+  void prefetch(std::size_t k, int f) const;
+};
+
 // two_means: approximate 2-means on a random sample, giving the two centres of a split.
 // Policy hooks used: copy_for_split, cosine, prepare_centre, build_distance, weight,
-// update_mean. p and q are scratch nodes of node_size bytes.
-template <class P>
-void two_means(const std::vector<const std::uint8_t*>& items, int f, Kiss64& rng,
-               std::uint8_t* p, std::uint8_t* q) {
+// update_mean. p and q are scratch nodes of node_size bytes. Items: NodeList, or anything
+// with the same three calls (a build reads decoded codes instead: see build.cpp).
+template <class P, class Items>
+void two_means(const Items& items, int f, Kiss64& rng, std::uint8_t* p, std::uint8_t* q) {
   const std::size_t count = items.size();
   std::size_t i = rng.index(count);
   std::size_t j = rng.index(count - 1);
   j += (j >= i) ? 1 : 0;  // i and j differ
-  P::copy_for_split(p, items[i], f);
-  P::copy_for_split(q, items[j], f);
+  P::copy_for_split(p, items.node(i), f);
+  P::copy_for_split(q, items.node(j), f);
   P::prepare_centre(p, f);
   P::prepare_centre(q, f);
   // The 200 samples are drawn first (the same draws in the same order), so each can be
@@ -130,11 +140,11 @@ void two_means(const std::vector<const std::uint8_t*>& items, int f, Kiss64& rng
   constexpr int kSteps = 200, kAhead = 8;
   std::size_t picks[kSteps];
   for (std::size_t& pick : picks) pick = rng.index(count);
-  for (int step = 0; step < kAhead; ++step) P::prefetch_item(items[picks[step]], f);
+  for (int step = 0; step < kAhead; ++step) items.prefetch(picks[step], f);
   int ic = 1, jc = 1;
   for (int step = 0; step < kSteps; ++step) {
-    if (step + kAhead < kSteps) P::prefetch_item(items[picks[step + kAhead]], f);
-    const std::uint8_t* x = items[picks[step]];
+    if (step + kAhead < kSteps) items.prefetch(picks[step + kAhead], f);
+    const std::uint8_t* x = items.node(picks[step]);
     float di = ic * P::build_distance(p, x, f);
     float dj = jc * P::build_distance(q, x, f);
     float w = P::weight(x, f);
@@ -161,6 +171,8 @@ inline void prefetch_node(const std::uint8_t* node, std::size_t vector_offset, i
 #endif
 }
 
+inline void NodeList::prefetch(std::size_t k, int f) const { prefetch_node(items[k], vector_offset, f); }
+
 // Moves a centre towards x (weighted 1/w) as the (c+1)-th point of its cluster. Annoy's
 // order divides twice per element; the fast order multiplies by precomputed factors (no
 // division in the loop), the same bits on every machine.
@@ -181,7 +193,6 @@ struct Angular {
   static constexpr std::size_t kChildren = 4, kVector = 12, kNorm = 4;
   static const float* v(const std::uint8_t* n) { return field<float>(n, kVector); }
   static float* v(std::uint8_t* n) { return field<float>(n, kVector); }
-  static void prefetch_item(const std::uint8_t* n, int f) { prefetch_node(n, kVector, f); }
   static float norm(const std::uint8_t* n) { return *field<float>(n, kNorm); }
 
   static void init_item(std::uint8_t* n, int f) { *field<float>(n, kNorm) = M::dot(v(n), v(n), f); }
@@ -251,6 +262,10 @@ struct Angular {
   }
   static void create_split(const std::vector<const std::uint8_t*>& items, int f,
                            std::size_t s, Kiss64& rng, std::uint8_t* out) {
+    create_split_from(NodeList{items, kVector}, f, s, rng, out);
+  }
+  template <class Items>
+  static void create_split_from(const Items& items, int f, std::size_t s, Kiss64& rng, std::uint8_t* out) {
     std::vector<std::uint8_t> p(s, 0), q(s, 0);
     two_means<Angular>(items, f, rng, p.data(), q.data());
     for (int z = 0; z < f; ++z) v(out)[z] = v(p.data())[z] - v(q.data())[z];
@@ -267,7 +282,6 @@ struct Minkowski {
   static constexpr std::size_t kOffsetA = 4, kChildren = 8, kVector = 16;
   static const float* v(const std::uint8_t* n) { return field<float>(n, kVector); }
   static float* v(std::uint8_t* n) { return field<float>(n, kVector); }
-  static void prefetch_item(const std::uint8_t* n, int f) { prefetch_node(n, kVector, f); }
   static float a(const std::uint8_t* n) { return *field<float>(n, kOffsetA); }
 
   static void init_item(std::uint8_t*, int) {}
@@ -302,6 +316,10 @@ struct Minkowski {
   }
   static void create_split(const std::vector<const std::uint8_t*>& items, int f,
                            std::size_t s, Kiss64& rng, std::uint8_t* out) {
+    create_split_from(NodeList{items, kVector}, f, s, rng, out);
+  }
+  template <class Items>
+  static void create_split_from(const Items& items, int f, std::size_t s, Kiss64& rng, std::uint8_t* out) {
     std::vector<std::uint8_t> p(s, 0), q(s, 0);
     two_means<Minkowski>(items, f, rng, p.data(), q.data());
     const float* pv = v(p.data());
@@ -331,7 +349,6 @@ struct DotMain {
                                kVector = 24;
   static const float* v(const std::uint8_t* n) { return field<float>(n, kVector); }
   static float* v(std::uint8_t* n) { return field<float>(n, kVector); }
-  static void prefetch_item(const std::uint8_t* n, int f) { prefetch_node(n, kVector, f); }
   static float df(const std::uint8_t* n) { return *field<float>(n, kDotFactor); }
   static float& df(std::uint8_t* n) { return *field<float>(n, kDotFactor); }
 
@@ -380,6 +397,10 @@ struct DotMain {
   }
   static void create_split(const std::vector<const std::uint8_t*>& items, int f,
                            std::size_t s, Kiss64& rng, std::uint8_t* out) {
+    create_split_from(NodeList{items, kVector}, f, s, rng, out);
+  }
+  template <class Items>
+  static void create_split_from(const Items& items, int f, std::size_t s, Kiss64& rng, std::uint8_t* out) {
     std::vector<std::uint8_t> p(s, 0), q(s, 0);
     two_means<DotMain>(items, f, rng, p.data(), q.data());
     for (int z = 0; z < f; ++z) v(out)[z] = v(p.data())[z] - v(q.data())[z];
@@ -399,7 +420,6 @@ struct DotReleased {
   static constexpr std::size_t kChildren = 4, kDotFactor = 12, kVector = 16;
   static const float* v(const std::uint8_t* n) { return field<float>(n, kVector); }
   static float* v(std::uint8_t* n) { return field<float>(n, kVector); }
-  static void prefetch_item(const std::uint8_t* n, int f) { prefetch_node(n, kVector, f); }
   static float df(const std::uint8_t* n) { return *field<float>(n, kDotFactor); }
   static float& df(std::uint8_t* n) { return *field<float>(n, kDotFactor); }
 
@@ -438,6 +458,10 @@ struct DotReleased {
   }
   static void create_split(const std::vector<const std::uint8_t*>& items, int f,
                            std::size_t s, Kiss64& rng, std::uint8_t* out) {
+    create_split_from(NodeList{items, kVector}, f, s, rng, out);
+  }
+  template <class Items>
+  static void create_split_from(const Items& items, int f, std::size_t s, Kiss64& rng, std::uint8_t* out) {
     std::vector<std::uint8_t> p(s, 0), q(s, 0);
     two_means<DotReleased>(items, f, rng, p.data(), q.data());
     for (int z = 0; z < f; ++z) v(out)[z] = v(p.data())[z] - v(q.data())[z];
