@@ -58,10 +58,11 @@ template <class P>
 void prepare_query(std::uint8_t*, std::size_t, int, long) {}
 
 
-// The distinct items among the candidates, those that several trees found first (they are
-// likely near: ranking them first tightens the bound early; order never changes a result).
+// The distinct items among the candidates. by_votes: those that several trees found first
+// (they are likely near: ranking them first tightens the bound early; the order never
+// changes a result). Compact scoring orders candidates itself and skips that.
 // Holes and non-items are dropped later, by the ranking.
-const std::vector<std::int32_t>& distinct(const Forest& forest, const std::vector<std::int32_t>& candidates) {
+const std::vector<std::int32_t>& distinct(const Forest& forest, const std::vector<std::int32_t>& candidates, bool by_votes) {
   thread_local std::vector<std::uint64_t> seen, twice;
   const std::size_t seen_words = (static_cast<std::size_t>(forest.n_items) + 63) / 64;
   if (seen.size() < seen_words) seen.assign(seen_words, 0);
@@ -70,6 +71,7 @@ const std::vector<std::int32_t>& distinct(const Forest& forest, const std::vecto
   thread_local std::vector<std::int32_t> unique, once;
   unique.clear();
   once.clear();
+  std::vector<std::int32_t>& first = by_votes ? once : unique;
   for (std::int32_t j : candidates) {
     if (j < 0 || j >= forest.n_items) continue;
     const std::size_t w = static_cast<std::size_t>(j) / 64;
@@ -79,13 +81,15 @@ const std::vector<std::int32_t>& distinct(const Forest& forest, const std::vecto
       continue;
     }
     seen[w] |= bit;
-    once.push_back(j);
+    first.push_back(j);
   }
-  // A stable partition by hand (std::stable_partition allocates): found twice first.
-  for (std::int32_t j : once)
-    if ((twice[static_cast<std::size_t>(j) / 64] >> (j % 64)) & 1) unique.push_back(j);
-  for (std::int32_t j : once)
-    if (!((twice[static_cast<std::size_t>(j) / 64] >> (j % 64)) & 1)) unique.push_back(j);
+  if (by_votes) {
+    // A stable partition by hand (std::stable_partition allocates): found twice first.
+    for (std::int32_t j : once)
+      if ((twice[static_cast<std::size_t>(j) / 64] >> (j % 64)) & 1) unique.push_back(j);
+    for (std::int32_t j : once)
+      if (!((twice[static_cast<std::size_t>(j) / 64] >> (j % 64)) & 1)) unique.push_back(j);
+  }
   for (std::int32_t j : unique) seen[static_cast<std::size_t>(j) / 64] = twice[static_cast<std::size_t>(j) / 64] = 0;
   return unique;
 }
@@ -97,6 +101,7 @@ class Best {
   using Entry = std::pair<Priority, std::int32_t>;
   explicit Best(std::size_t n) : n_(n), heap_(buffer()) { heap_.clear(); }
   bool full() const { return heap_.size() == n_; }
+  std::size_t capacity() const { return n_; }
   Priority bound() const { return full() ? heap_.front().first : std::numeric_limits<Priority>::max(); }
   void offer(const Entry& e) {
     if (!full()) {
@@ -213,68 +218,85 @@ CodedQuery code_query(const Compact& compact, Metric metric, const float* q, std
 }
 
 // A lower bound on the priority the exact ranking computes for an item, in double.
-double lower_bound(const CodedQuery& c, Metric metric, double scale, std::int64_t sum, float error, float norm) {
-  switch (c.kind) {
-    case CodeKind::L1: {
-      const double l = std::max(0.0, scale * static_cast<double>(sum) * (1 - 1e-12) - c.error - error);
-      return l * (1 - c.gamma);
-    }
-    case CodeKind::L2: {
-      const double l = std::max(0.0, scale * std::sqrt(static_cast<double>(sum)) * (1 - 1e-12) - c.error - error);
-      if (metric == Metric::Angular) return l * l - (5 * c.gamma + 1e-6);  // 2 - 2cos, rounded in double
-      return l * l * (1 - c.gamma);
-    }
-    case CodeKind::Dot: {
-      // q.x = approx + q.(x - code) + (q - step * qcode).code, and |code| <= |x| + error.
-      const double approx = c.step * (c.offset_dot + scale * static_cast<double>(sum));
-      const double slack = c.norm * error + c.rest * (norm + error) + c.gamma * c.norm * norm;
-      return -approx - slack - 1e-12 * std::fabs(approx);
-    }
+template <CodeKind K>
+inline double lower_bound(const CodedQuery& c, bool angular, double scale, std::int64_t sum, float error, float norm) {
+  if (K == CodeKind::L1) {
+    const double l = std::max(0.0, scale * static_cast<double>(sum) * (1 - 1e-12) - c.error - error);
+    return l * (1 - c.gamma);
   }
-  return -std::numeric_limits<double>::infinity();
+  if (K == CodeKind::L2) {
+    const double l = std::max(0.0, scale * std::sqrt(static_cast<double>(sum)) * (1 - 1e-12) - c.error - error);
+    if (angular) return l * l - (5 * c.gamma + 1e-6);  // 2 - 2cos, rounded in double
+    return l * l * (1 - c.gamma);
+  }
+  // Dot: q.x = approx + q.(x - code) + (q - step * qcode).code, and |code| <= |x| + error.
+  const double approx = c.step * (c.offset_dot + scale * static_cast<double>(sum));
+  const double slack = c.norm * error + c.rest * (norm + error) + c.gamma * c.norm * norm;
+  return -approx - slack - 1e-12 * std::fabs(approx);
 }
 
-template <class P>
-void rank_compact(const Forest& forest, const Compact& compact, const CodedQuery& coded, const std::int16_t* qcode,
-                  const std::uint8_t* qnode, const std::vector<std::int32_t>& unique, Best<typename P::Priority>& best) {
+// Every distinct candidate's bound, from its code (items without one: -infinity, so they
+// are ranked exactly; holes: left out).
+template <CodeKind K>
+void score_codes(const Compact& compact, const CodedQuery& coded, bool angular, const std::int16_t* qcode,
+                 const std::vector<std::int32_t>& unique, std::vector<std::pair<double, std::int32_t>>& bounds) {
   const CodeKernels& kernels = code_kernels();
   std::int64_t (*sum_of)(const std::int16_t*, const std::uint8_t*, int) =
-      coded.kind == CodeKind::L2 ? kernels.l2 : coded.kind == CodeKind::L1 ? kernels.l1 : kernels.dot;
-  const Metric metric = forest.layout.metric;
+      K == CodeKind::L2 ? kernels.l2 : K == CodeKind::L1 ? kernels.l1 : kernels.dot;
   const double scale = compact.scale();
   const int stride = compact.stride();
-  thread_local std::vector<std::pair<double, std::int32_t>> bounds;  // a min-heap
-  bounds.clear();
+  // Each candidate's code row, a few candidates ahead. (Prefetching its record as well
+  // measured twice as slow on this machine: the records stay in cache anyway, 8 bytes each.)
   const std::size_t ahead = kPrefetchAhead;
-  for (std::size_t c = 0; c < std::min(ahead, unique.size()); ++c) prefetch(compact.code(unique[c]), static_cast<std::size_t>(stride));
+  auto fetch = [&](std::int32_t id) { prefetch(compact.code(id), static_cast<std::size_t>(stride)); };
+  for (std::size_t c = 0; c < std::min(ahead, unique.size()); ++c) fetch(unique[c]);
   for (std::size_t c = 0; c < unique.size(); ++c) {
-    if (c + ahead < unique.size()) prefetch(compact.code(unique[c + ahead]), static_cast<std::size_t>(stride));
+    if (c + ahead < unique.size()) fetch(unique[c + ahead]);
     const std::int32_t id = unique[c];
     const float error = compact.error(id);
     if (!(error >= 0)) continue;  // a hole
     const double bound = error == std::numeric_limits<float>::infinity()
                              ? -std::numeric_limits<double>::infinity()
-                             : lower_bound(coded, metric, scale, sum_of(qcode, compact.code(id), stride), error, compact.norm(id));
+                             : lower_bound<K>(coded, angular, scale, sum_of(qcode, compact.code(id), stride), error, compact.norm(id));
     bounds.push_back({bound, id});
   }
-  auto later = [](const std::pair<double, std::int32_t>& a, const std::pair<double, std::int32_t>& b) { return a.first > b.first; };
-  std::make_heap(bounds.begin(), bounds.end(), later);
-  const int words = forest.layout.f;
-  while (!bounds.empty()) {
-    std::pop_heap(bounds.begin(), bounds.end(), later);
-    const std::pair<double, std::int32_t> next = bounds.back();
-    bounds.pop_back();
-    if (best.full() && next.first > static_cast<double>(best.bound())) break;  // none left can enter
-    const std::uint8_t* item = forest.node(next.second);
-    if (n_descendants(item) != 1) continue;
-    best.offer({distance_within<P>(qnode, item, words, best.bound(), forest.layout.node_size, 0), next.second});
+}
+
+template <class P>
+void rank_compact(const Forest& forest, const Compact& compact, const CodedQuery& coded, const std::int16_t* qcode,
+                  const std::uint8_t* qnode, const std::vector<std::int32_t>& unique, Best<typename P::Priority>& best) {
+  thread_local std::vector<std::pair<double, std::int32_t>> bounds;
+  bounds.clear();
+  const bool angular = forest.layout.metric == Metric::Angular;
+  switch (coded.kind) {
+    case CodeKind::L2: score_codes<CodeKind::L2>(compact, coded, angular, qcode, unique, bounds); break;
+    case CodeKind::L1: score_codes<CodeKind::L1>(compact, coded, angular, qcode, unique, bounds); break;
+    case CodeKind::Dot: score_codes<CodeKind::Dot>(compact, coded, angular, qcode, unique, bounds); break;
   }
+  // Exact distances in order of the bounds, only while a bound can still beat the n-th
+  // best. First the n lowest bounds (a selection, not a sort), which fills the top n; then,
+  // sorted, just the candidates whose bound is under the n-th best found so far.
+  using Bound = std::pair<double, std::int32_t>;
+  const int words = forest.layout.f;
+  auto exact = [&](std::int32_t id) {
+    const std::uint8_t* item = forest.node(id);
+    if (n_descendants(item) != 1) return;
+    best.offer({distance_within<P>(qnode, item, words, best.bound(), forest.layout.node_size, 0), id});
+  };
+  const std::size_t first = std::min(best.capacity(), bounds.size());
+  std::nth_element(bounds.begin(), bounds.begin() + static_cast<std::ptrdiff_t>(first), bounds.end());
+  for (std::size_t c = 0; c < first; ++c) prefetch(forest.node(bounds[c].second), forest.layout.node_size);
+  for (std::size_t c = 0; c < first; ++c) exact(bounds[c].second);
+  auto open = [&](const Bound& b) { return !best.full() || b.first <= static_cast<double>(best.bound()); };
+  const auto rest = std::partition(bounds.begin() + static_cast<std::ptrdiff_t>(first), bounds.end(), open);
+  std::sort(bounds.begin() + static_cast<std::ptrdiff_t>(first), rest);
+  for (auto it = bounds.begin() + static_cast<std::ptrdiff_t>(first); it != rest && open(*it); ++it) exact(it->second);
 }
 
 template <class P>
 void rank(const Forest& forest, const Compact* compact, const std::uint8_t* qnode,
           const std::vector<std::int32_t>& candidates, std::size_t n, SearchOutput out) {
-  const std::vector<std::int32_t>& unique = distinct(forest, candidates);
+  const std::vector<std::int32_t>& unique = distinct(forest, candidates, compact == nullptr);
   Best<typename P::Priority> best(n);
   bool done = false;
   if (compact && unique.size() > n) {
