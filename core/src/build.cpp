@@ -217,20 +217,25 @@ class DecodedItems {
   const std::uint8_t* node(std::size_t k) const {
     const std::int32_t id = ids_[k];
     const std::uint8_t* real = forest_.node(id);
-    if (!(codes_.error(id) < std::numeric_limits<float>::infinity())) return real;
+    if (!(codes_.error(id) < std::numeric_limits<float>::infinity())) return real;  // no code
+    // Only dot items carry anything in their header that two_means reads (the dot factor):
+    // other metrics leave the real node untouched, one scattered read less per sample.
     const std::size_t header = forest_.layout.vector;
-    std::memcpy(scratch_, real, header);
+    if (dot) std::memcpy(scratch_, real, header);
     float* v = reinterpret_cast<float*>(scratch_ + header);
     const std::uint8_t* code = codes_.code(id);
     const float* offsets = codes_.offsets();
     const float scale = codes_.scale();
     for (int j = 0; j < codes_.f(); ++j) v[j] = offsets[j] + scale * static_cast<float>(code[j]);
-    P::init_item(scratch_, codes_.f());
+    // Angular codes are of unit vectors: the cached norm is 1 (within the code's error, which
+    // only nudges a sample's weight in two_means), and not worth a pass over the vector.
+    if (std::is_same<P, Angular<FastMath>>::value) *field<float>(scratch_, Angular<FastMath>::kNorm) = 1.0f;
+    else P::init_item(scratch_, codes_.f());
     return scratch_;
   }
   void prefetch(std::size_t k, int) const {
     detail::prefetch(codes_.code(ids_[k]), static_cast<std::size_t>(codes_.stride()));
-    detail::prefetch(forest_.node(ids_[k]), forest_.layout.vector);
+    if (dot) detail::prefetch(forest_.node(ids_[k]), forest_.layout.vector);
   }
 
  private:
@@ -238,6 +243,7 @@ class DecodedItems {
   const Compact& codes_;
   const std::vector<std::int32_t>& ids_;
   std::uint8_t* scratch_;
+  const bool dot = forest_.layout.metric == Metric::Dot;
 };
 
 // Grows several trees at once, a level at a time (Grove's fast order, with codes): one pass
