@@ -1,5 +1,5 @@
-// The Node side of the benchmark: Grove's wasm build, hnswlib-wasm, and a JS exact scan.
-// Grove wasm and hnswlib-wasm are measured interleaved: each round sweeps one system's
+// The Node side of the benchmark: Grove's wasm build, hnswlib-wasm, EdgeVec (euclidean), and
+// a JS exact scan. The wasm systems are measured interleaved: each round sweeps one system's
 // parameters, then the other's (the order alternates between rounds), and every point keeps
 // the median q/s of its rounds, so machine noise hits both alike.
 import { readFileSync } from 'node:fs';
@@ -84,21 +84,23 @@ function bestOf(n, fn) {
   return best / 1000;
 }
 
-export async function nodePeers({ metric, train, test, truth: truthPath, nQueries, trees, searchK, ef, groveFile, rounds = 3 }) {
+export async function nodePeers({ metric, train, test, truth: truthPath, nQueries, trees, searchK, ef, edgevecEf = [], groveFile, rounds = 3 }) {
   const data = readNpy(train);
   const queries = readNpy(test);
   const truthBytes = readFileSync(truthPath);
   const truth = new Int32Array(truthBytes.buffer.slice(truthBytes.byteOffset, truthBytes.byteOffset + truthBytes.byteLength));
   const out = [];
 
-  // Grove wasm: the same index file the native run wrote, loaded from an ArrayBuffer.
+  // Grove wasm: the same index file (and compact companion) the native run wrote, loaded
+  // from ArrayBuffers as a browser would.
   const fileBytes = new Uint8Array(readFileSync(groveFile));
+  const companionBytes = new Uint8Array(readFileSync(`${groveFile}.sq8`));
   const copy_s = bestOf(5, () => new Uint8Array(fileBytes.length).set(fileBytes));
   let index = null;
   const load_s = bestOf(5, () => {
     index?.dispose();
     index = new AnnoyIndex(data.cols, metric);
-    index.load(fileBytes);
+    index.load(fileBytes, companionBytes);
   });
   const build = (n) => {
     const fresh = new AnnoyIndex(data.cols, metric);
@@ -111,16 +113,19 @@ export async function nodePeers({ metric, train, test, truth: truthPath, nQuerie
   };
   const buildS = build(trees);
   const hnsw = await hnswlibWasm(metric, data, ef);
-  const [grovePoints, hnswPoints] = interleaved([
+  const edge = edgevecEf.length ? await edgeVec(metric, data, edgevecEf) : null;
+  const [grovePoints, hnswPoints, edgePoints] = interleaved([
     { points: searchK.map((k) => ({ param: k, search: (v) => index.getNnsByVector(v, 10, k) })) },
     { points: hnsw.points },
+    ...(edge ? [{ points: edge.points }] : []),
   ], queries, nQueries, truth, rounds);
   out.push({
     system: 'grove-wasm', metric, trees, build_1_thread_s: buildS, build_all_threads_s: buildS, index_bytes: fileBytes.length,
-    load_s, copy_s, param: 'search_k', interleaved: true, rounds, points: grovePoints,
+    companion_bytes: companionBytes.length, load_s, copy_s, param: 'search_k', interleaved: true, rounds, points: grovePoints,
   });
   index.dispose();
   out.push({ ...hnsw.result, interleaved: true, rounds, points: hnswPoints });
+  if (edge) out.push({ ...edge.result, interleaved: true, rounds, points: edgePoints });
 
   // The floor: an exact scan in plain JS (a few queries; recall 1 by construction).
   const nScan = Math.min(20, nQueries);
@@ -180,4 +185,26 @@ async function hnswlibWasm(metric, data, efList) {
     search: (v) => index.searchKnn(v, 10, undefined).neighbors,
   }));
   return { points, result: { system: 'hnswlib-wasm', metric, param: 'ef', build_1_thread_s: buildS, build_all_threads_s: buildS, load_s: null } };
+}
+
+// EdgeVec (Rust HNSW compiled to wasm, npm 'edgevec'): loaded with initSync and its wasm
+// bytes. Its ef_search is fixed when the index is made, so each point is its own build (the
+// build time reported is the first one's). Its ids start at 1.
+async function edgeVec(metric, data, efList) {
+  const ev = await import('edgevec/edgevec.js');
+  const { createRequire } = await import('node:module');
+  const wasmPath = createRequire(import.meta.url).resolve('edgevec/edgevec_bg.wasm');
+  ev.initSync({ module: readFileSync(wasmPath) });
+  const builds = [];
+  const points = efList.map((ef) => {
+    const config = new ev.EdgeVecConfig(data.cols);
+    config.metric = metric === 'angular' ? 'cosine' : 'l2';
+    config.ef_search = ef;
+    const db = new ev.EdgeVec(config);
+    const t = performance.now();
+    for (let i = 0; i < data.rows; i++) db.insert(data.values.subarray(i * data.cols, (i + 1) * data.cols));
+    builds.push((performance.now() - t) / 1000);
+    return { param: ef, search: (v) => db.search(v, 10).map((r) => r.id - 1) };
+  });
+  return { points, result: { system: 'edgevec', metric, param: 'ef_search', build_1_thread_s: builds[0], build_all_threads_s: builds[0], builds_s: builds, load_s: null } };
 }

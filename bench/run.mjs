@@ -24,6 +24,9 @@ const ROUNDS = quick ? 3 : 5;
 const RECALLS = [0.9, 0.95, 0.99];
 const SEARCH_K = [10, 30, 100, 300, 1000, 3000, 10000];
 const EF = [10, 20, 40, 80, 160, 320];
+// EdgeVec fixes ef_search when an index is made: each point is a build of about a minute.
+// Euclidean only, the metric its comparison is made on.
+const EDGEVEC_EF = quick ? [10, 16] : [10, 16, 24];
 const METRICS = ['euclidean', 'angular'];
 
 ensurePackages(['g++', 'cmake', 'make', 'r-cran-rcppannoy', 'libhnswlib-dev']);
@@ -62,12 +65,13 @@ for (const metric of METRICS) {
   log(`${metric}: Grove and Annoy, interleaved (${ROUNDS} rounds)`);
   const sbs = JSON.parse(execFileSync(`${bin}/side_by_side`, [...args(SEARCH_K), String(ROUNDS)], { encoding: 'utf8' }));
   for (const system of ['grove', 'annoy']) {
-    results.push({ system, metric, trees: TREES, param: 'search_k', interleaved: true, rounds: ROUNDS, ...sbs[system] });
+    results.push({ system, metric, trees: TREES, param: 'search_k', interleaved: true, rounds: ROUNDS, ...sbs[system],
+      ...(system === 'grove' ? { companion_bytes: sbs.companion.bytes, companion_make_s: sbs.companion.make_s } : {}) });
   }
   log(`${metric}: hnswlib`);
   results.push(JSON.parse(execFileSync(`${bin}/hnswlib_bench`, args(EF), { encoding: 'utf8' })));
   log(`${metric}: Node (grove wasm, hnswlib-wasm, JS brute force)`);
-  results.push(...await nodePeers({ metric, train, test, truth, nQueries, trees: TREES, searchK: SEARCH_K, ef: EF, groveFile: `${dir}/grove-${metric}.ann`, rounds: ROUNDS }));
+  results.push(...await nodePeers({ metric, train, test, truth, nQueries, trees: TREES, searchK: SEARCH_K, ef: EF, edgevecEf: metric === 'euclidean' ? EDGEVEC_EF : [], groveFile: `${dir}/grove-${metric}.ann`, rounds: ROUNDS }));
 }
 
 // Queries/second at a recall, interpolated between the two measured points around it.
@@ -89,6 +93,7 @@ const ratio = (x, y) => (x && y ? x / y : null);
 const summary = {};
 for (const metric of METRICS) {
   const g = find('grove', metric), a = find('annoy', metric), w = find('grove-wasm', metric), h = find('hnswlib-wasm', metric);
+  const e = find('edgevec', metric);
   // Grove / Annoy at the same search_k (interleaved medians), and the worst of them.
   const perSearchK = g.points.map((p, i) => ({ search_k: p.param, grove_recall: p.recall, annoy_recall: a.points[i].recall,
     qps_ratio: ratio(p.qps, a.points[i].qps) }));
@@ -99,6 +104,14 @@ for (const metric of METRICS) {
     grove_over_annoy_build_1_thread: ratio(g.build_1_thread_s, a.build_1_thread_s),
     qps_at_0_9: Object.fromEntries(results.filter((r) => r.metric === metric).map((r) => [r.system, qpsAt(r.points, 0.9)])),
     wasm_over_hnswlib_wasm_qps_at_recall: h ? Object.fromEntries(RECALLS.map((t) => [t, ratio(qpsAt(w.points, t), qpsAt(h.points, t))])) : null,
+    // At each EdgeVec point's own recall (its ef_search is fixed per build).
+    wasm_over_edgevec_qps_at_its_points: e ? e.points.map((p) => ({ ef_search: p.param, recall: p.recall, edgevec_qps: p.qps,
+      grove_wasm_qps: qpsAt(w.points, p.recall), ratio: ratio(qpsAt(w.points, p.recall), p.qps) })) : null,
+    wasm_build_over_hnswlib_wasm: h ? ratio(w.build_1_thread_s, h.build_1_thread_s) : null,
+    wasm_build_over_edgevec: e ? ratio(w.build_1_thread_s, e.build_1_thread_s) : null,
+    companion_bytes: g.companion_bytes,
+    companion_over_index: ratio(g.companion_bytes, g.index_bytes),
+    companion_make_s: g.companion_make_s,
     wasm_over_native_qps_at_0_9: ratio(qpsAt(w.points, 0.9), qpsAt(g.points, 0.9)),
     wasm_load_over_copy: w.load_s / w.copy_s,
     index_bytes_grove: g.index_bytes,
@@ -125,7 +138,13 @@ for (const metric of METRICS) {
     `worst search_k ${fmt(s.grove_over_annoy_qps_worst_search_k, 2)}×; build 1 thread ${fmt(s.grove_over_annoy_build_1_thread, 2)}× Annoy's time`);
   lines.push(`Grove/Annoy q/s per search_k: ${s.grove_over_annoy_qps_per_search_k.map((p) => `${p.search_k}: ${fmt(p.qps_ratio, 2)}×`).join(', ')}`);
   lines.push(`Grove wasm / hnswlib-wasm q/s (interleaved, median of ${ROUNDS}) at recall ${atRecall(s.wasm_over_hnswlib_wasm_qps_at_recall)}; ` +
-    `Grove wasm/native q/s @0.90 ${fmt(s.wasm_over_native_qps_at_0_9, 2)}`);
+    `Grove wasm/native q/s @0.90 ${fmt(s.wasm_over_native_qps_at_0_9, 2)}; build ${fmt(s.wasm_build_over_hnswlib_wasm, 3)}× hnswlib-wasm's time`);
+  if (s.wasm_over_edgevec_qps_at_its_points) {
+    lines.push(`Grove wasm / EdgeVec q/s (interleaved) at EdgeVec's points: ${s.wasm_over_edgevec_qps_at_its_points.map((p) =>
+      `ef_search ${p.ef_search} (recall ${p.recall.toFixed(3)}): ${fmt(p.ratio, 2)}×`).join(', ')}; build ${fmt(s.wasm_build_over_edgevec, 3)}× EdgeVec's time`);
+  }
+  lines.push(`Compact companion: ${fmt(s.companion_bytes / 2 ** 20, 1)} MiB, ${fmt(100 * s.companion_over_index, 1)}% of the index; ` +
+    `made in ${fmt(s.companion_make_s * 1000)} ms when a load has none (native, first query)`);
 }
 console.log(lines.join('\n'));
 
@@ -135,6 +154,7 @@ const machine = {
   annoy: 'annoylib.h from r-cran-rcppannoy ' + firstLine('dpkg-query', ['-W', '-f=${Version}', 'r-cran-rcppannoy']) + ' (Annoy 1.17.1)',
   hnswlib: 'libhnswlib-dev ' + firstLine('dpkg-query', ['-W', '-f=${Version}', 'libhnswlib-dev']),
   hnswlib_wasm: JSON.parse(readFileSync(`${root}/node_modules/hnswlib-wasm/package.json`, 'utf8')).version,
+  edgevec: JSON.parse(readFileSync(`${root}/node_modules/edgevec/package.json`, 'utf8')).version,
   date: new Date().toISOString().slice(0, 10),
 };
 const report = { mode, n_train: nTrain, n_queries: nQueries, trees: TREES, machine, summary, results };
@@ -177,16 +197,20 @@ what the README quotes.
 - **Machine**: ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB; ${m.gxx}; ${m.emcc}; Node ${m.node}; ${m.date}.
 - **Peers**: ${m.annoy}, compiled -O3 -march=native -ffast-math -fno-associative-math with its
   multi-threaded build policy (as pip builds it); ${m.hnswlib} (M = 16, ef_construction = 200,
-  -O3 -march=native); hnswlib-wasm ${m.hnswlib_wasm} from npm (same M and ef_construction); a
-  plain-JS exact scan. Grove is built as shipped: no -march flags (SIMD chosen at run time).
+  -O3 -march=native); hnswlib-wasm ${m.hnswlib_wasm} from npm (same M and ef_construction);
+  EdgeVec ${m.edgevec} from npm (Rust HNSW in wasm, its defaults; euclidean only, one build per
+  ef_search, as it fixes ef_search per index); a plain-JS exact scan. Grove is built as shipped: no -march flags (SIMD chosen at run time).
 - **Grove vs Annoy** run in one process (\`bench/drivers/side_by_side.cpp\`), interleaved:
   single-thread builds alternate (median of ${ROUNDS}), and at every search_k the query passes
   alternate, Annoy first in even rounds and Grove first in odd ones (median of ${ROUNDS} passes
   of all ${r.n_queries} queries, after one warm-up pass each). Both use ${r.trees} trees.
   Ratios at a recall interpolate each system's curve (log q/s, linear in recall); "per
   search_k" compares the two at the same search_k, and the worst of those is reported too.
-- **Grove wasm vs hnswlib-wasm** run in one Node process, interleaved the same way: each round
-  sweeps one system's parameters, then the other's, the order alternating; medians of ${ROUNDS}.
+- **Grove wasm vs hnswlib-wasm and EdgeVec** run in one Node process, interleaved the same way:
+  each round sweeps each system's parameters in turn, the order alternating; medians of
+  ${ROUNDS}. Grove wasm loads the native run's index and its compact companion from bytes.
+- **Grove's defaults**: compact scoring on (exact results: see the README); the companion's
+  size and the time to make it when a load has none are reported per metric.
 - **Other systems** run in their own drivers, each point the faster of two passes: hnswlib
   (sweeping ef) natively, and a plain-JS exact scan in Node.
   Queries run one at a time on one thread. "build all" uses every core. "load" is mmap for the

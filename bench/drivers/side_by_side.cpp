@@ -92,7 +92,19 @@ int run(const bench::Args& a, int rounds) {
     grove_s.recall.push_back(grove_recall);
   }
 
+  // What a load without the companion costs on its first query (the copy is made then), and
+  // what the companion adds to the index (median of `rounds`).
+  std::vector<double> lazy;
+  std::size_t companion_bytes = 0;
+  for (int r = 0; r < rounds; ++r) {
+    grove::Index fresh(f, a.metric);
+    fresh.load_view(grove_index.serialized_data(), grove_index.serialized_size());
+    lazy.push_back(bench::seconds([&] { companion_bytes = fresh.companion_size(); }));
+  }
+
   std::printf("{\"metric\":\"%s\",\"trees\":%d,\"rounds\":%d,\"queries\":%zu", a.metric.c_str(), a.trees, rounds, nq);
+  std::printf(",\"companion\":{\"bytes\":%zu,\"make_s\":%.4f,\"make_runs_s\":%s}", companion_bytes, median(lazy),
+              json_list(lazy).c_str());
   for (const auto& named : {std::make_pair("grove", &grove_s), std::make_pair("annoy", &annoy_s)}) {
     const Series& s = *named.second;
     const std::string& path = std::string(named.first) == "grove" ? grove_path : annoy_path;
