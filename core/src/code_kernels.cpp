@@ -46,6 +46,11 @@ std::int64_t reference(const std::int16_t* q, const std::uint8_t* c, int n) {
 }
 
 template <std::int64_t (*One)(const std::int16_t*, const std::uint8_t*, int)>
+void dot_rows_each(const std::int16_t* q, const std::uint8_t* const* c, int count, int n, std::int64_t* out) {
+  for (int k = 0; k < count; ++k) out[k] = One(q, c[k], n);
+}
+
+template <std::int64_t (*One)(const std::int16_t*, const std::uint8_t*, int)>
 void dot_many_each(const std::int16_t* const* q, int count, const std::uint8_t* c, int n, std::int64_t* out) {
   for (int k = 0; k < count; ++k) out[k] = One(q[k], c, n);
 }
@@ -299,13 +304,46 @@ __attribute__((target("avx2"))) std::int64_t avx2(const std::int16_t* q, const s
     }                                                                                                        \
   }
 
+// One query row against several code rows: each 32 query steps are loaded once for all.
+#define GROVE_AVX512_ROWS(TARGET, NAME, FUSED)                                                                \
+  __attribute__((target(TARGET))) void NAME(const std::int16_t* q, const std::uint8_t* const* c, int count, int n, \
+                                            std::int64_t* out) {                                            \
+    for (int k = 0; k < count; ++k) out[k] = 0;                                                              \
+    for (int i = 0; i < n; i += kChunk) {                                                                    \
+      const int end = i + kChunk < n ? i + kChunk : n;                                                       \
+      __m512i acc[kRowsMax];                                                                                 \
+      for (int k = 0; k < count; ++k) acc[k] = _mm512_setzero_si512();                                       \
+      int j = i;                                                                                             \
+      for (; j + 32 <= end; j += 32) {                                                                       \
+        const __m512i steps = _mm512_loadu_si512(q + j);                                                     \
+        for (int k = 0; k < count; ++k)                                                                      \
+          acc[k] = FUSED(acc[k], steps, _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(c[k] + j)))); \
+      }                                                                                                      \
+      if (j + 16 <= end) {                                                                                   \
+        const __m512i steps = _mm512_maskz_loadu_epi16(0xffff, q + j);                                       \
+        for (int k = 0; k < count; ++k)                                                                      \
+          acc[k] = FUSED(acc[k], steps,                                                                      \
+                         _mm512_cvtepu8_epi16(_mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c[k] + j))))); \
+        j += 16;                                                                                             \
+      }                                                                                                      \
+      for (int k = 0; k < count; ++k) {                                                                      \
+        alignas(64) std::int32_t lanes[16];                                                                  \
+        _mm512_store_si512(lanes, acc[k]);                                                                   \
+        for (std::int32_t x : lanes) out[k] += x;                                                            \
+      }                                                                                                      \
+    }                                                                                                        \
+  }
+
 #define GROVE_MADD_ADD(acc, a, b) _mm512_add_epi32(acc, _mm512_madd_epi16(a, b))
 #define GROVE_DPWSSD(acc, a, b) _mm512_dpwssd_epi32(acc, a, b)
 GROVE_AVX512_STEPS("avx512f,avx512bw", avx512bw, GROVE_MADD_ADD)
 GROVE_AVX512_STEPS("avx512f,avx512bw,avx512vnni", avx512vnni, GROVE_DPWSSD)
 GROVE_AVX512_MANY("avx512f,avx512bw", avx512bw_many, GROVE_MADD_ADD)
 GROVE_AVX512_MANY("avx512f,avx512bw,avx512vnni", avx512vnni_many, GROVE_DPWSSD)
+GROVE_AVX512_ROWS("avx512f,avx512bw", avx512bw_rows, GROVE_MADD_ADD)
+GROVE_AVX512_ROWS("avx512f,avx512bw,avx512vnni", avx512vnni_rows, GROVE_DPWSSD)
 #undef GROVE_AVX512_MANY
+#undef GROVE_AVX512_ROWS
 #undef GROVE_MADD_ADD
 #undef GROVE_DPWSSD
 #undef GROVE_AVX512_STEPS
@@ -342,6 +380,23 @@ std::int64_t simd128(const std::int16_t* q, const std::uint8_t* c, int n) {
   return total;
 }
 
+// One query row against several code rows, each 8 query steps loaded once.
+void simd128_dot_rows(const std::int16_t* q, const std::uint8_t* const* c, int count, int n, std::int64_t* out) {
+  for (int k = 0; k < count; ++k) out[k] = 0;
+  for (int i = 0; i < n; i += kChunk) {
+    const int end = i + kChunk < n ? i + kChunk : n;
+    v128_t acc[kRowsMax];
+    for (int k = 0; k < count; ++k) acc[k] = wasm_i32x4_splat(0);
+    for (int j = i; j < end; j += 8) {
+      const v128_t steps = wasm_v128_load(q + j);
+      for (int k = 0; k < count; ++k) acc[k] = wasm_i32x4_add(acc[k], wasm_i32x4_dot_i16x8(steps, wasm_u16x8_load8x8(c[k] + j)));
+    }
+    for (int k = 0; k < count; ++k)
+      out[k] += static_cast<std::int64_t>(wasm_i32x4_extract_lane(acc[k], 0)) + wasm_i32x4_extract_lane(acc[k], 1) +
+                wasm_i32x4_extract_lane(acc[k], 2) + wasm_i32x4_extract_lane(acc[k], 3);
+  }
+}
+
 // Several query rows against one code row, each 8 codes widened once.
 void simd128_dot_many(const std::int16_t* const* q, int count, const std::uint8_t* c, int n, std::int64_t* out) {
   for (int k = 0; k < count; ++k) out[k] = 0;
@@ -361,17 +416,17 @@ void simd128_dot_many(const std::int16_t* const* q, int count, const std::uint8_
 
 #endif
 
-const CodeKernels kReference = {reference<L2>, reference<L1>, reference<Dot>, dot_many_each<reference<Dot>>, norm2_reference, extend_reference, quantize_reference, error_reference, "reference"};
+const CodeKernels kReference = {reference<L2>, reference<L1>, reference<Dot>, dot_rows_each<reference<Dot>>, dot_many_each<reference<Dot>>, norm2_reference, extend_reference, quantize_reference, error_reference, "reference"};
 #ifdef GROVE_X86
-const CodeKernels kSse2 = {sse2<L2>, sse2<L1>, sse2<Dot>, dot_many_each<sse2<Dot>>, norm2_reference, extend_sse2, quantize_sse2, error_reference, "sse2"};
-const CodeKernels kAvx2 = {avx2<L2>, avx2<L1>, avx2<Dot>, dot_many_each<avx2<Dot>>, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, "avx2"};
+const CodeKernels kSse2 = {sse2<L2>, sse2<L1>, sse2<Dot>, dot_rows_each<sse2<Dot>>, dot_many_each<sse2<Dot>>, norm2_reference, extend_sse2, quantize_sse2, error_reference, "sse2"};
+const CodeKernels kAvx2 = {avx2<L2>, avx2<L1>, avx2<Dot>, dot_rows_each<avx2<Dot>>, dot_many_each<avx2<Dot>>, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, "avx2"};
 const CodeKernels kAvx512 = {avx512bw<avx512bw_l2, L2>, avx512bw<avx512bw_l1, L1>, avx512bw<avx512bw_dot, Dot>,
-                             avx512bw_many, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, "avx512bw"};
+                             avx512bw_rows, avx512bw_many, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, "avx512bw"};
 const CodeKernels kVnni = {avx512vnni<avx512vnni_l2, L2>, avx512vnni<avx512vnni_l1, L1>, avx512vnni<avx512vnni_dot, Dot>,
-                           avx512vnni_many, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, "avx512vnni"};
+                           avx512vnni_rows, avx512vnni_many, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, "avx512vnni"};
 #endif
 #if defined(__wasm_simd128__)
-const CodeKernels kSimd128 = {simd128<L2>, simd128<L1>, simd128<Dot>, simd128_dot_many, norm2_reference, extend_reference, quantize_reference, error_reference, "simd128"};
+const CodeKernels kSimd128 = {simd128<L2>, simd128<L1>, simd128<Dot>, simd128_dot_rows, simd128_dot_many, norm2_reference, extend_reference, quantize_reference, error_reference, "simd128"};
 #endif
 
 #ifdef GROVE_X86

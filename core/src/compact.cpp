@@ -68,6 +68,13 @@ float round_up(double x) {
   return r;
 }
 
+// The largest float <= x (x >= 0 finite): a sum of squares that never overstates.
+float round_down(double x) {
+  float r = static_cast<float>(x);
+  if (static_cast<double>(r) > x) r = std::nextafter(r, 0.0f);
+  return r;
+}
+
 // One item's values as coded: as stored, or (angular) scaled to unit length. Returns the
 // factor (1, or 1/|x| in double), or 0 when the item is to be scored exactly always (a zero
 // or non-finite vector); *norm gets |x|.
@@ -115,7 +122,14 @@ void encode_item(const Forest& forest, std::int32_t i, const float* offsets, flo
   }
   // A relative margin for the double arithmetic above, then rounded up to a float.
   record[0] = round_up(error * (1 + 1e-9) + 1e-30);
-  record[1] = forest.layout.metric == Metric::Dot ? round_up(norm * (1 + 1e-9)) : 0.0f;
+  record[1] = 0.0f;
+  if (forest.layout.metric == Metric::Dot) {
+    record[1] = round_up(norm * (1 + 1e-9));
+  } else if (!l1) {  // sum of squared codes, for L2 scoring as |q|^2 + |c|^2 - 2 q.c
+    std::int64_t squares = 0;
+    for (int j = 0; j < f; ++j) squares += std::int64_t(code[j]) * code[j];
+    record[1] = round_down(static_cast<double>(squares));
+  }
 }
 
 // The grid: per-dimension minimum, and one scale that fits the widest range in 255 steps.

@@ -32,6 +32,9 @@ struct CodeKernels {
   std::int64_t (*l2)(const std::int16_t* q, const std::uint8_t* c, int n);
   std::int64_t (*l1)(const std::int16_t* q, const std::uint8_t* c, int n);
   std::int64_t (*dot)(const std::int16_t* q, const std::uint8_t* c, int n);
+  // dot of one query row with `count` (1..kRowsMax) code rows at once: the query is read once
+  // for all of them (a search scores its candidates four at a time).
+  void (*dot_rows)(const std::int16_t* q, const std::uint8_t* const* c, int count, int n, std::int64_t* out);
   // dot of one code row with `count` (1..kManyMax) query rows at once: the row is read and
   // widened once (a build measures each item against the splits of several trees).
   void (*dot_many)(const std::int16_t* const* q, int count, const std::uint8_t* c, int n, std::int64_t* out);
@@ -48,7 +51,7 @@ struct CodeKernels {
   const char* name;
 };
 constexpr int kQueryLow = -1024, kQueryHigh = 1279, kQueryDot = 2047;
-constexpr int kManyMax = 8;
+constexpr int kManyMax = 8, kRowsMax = 4;
 const CodeKernels& code_kernels();       // the best for this CPU
 const CodeKernels& reference_code_kernels();
 int code_kernel_variants(const CodeKernels** out, int max);  // for tests
@@ -64,7 +67,7 @@ class Compact {
   float scale() const { return header().scale; }
   const float* offsets() const { return reinterpret_cast<const float*>(bytes_ + layout_.offsets); }
   float error(std::int32_t i) const { return records()[2 * static_cast<std::size_t>(i)]; }
-  float norm(std::int32_t i) const { return records()[2 * static_cast<std::size_t>(i) + 1]; }
+  float extra(std::int32_t i) const { return records()[2 * static_cast<std::size_t>(i) + 1]; }  // see format.h
   const std::uint8_t* code(std::int32_t i) const {
     return bytes_ + layout_.codes + static_cast<std::size_t>(i) * layout_.stride;
   }

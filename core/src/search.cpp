@@ -168,6 +168,7 @@ struct CodedQuery {
   double error = 0;  // |query - its decoded code| (L2 or L1)
   double norm = 0, rest = 0, step = 0, offset_dot = 0;  // dot: |q|, |q - step * code|, step, code . offsets
   double gamma = 0;
+  double squares = 0;  // L2: the sum of the query's squared steps
 };
 
 CodedQuery code_query(const Compact& compact, Metric metric, const float* q, std::int16_t* out) {
@@ -209,6 +210,7 @@ CodedQuery code_query(const Compact& compact, Metric metric, const float* q, std
     const double u = unit ? q[j] / norm : q[j];
     const double k = std::max<double>(kQueryLow, std::min<double>(kQueryHigh, std::nearbyint((u - offsets[j]) / scale)));
     out[j] = static_cast<std::int16_t>(k);
+    c.squares += k * k;
     const double d = u - (static_cast<double>(offsets[j]) + scale * k);
     error += c.kind == CodeKind::L1 ? std::fabs(d) : d * d;
   }
@@ -219,34 +221,49 @@ CodedQuery code_query(const Compact& compact, Metric metric, const float* q, std
 
 // A lower bound on the priority the exact ranking computes for an item, in double.
 template <CodeKind K>
-inline double lower_bound(const CodedQuery& c, bool angular, double scale, std::int64_t sum, float error, float norm) {
+inline double lower_bound(const CodedQuery& c, bool angular, double scale, double sum, float error, float norm) {
   if (K == CodeKind::L1) {
-    const double l = std::max(0.0, scale * static_cast<double>(sum) * (1 - 1e-12) - c.error - error);
+    const double l = std::max(0.0, scale * sum * (1 - 1e-12) - c.error - error);
     return l * (1 - c.gamma);
   }
   if (K == CodeKind::L2) {
-    const double l = std::max(0.0, scale * std::sqrt(static_cast<double>(sum)) * (1 - 1e-12) - c.error - error);
+    const double l = std::max(0.0, scale * std::sqrt(sum) * (1 - 1e-12) - c.error - error);
     if (angular) return l * l - (5 * c.gamma + 1e-6);  // 2 - 2cos, rounded in double
     return l * l * (1 - c.gamma);
   }
   // Dot: q.x = approx + q.(x - code) + (q - step * qcode).code, and |code| <= |x| + error.
-  const double approx = c.step * (c.offset_dot + scale * static_cast<double>(sum));
+  const double approx = c.step * (c.offset_dot + scale * sum);
   const double slack = c.norm * error + c.rest * (norm + error) + c.gamma * c.norm * norm;
   return -approx - slack - 1e-12 * std::fabs(approx);
 }
 
 // Every distinct candidate's bound, from its code (items without one: -infinity, so they
-// are ranked exactly; holes: left out).
+// are ranked exactly; holes: left out). Candidates are scored four at a time, the query's
+// steps read once for the four rows; L2 sums come as |q|^2 + |c|^2 - 2 q.c, with |c|^2 from
+// the item's record (rounded down: the sum, and so the bound, never overstates).
 template <CodeKind K>
 void score_codes(const Compact& compact, const CodedQuery& coded, bool angular, const std::int16_t* qcode,
                  const std::vector<std::int32_t>& unique, std::vector<std::pair<double, std::int32_t>>& bounds) {
   const CodeKernels& kernels = code_kernels();
-  std::int64_t (*sum_of)(const std::int16_t*, const std::uint8_t*, int) =
-      K == CodeKind::L2 ? kernels.l2 : K == CodeKind::L1 ? kernels.l1 : kernels.dot;
   const double scale = compact.scale();
   const int stride = compact.stride();
-  // Each candidate's code row, a few candidates ahead. (Prefetching its record as well
-  // measured twice as slow on this machine: the records stay in cache anyway, 8 bytes each.)
+  std::int32_t batch[kRowsMax];
+  const std::uint8_t* rows[kRowsMax];
+  int count = 0;
+  auto flush = [&] {
+    std::int64_t sums[kRowsMax];
+    if (K == CodeKind::L1)
+      for (int k = 0; k < count; ++k) sums[k] = kernels.l1(qcode, rows[k], stride);
+    else
+      kernels.dot_rows(qcode, rows, count, stride, sums);
+    for (int k = 0; k < count; ++k) {
+      const std::int32_t id = batch[k];
+      double sum = static_cast<double>(sums[k]);
+      if (K == CodeKind::L2) sum = std::max(0.0, coded.squares + static_cast<double>(compact.extra(id)) - 2 * sum);
+      bounds.push_back({lower_bound<K>(coded, angular, scale, sum, compact.error(id), compact.extra(id)), id});
+    }
+    count = 0;
+  };
   const std::size_t ahead = kPrefetchAhead;
   auto fetch = [&](std::int32_t id) { prefetch(compact.code(id), static_cast<std::size_t>(stride)); };
   for (std::size_t c = 0; c < std::min(ahead, unique.size()); ++c) fetch(unique[c]);
@@ -255,11 +272,15 @@ void score_codes(const Compact& compact, const CodedQuery& coded, bool angular, 
     const std::int32_t id = unique[c];
     const float error = compact.error(id);
     if (!(error >= 0)) continue;  // a hole
-    const double bound = error == std::numeric_limits<float>::infinity()
-                             ? -std::numeric_limits<double>::infinity()
-                             : lower_bound<K>(coded, angular, scale, sum_of(qcode, compact.code(id), stride), error, compact.norm(id));
-    bounds.push_back({bound, id});
+    if (error == std::numeric_limits<float>::infinity()) {
+      bounds.push_back({-std::numeric_limits<double>::infinity(), id});
+      continue;
+    }
+    batch[count] = id;
+    rows[count] = compact.code(id);
+    if (++count == kRowsMax) flush();
   }
+  if (count) flush();
 }
 
 template <class P>

@@ -141,6 +141,19 @@ TEST(CompactKernels, EveryVariantGivesTheReferenceSum) {
         variants[k]->dot_many(pointers, used, c.data(), n, out);
         for (int r = 0; r < used; ++r) EXPECT_EQ(out[r], ref.dot(pointers[r], c.data(), n)) << variants[k]->name << " n=" << n;
       }
+    // dot_rows: the query against each of up to four code rows.
+    std::vector<std::vector<std::uint8_t>> code_rows(grove::detail::kRowsMax, c);
+    const std::uint8_t* row_pointers[grove::detail::kRowsMax];
+    for (int r = 0; r < grove::detail::kRowsMax; ++r) {
+      code_rows[static_cast<std::size_t>(r)][static_cast<std::size_t>(r)] = static_cast<std::uint8_t>(40 * r);
+      row_pointers[r] = code_rows[static_cast<std::size_t>(r)].data();
+    }
+    for (int k = 0; k < count; ++k)
+      for (int used = 1; used <= grove::detail::kRowsMax; ++used) {
+        std::int64_t out[grove::detail::kRowsMax];
+        variants[k]->dot_rows(qd.data(), row_pointers, used, n, out);
+        for (int r = 0; r < used; ++r) EXPECT_EQ(out[r], ref.dot(qd.data(), row_pointers[r], n)) << variants[k]->name << " n=" << n;
+      }
     // The reference against plain 64-bit arithmetic, extremes included (no overflow).
     std::int64_t l2 = 0;
     for (int j = 0; j < n; ++j) l2 += std::int64_t(q[static_cast<std::size_t>(j)] - c[static_cast<std::size_t>(j)]) * (q[static_cast<std::size_t>(j)] - c[static_cast<std::size_t>(j)]);

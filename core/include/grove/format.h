@@ -59,9 +59,10 @@ inline int hamming_words(int bits) { return (bits + 63) / 64; }
 //
 //   header    64 bytes (CompanionHeader)
 //   offsets   f floats: per-dimension minimum (angular: of the unit vectors), padded to 64
-//   records   n_items x {float error, float norm}: the item's distance to its decoded code
-//             (L2, or L1 for manhattan) rounded up, and |x| (dot); error < 0 marks a hole,
-//             +infinity an item scored exactly always (zero or non-finite vector)
+//   records   n_items x {float error, float extra}: the item's distance to its decoded code
+//             (L2, or L1 for manhattan) rounded up; error < 0 marks a hole, +infinity an
+//             item scored exactly always (zero or non-finite vector). extra: |x| rounded up
+//             (dot), the sum of its squared codes rounded down (euclidean, angular), else 0
 //   codes     n_items x stride bytes: round((x - offset) / scale), 0..255, zero padded
 struct CompanionHeader {
   char magic[8];               // "GROVESQ8"
