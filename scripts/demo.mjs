@@ -26,12 +26,14 @@ export async function buildDemo() {
   log(`building the index of ${data.trainLabels.length} ${data.generated ? 'generated' : 'Fashion-MNIST'} images`);
   run(cli, ['build', '--metric', 'euclidean', '--trees', '10', '--quiet', data.train, `${out}/index.ann`]);
   const bytes = statSync(`${out}/index.ann`).size;
+  // grove build also wrote index.ann.sq8, the compact companion the page fetches with it.
+  const companionBytes = statSync(`${out}/index.ann.sq8`).size;
   writeFileSync(`${out}/labels.json`, JSON.stringify(data.trainLabels));
   writeFileSync(`${out}/meta.json`, JSON.stringify({
-    dim: 784, metric: 'euclidean', items: data.trainLabels.length, bytes, generated: data.generated,
+    dim: 784, metric: 'euclidean', items: data.trainLabels.length, bytes, companionBytes, generated: data.generated,
     labelNames: data.generated ? LABELS.map((_, i) => `class ${i}`) : LABELS, displayScale: 1,
   }));
-  log(`demo site in demo/dist (index ${(bytes / 2 ** 20).toFixed(0)} MiB)`);
+  log(`demo site in demo/dist (index ${(bytes / 2 ** 20).toFixed(0)} MiB, compact companion ${(companionBytes / 2 ** 20).toFixed(0)} MiB)`);
   return out;
 }
 

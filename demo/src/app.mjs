@@ -84,7 +84,7 @@ function onLoaded(info) {
   showSamples().then(() => { document.body.dataset.ready = '1'; });
 }
 
-$('index-size').textContent = `${(meta.bytes / 2 ** 20).toFixed(0)} MiB`;
+$('index-size').textContent = `${(meta.bytes / 2 ** 20).toFixed(0)} MiB, and its ${(meta.companionBytes / 2 ** 20).toFixed(0)} MiB compact companion`;
 $('shuffle').onclick = showSamples;
 $('random').onclick = () => search({ item: Math.floor(Math.random() * meta.items) });
 $('search-k').oninput = () => {
@@ -121,4 +121,4 @@ $('search-drawing').onclick = () => {
   search({ vector });
 };
 
-worker.postMessage({ type: 'load', url: './index.ann', meta });
+worker.postMessage({ type: 'load', url: './index.ann', companion: './index.ann.sq8', meta });

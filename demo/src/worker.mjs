@@ -12,7 +12,10 @@ self.onmessage = async ({ data: message }) => {
     if (message.type === 'load') {
       meta = message.meta;
       const started = performance.now();
+      // The compact companion (8-bit codes of the items) comes too, so the first query need
+      // not make it; the answers are the same without it.
       index = await AnnoyIndex.fromUrl(message.url, meta.dim, meta.metric, {
+        companion: message.companion,
         onProgress: (loaded, total) => postMessage({ type: 'progress', loaded, total: total ?? meta.bytes }),
       });
       postMessage({ type: 'loaded', ms: performance.now() - started, items: index.getNItems(), trees: index.getNTrees() });

@@ -23,6 +23,8 @@ test('demo: click an image, see its neighbours, move the slider', { skip, timeou
     await page.setViewportSize({ width: 1100, height: 860 });
     const errors = [];
     page.on('pageerror', (e) => errors.push(String(e)));
+    const fetched = [];
+    page.on('response', (r) => fetched.push(`${new URL(r.url()).pathname} ${r.status()}`));
     const opened = Date.now();
     await page.goto(`${server.url}/`);
     await page.waitForSelector('body[data-ready="1"]', { timeout: 120000 });
@@ -57,6 +59,7 @@ test('demo: click an image, see its neighbours, move the slider', { skip, timeou
     console.log(`demo timings: index loaded in ${loadedMs.toFixed(0)} ms, first result ${firstResultMs} ms after opening, ` +
       `query ${defaultQueryMs.toFixed(2)} ms at search_k 1000, ${queryMs.toFixed(2)} ms at search_k 30000`);
     assert.deepEqual(errors, []);
+    assert.ok(fetched.includes('/index.ann 200') && fetched.includes('/index.ann.sq8 200'), `the index and its companion: ${fetched.join(', ')}`);
   } finally {
     await browser.close();
     server.close();
