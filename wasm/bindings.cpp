@@ -43,6 +43,19 @@ T* heap(std::uintptr_t address) {
   return reinterpret_cast<T*>(address);
 }
 
+// A malloc'd block handed over by JS, as a storage that frees it. Null (the block freed, the
+// error recorded) when even the small storage object cannot be allocated.
+std::unique_ptr<grove::Storage> owned_block(std::uintptr_t data, double size) {
+  try {
+    return std::unique_ptr<grove::Storage>(new grove::MemoryStorage(heap<std::uint8_t>(data), static_cast<std::size_t>(size)));
+  } catch (const std::bad_alloc&) {
+    std::free(heap<std::uint8_t>(data));
+    g_error_code = static_cast<int>(ErrorCode::OutOfMemory);
+    g_error_message = "out of memory";
+    return nullptr;
+  }
+}
+
 // The results of a query, copied out to wasm memory the JS wrapper owns (at most `capacity`).
 class QueryResults {
  protected:
@@ -158,15 +171,8 @@ class WasmIndex : public QueryResults {
   // Takes ownership of a malloc'd block holding a companion: 1 if it matches the index, 0 if
   // not (why in companionNote(); the copy is then made on the first query), -1 on error.
   int adoptCompanion(std::uintptr_t data, double size) {
-    std::unique_ptr<grove::Storage> storage;
-    try {
-      storage.reset(new grove::MemoryStorage(heap<std::uint8_t>(data), static_cast<std::size_t>(size)));
-    } catch (const std::bad_alloc&) {
-      std::free(heap<std::uint8_t>(data));
-      g_error_code = static_cast<int>(ErrorCode::OutOfMemory);
-      g_error_message = "out of memory";
-      return -1;
-    }
+    std::unique_ptr<grove::Storage> storage = owned_block(data, size);
+    if (!storage) return -1;
     return guarded([&] { return index_->load_companion(std::move(storage), &note_) ? 1 : 0; });
   }
   std::string companionNote() const { return note_; }
@@ -187,15 +193,8 @@ class WasmIndex : public QueryResults {
   // memory, or fetched bytes): validated, then searched in place with no further copy.
   // The block is the index's from here on, also when it is rejected (then it is freed here).
   int adoptBuffer(std::uintptr_t data, double size) {
-    std::unique_ptr<grove::Storage> storage;
-    try {
-      storage.reset(new grove::MemoryStorage(heap<std::uint8_t>(data), static_cast<std::size_t>(size)));
-    } catch (const std::bad_alloc&) {
-      std::free(heap<std::uint8_t>(data));
-      g_error_code = static_cast<int>(ErrorCode::OutOfMemory);
-      g_error_message = "out of memory";
-      return -1;
-    }
+    std::unique_ptr<grove::Storage> storage = owned_block(data, size);
+    if (!storage) return -1;
     return guarded([&] { return index_->load_storage(std::move(storage)), 0; });
   }
 
@@ -220,7 +219,8 @@ class WasmSharded : public QueryResults {
 
   // Takes ownership of a malloc'd block holding shard i (freed here if it is rejected).
   int addShard(int i, std::uintptr_t data, double size) {
-    std::unique_ptr<grove::Storage> storage(new grove::MemoryStorage(heap<std::uint8_t>(data), static_cast<std::size_t>(size)));
+    std::unique_ptr<grove::Storage> storage = owned_block(data, size);
+    if (!storage) return -1;
     return guarded([&] {
       if (!manifest_ || index_ || i < 0 || static_cast<std::size_t>(i) >= shards_.size())
         throw grove::Error(ErrorCode::WrongState, "shard " + std::to_string(i) + " is not expected here");
