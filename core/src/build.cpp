@@ -223,10 +223,7 @@ class DecodedItems {
     const std::size_t header = forest_.layout.vector;
     if (dot) std::memcpy(scratch_, real, header);
     float* v = reinterpret_cast<float*>(scratch_ + header);
-    const std::uint8_t* code = codes_.code(id);
-    const float* offsets = codes_.offsets();
-    const float scale = codes_.scale();
-    for (int j = 0; j < codes_.f(); ++j) v[j] = offsets[j] + scale * static_cast<float>(code[j]);
+    code_kernels().decode(codes_.code(id), codes_.offsets(), codes_.scale(), v, codes_.f());
     // Angular codes are of unit vectors: the cached norm is 1 (within the code's error, which
     // only nudges a sample's weight in two_means), and not worth a pass over the vector.
     if (std::is_same<P, Angular<FastMath>>::value) *field<float>(scratch_, Angular<FastMath>::kNorm) = 1.0f;

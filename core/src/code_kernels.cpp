@@ -55,6 +55,10 @@ void dot_many_each(const std::int16_t* const* q, int count, const std::uint8_t* 
   for (int k = 0; k < count; ++k) out[k] = One(q[k], c, n);
 }
 
+void decode_reference(const std::uint8_t* code, const float* offsets, float scale, float* out, int f) {
+  for (int j = 0; j < f; ++j) out[j] = offsets[j] + scale * static_cast<float>(code[j]);
+}
+
 double norm2_reference(const float* x, int f) {
   double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   for (int j = 0; j < f; ++j) acc[j % 8] += static_cast<double>(x[j]) * x[j];
@@ -117,6 +121,19 @@ void quantize_sse2(const float* x, float factor, const float* offsets, float inv
     _mm_storeu_si128(reinterpret_cast<__m128i*>(code + j), _mm_packus_epi16(low, high));
   }
   quantize_reference(x + j, factor, offsets + j, inverse, code + j, f - j);
+}
+
+// AVX2: 8 codes decoded a step.
+__attribute__((target("avx2"))) void decode_avx2(const std::uint8_t* code, const float* offsets, float scale, float* out, int f) {
+  const __m256 s = _mm256_set1_ps(scale);
+  int j = 0;
+  for (; j + 8 <= f; j += 8) {
+    std::int64_t packed;
+    std::memcpy(&packed, code + j, 8);
+    const __m256 c = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(packed)));
+    _mm256_storeu_ps(out + j, _mm256_add_ps(_mm256_loadu_ps(offsets + j), _mm256_mul_ps(s, c)));
+  }
+  decode_reference(code + j, offsets + j, scale, out + j, f - j);
 }
 
 // AVX2: the squared norm in double, 4 values a step, two chains.
@@ -446,17 +463,17 @@ void simd128_dot_many(const std::int16_t* const* q, int count, const std::uint8_
 
 #endif
 
-const CodeKernels kReference = {reference<L2>, reference<L1>, reference<Dot>, dot_rows_each<reference<Dot>>, dot_many_each<reference<Dot>>, norm2_reference, extend_reference, quantize_reference, error_reference, "reference"};
+const CodeKernels kReference = {reference<L2>, reference<L1>, reference<Dot>, dot_rows_each<reference<Dot>>, dot_many_each<reference<Dot>>, decode_reference, norm2_reference, extend_reference, quantize_reference, error_reference, "reference"};
 #ifdef GROVE_X86
-const CodeKernels kSse2 = {sse2<L2>, sse2<L1>, sse2<Dot>, dot_rows_each<sse2<Dot>>, dot_many_each<sse2<Dot>>, norm2_reference, extend_sse2, quantize_sse2, error_reference, "sse2"};
-const CodeKernels kAvx2 = {avx2<L2>, avx2<L1>, avx2<Dot>, dot_rows_each<avx2<Dot>>, dot_many_each<avx2<Dot>>, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, "avx2"};
+const CodeKernels kSse2 = {sse2<L2>, sse2<L1>, sse2<Dot>, dot_rows_each<sse2<Dot>>, dot_many_each<sse2<Dot>>, decode_reference, norm2_reference, extend_sse2, quantize_sse2, error_reference, "sse2"};
+const CodeKernels kAvx2 = {avx2<L2>, avx2<L1>, avx2<Dot>, dot_rows_each<avx2<Dot>>, dot_many_each<avx2<Dot>>, decode_avx2, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, "avx2"};
 const CodeKernels kAvx512 = {avx512bw<avx512bw_l2, L2>, avx512bw<avx512bw_l1, L1>, avx512bw<avx512bw_dot, Dot>,
-                             avx512bw_rows, avx512bw_many, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, "avx512bw"};
+                             avx512bw_rows, avx512bw_many, decode_avx2, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, "avx512bw"};
 const CodeKernels kVnni = {avx512vnni<avx512vnni_l2, L2>, avx512vnni<avx512vnni_l1, L1>, avx512vnni<avx512vnni_dot, Dot>,
-                           avx512vnni_rows, avx512vnni_many, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, "avx512vnni"};
+                           avx512vnni_rows, avx512vnni_many, decode_avx2, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, "avx512vnni"};
 #endif
 #if defined(__wasm_simd128__)
-const CodeKernels kSimd128 = {simd128<L2>, simd128<L1>, simd128<Dot>, simd128_dot_rows, simd128_dot_many, norm2_reference, extend_reference, quantize_reference, error_reference, "simd128"};
+const CodeKernels kSimd128 = {simd128<L2>, simd128<L1>, simd128<Dot>, simd128_dot_rows, simd128_dot_many, decode_reference, norm2_reference, extend_reference, quantize_reference, error_reference, "simd128"};
 #endif
 
 #ifdef GROVE_X86

@@ -38,6 +38,8 @@ struct CodeKernels {
   // dot of one code row with `count` (1..kManyMax) query rows at once: the row is read and
   // widened once (a build measures each item against the splits of several trees).
   void (*dot_many)(const std::int16_t* const* q, int count, const std::uint8_t* c, int n, std::int64_t* out);
+  // out[j] = offsets[j] + scale * code[j] (a code decoded; float, the same bits everywhere).
+  void (*decode)(const std::uint8_t* code, const float* offsets, float scale, float* out, int f);
   // sum of x[j]^2 in double (an item's squared norm).
   double (*norm2)(const float* x, int f);
   // The grid: lo[j] = min(lo[j], x[j] * factor), hi likewise (NaN values are ignored).

@@ -75,6 +75,10 @@ float scaled_l2_reference(const float* q, const float* y, float s, int f, float 
   return total;
 }
 
+void blend_reference(float* m, float keep, const float* x, float add, int f) {
+  for (int i = 0; i < f; ++i) m[i] = m[i] * keep + x[i] * add;
+}
+
 template <float (*Dot)(const float*, const float*, int)>
 float two_dots(const float* x, const float* y, int f, float* yy) {
   *yy = Dot(y, y, f);
@@ -262,6 +266,14 @@ __attribute__((target("avx512f"))) float avx512_dot_and_norm(const float* x, con
   return finish<Dot>(p, x, y, i, f);
 }
 
+__attribute__((target("avx"))) void blend_avx(float* m, float keep, const float* x, float add, int f) {
+  const __m256 k = _mm256_set1_ps(keep), a = _mm256_set1_ps(add);
+  int i = 0;
+  for (; i + 8 <= f; i += 8)
+    _mm256_storeu_ps(m + i, _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(m + i), k), _mm256_mul_ps(_mm256_loadu_ps(x + i), a)));
+  blend_reference(m + i, keep, x + i, add, f - i);
+}
+
 template <class Op>
 float avx(const float* x, const float* y, int f) { return avx_sum<Op>(x, y, f); }
 template <class Op>
@@ -336,6 +348,14 @@ float simd128_dot_and_norm(const float* x, const float* y, int f, float* yy) {
   return finish<Dot>(p, x, y, i, f);
 }
 
+void simd128_blend(float* m, float keep, const float* x, float add, int f) {
+  const v128_t k = wasm_f32x4_splat(keep), a = wasm_f32x4_splat(add);
+  int i = 0;
+  for (; i + 4 <= f; i += 4)
+    wasm_v128_store(m + i, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), k), wasm_f32x4_mul(wasm_v128_load(x + i), a)));
+  blend_reference(m + i, keep, x + i, add, f - i);
+}
+
 // The angular search bound (see kernels.h): blocks of 128 elements, a check after each.
 float simd128_scaled_l2_bounded(const float* q, const float* y, float s, int f, float bound) {
   const v128_t scale = wasm_f32x4_splat(s);
@@ -369,18 +389,18 @@ float simd128_scaled_l2_bounded(const float* q, const float* y, float s, int f, 
 
 // Each table: dot, squared_l2, l1, their bounded forms, the angular bound helper, dot+norm.
 const Kernels kReference = {reference<Dot>, reference<L2>, reference<L1>, unbounded<reference<L2>>,
-                            unbounded<reference<L1>>, scaled_l2_reference, two_dots<reference<Dot>>, "reference"};
+                            unbounded<reference<L1>>, scaled_l2_reference, two_dots<reference<Dot>>, blend_reference, "reference"};
 #ifdef GROVE_X86
 const Kernels kSse2 = {sse<Dot>, sse<L2>, sse<L1>, unbounded<sse<L2>>, unbounded<sse<L1>>,
-                       scaled_l2_reference, two_dots<sse<Dot>>, "sse2"};
+                       scaled_l2_reference, two_dots<sse<Dot>>, blend_reference, "sse2"};
 const Kernels kAvx = {avx<Dot>, avx<L2>, avx<L1>, avx_sum<L2, true>, avx_sum<L1, true>,
-                      scaled_l2_reference, two_dots<avx<Dot>>, "avx"};
+                      scaled_l2_reference, two_dots<avx<Dot>>, blend_avx, "avx"};
 const Kernels kAvx512 = {avx512<Dot>, avx512<L2>, avx512<L1>, avx512_sum<L2, true>, avx512_sum<L1, true>,
-                         avx512_scaled_l2_bounded, avx512_dot_and_norm, "avx512"};
+                         avx512_scaled_l2_bounded, avx512_dot_and_norm, blend_avx, "avx512"};
 #endif
 #if defined(__wasm_simd128__)
 const Kernels kSimd128 = {simd128<Dot>, simd128<L2>, simd128<L1>, simd128_sum<L2, true>, simd128_sum<L1, true>,
-                          simd128_scaled_l2_bounded, simd128_dot_and_norm, "simd128"};
+                          simd128_scaled_l2_bounded, simd128_dot_and_norm, simd128_blend, "simd128"};
 #endif
 
 const Kernels& choose() {

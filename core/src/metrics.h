@@ -184,7 +184,7 @@ inline void mean_step(float* mean, const float* x, float w, int c, int f) {
   }
   const float keep = static_cast<float>(c) / static_cast<float>(c + 1);
   const float add = 1.0f / (w * static_cast<float>(c + 1));
-  for (int z = 0; z < f; ++z) mean[z] = mean[z] * keep + x[z] * add;
+  fast_kernels().blend(mean, keep, x, add, f);
 }
 
 template <class M>

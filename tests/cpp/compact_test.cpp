@@ -187,6 +187,10 @@ TEST(CompactKernels, EncodingIsTheSameInEveryVariant) {
       EXPECT_EQ(lo, rlo);
       EXPECT_EQ(hi, rhi);
       EXPECT_EQ(lo[0], 1e9f);  // the NaN left the grid alone
+      std::vector<float> d(static_cast<std::size_t>(f)), rd(static_cast<std::size_t>(f));
+      variants[k]->decode(a.data(), offsets.data(), 0.0125f, d.data(), f);
+      ref.decode(a.data(), offsets.data(), 0.0125f, rd.data(), f);
+      EXPECT_EQ(0, std::memcmp(d.data(), rd.data(), d.size() * sizeof(float)));
     }
   }
 }

@@ -31,6 +31,10 @@ TEST(Kernels, EveryVariantMatchesTheReferenceBitForBit) {
       const float l2 = ref.squared_l2(v[0].data(), v[1].data(), f);
       EXPECT_TRUE(same_bits(variants[k]->squared_l2_bounded(v[0].data(), v[1].data(), f, l2), l2));
       EXPECT_GT(variants[k]->squared_l2_bounded(v[0].data(), v[1].data(), f, l2 * 0.5f), l2 * 0.5f);
+      std::vector<float> a = v[0], b = v[0];
+      variants[k]->blend(a.data(), 0.75f, v[1].data(), 0.3f, f);
+      ref.blend(b.data(), 0.75f, v[1].data(), 0.3f, f);
+      for (int i = 0; i < f; ++i) EXPECT_TRUE(same_bits(a[static_cast<std::size_t>(i)], b[static_cast<std::size_t>(i)]));
     }
   }
 }
