@@ -1,14 +1,14 @@
-// Building the forest: recursive random-projection splits, as Annoy builds them.
+// Building the forest: random-projection splits, as Annoy builds them, two ways.
 //
-// The random stream, the order of draws, the smaller-side-first recursion and the float
-// order all follow Annoy's single-threaded build, so the same items and seed give the same
-// file. Threads never change the result: they only share the margin computation of a large
-// split, and the random flips for exact-zero margins are still drawn in item order.
+// TreeBuilder (Annoy's float order, and hamming): one tree at a time, recursively, with
+// Annoy's random stream, order of draws, smaller-side-first recursion and float order, so the
+// same items and seed give the same file as Annoy.
+// LevelBuilder (Grove's default order, float metrics): trees in batches, a level at a time,
+// splits measured on the items' 8-bit codes (see compact.h): fewer, smaller passes over memory.
+// Either way threads never change the result: they only share the margin computations, and
+// the random flips for exact-zero margins are drawn in item order.
 #include <algorithm>
 #include <cmath>
-#include <functional>
-#include <map>
-#include <memory>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -85,8 +85,8 @@ class CodedPlane {
 template <class P>
 class TreeBuilder {
  public:
-  TreeBuilder(Forest& forest, Kiss64& rng, ParallelFor* parallel, const Compact* codes)
-      : forest_(forest), rng_(rng), parallel_(parallel), codes_(codes),
+  TreeBuilder(Forest& forest, Kiss64& rng, ParallelFor* parallel)
+      : forest_(forest), rng_(rng), parallel_(parallel),
         words_(forest.layout.f), s_(forest.layout.node_size),
         k_(forest.layout.max_bucket()) {}
 
@@ -150,40 +150,18 @@ class TreeBuilder {
     margins_.resize(ids.size());
     Margin* out = reinterpret_cast<Margin*>(margins_.data());
     static_assert(sizeof(Margin) <= sizeof(float), "margin buffer too small");
-    auto measure = margin_function(split);
-    // Rows (codes, or float vectors) a few items ahead, as the split's items are scattered.
-    const std::size_t row = codes_ ? static_cast<std::size_t>(codes_->stride()) : s_;
-    auto fetch = [&](std::size_t i) {
-      if (i < ids.size()) prefetch(codes_ ? codes_->code(ids[i]) : items[i], row);
-    };
+    // Float rows a few items ahead, as the split's items are scattered.
     auto run = [&](std::size_t begin, std::size_t end) {
-      for (std::size_t i = begin; i < std::min(end, begin + kPrefetchAhead); ++i) fetch(i);
+      for (std::size_t i = begin; i < std::min(end, begin + kPrefetchAhead); ++i) prefetch(items[i], s_);
       for (std::size_t i = begin; i < end; ++i) {
-        if (i + kPrefetchAhead < end) fetch(i + kPrefetchAhead);
-        out[i] = measure(ids[i], items[i]);
+        if (i + kPrefetchAhead < end) prefetch(items[i + kPrefetchAhead], s_);
+        out[i] = P::build_margin(split, items[i], words_);
       }
     };
     if (parallel_ && parallel_->workers() > 1 && ids.size() >= kParallelSplit) parallel_->run(ids.size(), run);
     else run(0, ids.size());
     // The coin flips for margins of exactly 0 are drawn in item order, whatever the threads.
     for (std::size_t i = 0; i < ids.size(); ++i) sides[side_of(out[i], rng_) ? 1 : 0].push_back(ids[i]);
-  }
-
-  // The margin of an item at `split`: on its code when the build has codes, else on floats.
-  template <class Q = P>
-  auto margin_function(const std::uint8_t* split) -> std::function<decltype(Q::build_margin(split, split, 0))(std::int32_t, const std::uint8_t*)> {
-    const int words = words_;
-    if constexpr (!std::is_same<Q, Hamming>::value) {
-      if (codes_) {
-        std::shared_ptr<CodedPlane> plane = std::make_shared<CodedPlane>(*codes_, Q::v(split));
-        if (plane->usable())
-          return [plane, split, words](std::int32_t id, const std::uint8_t* item) -> float {
-            if (!plane->has_code(id)) return Q::build_margin(split, item, words);
-            return plane->dot(id) + Q::margin_rest(split, item);
-          };
-      }
-    }
-    return [split, words](std::int32_t, const std::uint8_t* item) { return Q::build_margin(split, item, words); };
   }
 
   std::int32_t allocate() {
@@ -197,7 +175,6 @@ class TreeBuilder {
   Forest& forest_;
   Kiss64& rng_;
   ParallelFor* parallel_;
-  const Compact* codes_;
   int words_;
   std::size_t s_;
   std::size_t k_;
@@ -566,7 +543,7 @@ void build_trees(Forest& forest, const BuildOptions& options) {
     if (options.codes && !forest.annoy_float_order) return build_levels<P>(forest, options, ids);
   }
   Kiss64 rng(options.seed);
-  TreeBuilder<P> builder(forest, rng, options.parallel, forest.annoy_float_order ? nullptr : options.codes);
+  TreeBuilder<P> builder(forest, rng, options.parallel);
   for (int t = 0;; ++t) {
     if (enough_trees(forest, options, t)) break;
     forest.roots.push_back(builder.make_tree(ids, true));
