@@ -162,6 +162,17 @@ function createApi(platform, start = null) {
     : null;
   let live = 0;  // indexes created and not yet disposed or collected
 
+  // A path (Node: read straight into wasm memory) or bytes (copied in), as a malloc'd block.
+  function intoHeap(source, call, browserHint = '') {
+    if (typeof source === 'string') {
+      if (!platform) throw new GroveError(`${call} of a path needs a file system (Node); in a browser, pass bytes${browserHint}`, 'Io');
+      return platform.readFileIntoHeap(source);
+    }
+    const bytes = toBytes(source);
+    if (!bytes) throw typeError(`${call} takes a path, an ArrayBuffer or a Uint8Array, got ${describe(source)}`);
+    return { ptr: heapCopy(bytes), size: bytes.byteLength };
+  }
+
   function lastError() {
     return errorFor(Module.lastErrorCode(), Module.lastErrorMessage());
   }
@@ -481,18 +492,8 @@ function createApi(platform, start = null) {
      */
     loadCompanion(source) {
       const raw = this.#index();
-      let ptr;
-      let size;
-      if (typeof source === 'string') {
-        if (!platform) throw new GroveError('loadCompanion(path) needs a file system (Node); in a browser, pass bytes', 'Io');
-        ({ ptr, size } = platform.readFileIntoHeap(source));
-      } else {
-        const bytes = toBytes(source);
-        if (!bytes) throw typeError(`a companion is a path, an ArrayBuffer or a Uint8Array, got ${describe(source)}`);
-        if (bytes.byteLength === 0) return false;
-        ptr = heapCopy(bytes);
-        size = bytes.byteLength;
-      }
+      if (toBytes(source)?.byteLength === 0) return false;
+      const { ptr, size } = intoHeap(source, 'loadCompanion()');
       return this.#adoptCompanion(raw, ptr, size);
     }
 
@@ -551,17 +552,7 @@ function createApi(platform, start = null) {
     load(source, options = false) {
       const raw = this.#index();
       const companion = companionOption(options);
-      let ptr;
-      let size;
-      if (typeof source === 'string') {
-        if (!platform) throw new GroveError('load(path) needs a file system (Node); in a browser, pass bytes or use AnnoyIndex.fromUrl()', 'Io');
-        ({ ptr, size } = platform.readFileIntoHeap(source));
-      } else {
-        const bytes = toBytes(source);
-        if (!bytes) throw typeError(`load() takes a path, an ArrayBuffer or a Uint8Array, got ${describe(source)}`);
-        ptr = heapCopy(bytes);
-        size = bytes.byteLength;
-      }
+      const { ptr, size } = intoHeap(source, 'load()', ' or use AnnoyIndex.fromUrl()');
       this.#adopt(raw, ptr, size);
       if (companion !== undefined && companion !== null) this.loadCompanion(companion);
       else if (typeof source === 'string') this.#loadCompanionNextTo(source);

@@ -33,6 +33,18 @@ std::vector<std::vector<float>> awkward_vectors(int n, int f, unsigned seed) {
   return v;
 }
 
+// The same answers (ids and distances) from two indexes, for the first `queries` items.
+void expect_same_item_answers(const grove::Index& index, const grove::Index& exact, int queries, int n) {
+  for (int q = 0; q < queries; ++q) {
+    std::vector<std::int32_t> a, b;
+    std::vector<float> da, db;
+    index.get_nns_by_item(q, n, -1, &a, &da);
+    exact.get_nns_by_item(q, n, -1, &b, &db);
+    ASSERT_EQ(a, b) << "item " << q;
+    ASSERT_EQ(da, db) << "item " << q;
+  }
+}
+
 struct Case {
   const char* metric;
   bool dot_main;
@@ -207,16 +219,7 @@ class CompanionTest : public ::testing::Test {
     exact.deserialize(bytes);
     exact.set_compact_scoring(false);
   }
-  void expect_exact_answers(const Index& loaded) {
-    for (int q = 0; q < 30; ++q) {
-      std::vector<std::int32_t> a, b;
-      std::vector<float> da, db;
-      loaded.get_nns_by_item(q, 10, -1, &a, &da);
-      exact.get_nns_by_item(q, 10, -1, &b, &db);
-      ASSERT_EQ(a, b);
-      ASSERT_EQ(da, db);
-    }
-  }
+  void expect_exact_answers(const Index& loaded) { expect_same_item_answers(loaded, exact, 30, 10); }
   const int f = 20;
   std::vector<std::vector<float>> v;
   std::unique_ptr<Index> index;
@@ -312,14 +315,7 @@ void expect_answers_of(const AnnoyIndex& index, const std::string& path, int f) 
   AnnoyIndex exact(f, "angular");
   exact.set_compact_scoring(false);
   exact.load(path);
-  for (int q = 0; q < 40; ++q) {
-    std::vector<std::int32_t> a, b;
-    std::vector<float> da, db;
-    index.get_nns_by_item(q, 15, -1, &a, &da);
-    exact.get_nns_by_item(q, 15, -1, &b, &db);
-    ASSERT_EQ(a, b);
-    ASSERT_EQ(da, db);
-  }
+  expect_same_item_answers(index, exact, 40, 15);
 }
 
 void write(const std::string& path, const std::vector<std::uint8_t>& bytes) {
