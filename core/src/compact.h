@@ -53,7 +53,7 @@ struct CodeKernels {
   const char* name;
 };
 constexpr int kQueryLow = -1024, kQueryHigh = 1279, kQueryDot = 2047;
-constexpr int kManyMax = 8, kRowsMax = 8;
+constexpr int kManyMax = 16, kRowsMax = 8;
 const CodeKernels& code_kernels();       // the best for this CPU
 const CodeKernels& reference_code_kernels();
 int code_kernel_variants(const CodeKernels** out, int max);  // for tests
