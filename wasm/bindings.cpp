@@ -169,13 +169,12 @@ class WasmIndex : public QueryResults {
     return reinterpret_cast<std::uintptr_t>(data);
   }
   // Takes ownership of a malloc'd block holding a companion: 1 if it matches the index, 0 if
-  // not (why in companionNote(); the copy is then made on the first query), -1 on error.
+  // not (the copy is then made on the first query), -1 on error.
   int adoptCompanion(std::uintptr_t data, double size) {
     std::unique_ptr<grove::Storage> storage = owned_block(data, size);
     if (!storage) return -1;
-    return guarded([&] { return index_->load_companion(std::move(storage), &note_) ? 1 : 0; });
+    return guarded([&] { return index_->load_companion(std::move(storage)) ? 1 : 0; });
   }
-  std::string companionNote() const { return note_; }
 
   // Serialised bytes live in the index's storage: JS copies them out with one slice.
   double serializedSize() {
@@ -200,7 +199,6 @@ class WasmIndex : public QueryResults {
 
  private:
   std::unique_ptr<grove::Index> index_;
-  std::string note_;
 };
 
 // A sharded index: the manifest first, then each shard's bytes (adopted, as adoptBuffer), then
@@ -315,8 +313,7 @@ EMSCRIPTEN_BINDINGS(grove) {
       .function("compactScoring", &WasmIndex::compactScoring)
       .function("companionSize", &WasmIndex::companionSize)
       .function("companionPointer", &WasmIndex::companionPointer)
-      .function("adoptCompanion", &WasmIndex::adoptCompanion)
-      .function("companionNote", &WasmIndex::companionNote);
+      .function("adoptCompanion", &WasmIndex::adoptCompanion);
   class_<WasmSharded>("RawSharded")
       .constructor<std::string>()
       .function("valid", &WasmSharded::valid)

@@ -91,7 +91,8 @@ const float* item_vector(const Forest& forest, std::int32_t i) {
   return reinterpret_cast<const float*>(node + forest.layout.vector);
 }
 
-// Codes one item on the grid (offsets, scale) and writes its record {error bound, |x|}.
+// Codes one item on the grid (offsets, scale) and writes its record {error bound, extra}
+// (see grove/format.h).
 // The error is computed in double, from the code actually chosen (any code is correct; the
 // nearest is merely the tightest), so the bound holds whatever the rounding above.
 void encode_item(const Forest& forest, std::int32_t i, const float* offsets, float scale, std::uint8_t* code,
@@ -122,7 +123,6 @@ void encode_item(const Forest& forest, std::int32_t i, const float* offsets, flo
   }
   // A relative margin for the double arithmetic above, then rounded up to a float.
   record[0] = round_up(error * (1 + 1e-9) + 1e-30);
-  record[1] = 0.0f;
   if (forest.layout.metric == Metric::Dot) {
     record[1] = round_up(norm * (1 + 1e-9));
   } else if (!l1) {  // sum of squared codes, for L2 scoring as |q|^2 + |c|^2 - 2 q.c
