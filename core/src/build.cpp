@@ -129,7 +129,8 @@ class TreeBuilder {
     items.reserve(ids.size());
     for (std::int32_t id : ids) items.push_back(forest_.node(id));
     for (int attempt = 0; attempt < 3; ++attempt) {
-      P::create_split(items, words_, s_, rng_, split);
+      if constexpr (std::is_same<P, Hamming>::value) P::create_split(items, words_, s_, rng_, split);
+      else create_split<P>(NodeList{items, P::kVector}, words_, s_, rng_, split);
       assign_sides(ids, items, split, sides);
       if (imbalance(sides[0].size(), sides[1].size()) < 0.95) break;
     }
@@ -309,8 +310,8 @@ class LevelBuilder {
 
   void new_plane(Pending& p) {
     scratch_.assign(s_ + sizeof(float) * static_cast<std::size_t>(words_), 0);
-    P::create_split_from(DecodedItems<P>(forest_, codes_, p.ids, scratch_.data()), words_, s_,
-                         rngs_[static_cast<std::size_t>(p.tree)], p.split.data());
+    create_split<P>(DecodedItems<P>(forest_, codes_, p.ids, scratch_.data()), words_, s_,
+                    rngs_[static_cast<std::size_t>(p.tree)], p.split.data());
   }
 
   float margin(int idx, std::int32_t id) {

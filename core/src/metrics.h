@@ -108,7 +108,8 @@ inline float angular_from(float pp, float qq, float pq) {
 //   reported(d)                        the value users see
 //   margin(split, query, f)            signed side of a query vector at a split
 //   build_margin(split, item, f)       the same for an item node while building
-//   create_split(items, f, s, rng, out)  choose a split plane, written into node `out`
+//   plane_between(p, q, f, out)        the split plane between two 2-means centres
+//                                      (create_split below; hamming has its own create_split)
 // ---------------------------------------------------------------------------------------
 
 // The items a split is chosen from, as two_means reads them: item k's node, and a hint
@@ -172,6 +173,15 @@ inline void prefetch_node(const std::uint8_t* node, std::size_t vector_offset, i
 }
 
 inline void NodeList::prefetch(std::size_t k, int f) const { prefetch_node(items[k], vector_offset, f); }
+
+// A float metric's split for `items` (a NodeList, or decoded codes in a build): two 2-means
+// centres, then the policy's plane between them. s: node size; the plane goes into `out`.
+template <class P, class Items>
+void create_split(const Items& items, int f, std::size_t s, Kiss64& rng, std::uint8_t* out) {
+  std::vector<std::uint8_t> p(s, 0), q(s, 0);
+  two_means<P>(items, f, rng, p.data(), q.data());
+  P::plane_between(p.data(), q.data(), f, out);
+}
 
 // Moves a centre towards x (weighted 1/w) as the (c+1)-th point of its cluster. Annoy's
 // order divides twice per element; the fast order multiplies by precomputed factors (no
@@ -260,15 +270,9 @@ struct Angular {
   static void update_mean(std::uint8_t* mean, const std::uint8_t* x, float w, int c, int f) {
     mean_step<M>(v(mean), v(x), w, c, f);
   }
-  static void create_split(const std::vector<const std::uint8_t*>& items, int f,
-                           std::size_t s, Kiss64& rng, std::uint8_t* out) {
-    create_split_from(NodeList{items, kVector}, f, s, rng, out);
-  }
-  template <class Items>
-  static void create_split_from(const Items& items, int f, std::size_t s, Kiss64& rng, std::uint8_t* out) {
-    std::vector<std::uint8_t> p(s, 0), q(s, 0);
-    two_means<Angular>(items, f, rng, p.data(), q.data());
-    for (int z = 0; z < f; ++z) v(out)[z] = v(p.data())[z] - v(q.data())[z];
+  // The split plane between two 2-means centres p and q (see create_split).
+  static void plane_between(const std::uint8_t* p, const std::uint8_t* q, int f, std::uint8_t* out) {
+    for (int z = 0; z < f; ++z) v(out)[z] = v(p)[z] - v(q)[z];
     normalize<M>(v(out), f);
   }
   static void zero_plane(std::uint8_t* split, int f) { std::fill(v(split), v(split) + f, 0.0f); }
@@ -314,16 +318,10 @@ struct Minkowski {
   static void update_mean(std::uint8_t* mean, const std::uint8_t* x, float w, int c, int f) {
     mean_step<M>(v(mean), v(x), w, c, f);
   }
-  static void create_split(const std::vector<const std::uint8_t*>& items, int f,
-                           std::size_t s, Kiss64& rng, std::uint8_t* out) {
-    create_split_from(NodeList{items, kVector}, f, s, rng, out);
-  }
-  template <class Items>
-  static void create_split_from(const Items& items, int f, std::size_t s, Kiss64& rng, std::uint8_t* out) {
-    std::vector<std::uint8_t> p(s, 0), q(s, 0);
-    two_means<Minkowski>(items, f, rng, p.data(), q.data());
-    const float* pv = v(p.data());
-    const float* qv = v(q.data());
+  // The split plane between two 2-means centres p and q (see create_split).
+  static void plane_between(const std::uint8_t* p, const std::uint8_t* q, int f, std::uint8_t* out) {
+    const float* pv = v(p);
+    const float* qv = v(q);
     float* n = v(out);
     for (int z = 0; z < f; ++z) n[z] = pv[z] - qv[z];
     normalize<M>(n, f);
@@ -395,16 +393,10 @@ struct DotMain {
       df(mean) = df(mean) * (static_cast<float>(c) / static_cast<float>(c + 1)) + df(x) * (1.0f / (w * static_cast<float>(c + 1)));
     }
   }
-  static void create_split(const std::vector<const std::uint8_t*>& items, int f,
-                           std::size_t s, Kiss64& rng, std::uint8_t* out) {
-    create_split_from(NodeList{items, kVector}, f, s, rng, out);
-  }
-  template <class Items>
-  static void create_split_from(const Items& items, int f, std::size_t s, Kiss64& rng, std::uint8_t* out) {
-    std::vector<std::uint8_t> p(s, 0), q(s, 0);
-    two_means<DotMain>(items, f, rng, p.data(), q.data());
-    for (int z = 0; z < f; ++z) v(out)[z] = v(p.data())[z] - v(q.data())[z];
-    df(out) = df(p.data()) - df(q.data());
+  // The split plane between two 2-means centres p and q (see create_split).
+  static void plane_between(const std::uint8_t* p, const std::uint8_t* q, int f, std::uint8_t* out) {
+    for (int z = 0; z < f; ++z) v(out)[z] = v(p)[z] - v(q)[z];
+    df(out) = df(p) - df(q);
     normalize_augmented(out, f);
   }
   static void zero_plane(std::uint8_t* split, int f) { std::fill(v(split), v(split) + f, 0.0f); }
@@ -456,16 +448,10 @@ struct DotReleased {
   static void update_mean(std::uint8_t* mean, const std::uint8_t* x, float w, int c, int f) {
     mean_step<M>(v(mean), v(x), w, c, f);
   }
-  static void create_split(const std::vector<const std::uint8_t*>& items, int f,
-                           std::size_t s, Kiss64& rng, std::uint8_t* out) {
-    create_split_from(NodeList{items, kVector}, f, s, rng, out);
-  }
-  template <class Items>
-  static void create_split_from(const Items& items, int f, std::size_t s, Kiss64& rng, std::uint8_t* out) {
-    std::vector<std::uint8_t> p(s, 0), q(s, 0);
-    two_means<DotReleased>(items, f, rng, p.data(), q.data());
-    for (int z = 0; z < f; ++z) v(out)[z] = v(p.data())[z] - v(q.data())[z];
-    df(out) = df(p.data()) - df(q.data());
+  // The split plane between two 2-means centres p and q (see create_split).
+  static void plane_between(const std::uint8_t* p, const std::uint8_t* q, int f, std::uint8_t* out) {
+    for (int z = 0; z < f; ++z) v(out)[z] = v(p)[z] - v(q)[z];
+    df(out) = df(p) - df(q);
     normalize_augmented(out, f);
   }
   static void zero_plane(std::uint8_t* split, int f) { std::fill(v(split), v(split) + f, 0.0f); }
