@@ -9,6 +9,7 @@
 #include <iterator>
 #include <random>
 #include <string>
+#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -95,8 +96,10 @@ void expect_error(Fn fn, grove::ErrorCode code, const std::string& words) {
   }
 }
 
+// Per process: ctest runs the cases of one binary in parallel processes, and two cases that
+// write the same name would otherwise race.
 inline std::string temp_path(const std::string& name) {
-  return std::string(GROVE_TEST_TMP) + "/" + name;
+  return std::string(GROVE_TEST_TMP) + "/" + std::to_string(getpid()) + "-" + name;
 }
 
 }  // namespace grove_test
