@@ -95,6 +95,57 @@ const float* item_vector(const Forest& forest, std::int32_t i) {
 // (see grove/format.h).
 // The error is computed in double, from the code actually chosen (any code is correct; the
 // nearest is merely the tightest), so the bound holds whatever the rounding above.
+// Each item's leaf in one tree, leaves numbered depth first (items it does not reach: after
+// all leaves). The walk is bounded like search's, so a damaged node graph cannot loop.
+std::vector<std::int32_t> leaf_numbers(const Forest& forest, std::int32_t root) {
+  const std::int32_t n = forest.n_items;
+  std::vector<std::int32_t> leaf(static_cast<std::size_t>(n), std::numeric_limits<std::int32_t>::max());
+  const std::int64_t max_bucket = static_cast<std::int64_t>(forest.layout.max_bucket());
+  std::vector<std::int32_t> stack{root};
+  std::int32_t next = 0;
+  for (std::int64_t visits = 0; !stack.empty() && visits <= 2 * forest.n_nodes; ++visits) {
+    const std::int32_t i = stack.back();
+    stack.pop_back();
+    if (i < 0 || i >= forest.n_nodes) continue;
+    const std::uint8_t* node = forest.node(i);
+    const std::int32_t count = n_descendants(node);
+    const std::int32_t* ids = reinterpret_cast<const std::int32_t*>(node + forest.layout.children);
+    if (count == 1 && i < n) {
+      leaf[static_cast<std::size_t>(i)] = next++;
+    } else if (count <= max_bucket) {
+      for (std::int32_t k = 0; k < std::max(count, 0); ++k)
+        if (ids[k] >= 0 && ids[k] < n) leaf[static_cast<std::size_t>(ids[k])] = next;
+      ++next;
+    } else {
+      stack.push_back(ids[1]);
+      stack.push_back(ids[0]);
+    }
+  }
+  return leaf;
+}
+
+// The order of the code rows: by leaf in the first kArrangeTrees trees, then by id. A query's
+// candidates come from the leaves near it, so they share rows' memory pages, and a wasm
+// build (which cannot prefetch) waits on far fewer pages per query.
+constexpr std::size_t kArrangeTrees = 3;
+std::vector<std::int32_t> row_order(const Forest& forest) {
+  // Roots by node number: a loaded index lists them in another order than the build did.
+  std::vector<std::int32_t> roots(forest.roots.begin(), forest.roots.end());
+  std::sort(roots.begin(), roots.end());
+  roots.erase(std::unique(roots.begin(), roots.end()), roots.end());
+  std::vector<std::vector<std::int32_t>> leaves;
+  for (std::size_t t = 0; t < std::min(kArrangeTrees, roots.size()); ++t) leaves.push_back(leaf_numbers(forest, roots[t]));
+  std::vector<std::int32_t> order(static_cast<std::size_t>(forest.n_items));
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::int32_t>(i);
+  std::sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) {
+    for (const std::vector<std::int32_t>& leaf : leaves)
+      if (leaf[static_cast<std::size_t>(a)] != leaf[static_cast<std::size_t>(b)])
+        return leaf[static_cast<std::size_t>(a)] < leaf[static_cast<std::size_t>(b)];
+    return a < b;
+  });
+  return order;
+}
+
 void encode_item(const Forest& forest, std::int32_t i, const float* offsets, float scale, std::uint8_t* code,
                  float* record) {
   const int f = forest.layout.f;
@@ -188,9 +239,12 @@ std::unique_ptr<Compact> Compact::encode(const Forest& forest) {
   float* offsets = reinterpret_cast<float*>(bytes + layout.offsets);
   const float scale = make_grid(forest, offsets);
   float* records = reinterpret_cast<float*>(bytes + layout.records);
-  for (std::int32_t i = 0; i < n; ++i)
+  std::int32_t* slots = reinterpret_cast<std::int32_t*>(bytes + layout.slots);
+  for (std::int32_t i = 0; i < n; ++i) {
+    slots[i] = i;  // rows in item order until seal() arranges them
     encode_item(forest, i, offsets, scale, bytes + layout.codes + static_cast<std::size_t>(i) * layout.stride,
                 records + 2 * static_cast<std::size_t>(i));
+  }
 
   CompanionHeader header{};
   std::memcpy(header.magic, kMagic, sizeof kMagic);
@@ -205,11 +259,13 @@ std::unique_ptr<Compact> Compact::encode(const Forest& forest) {
   std::unique_ptr<Compact> compact(new Compact());
   compact->attach(storage->data(), storage->size());
   compact->storage_ = std::move(storage);
+  compact->rows_.assign(slots, slots + n);
   if (forest.n_nodes > forest.n_items) compact->seal(forest);  // built: tie it to the index now
   return compact;
 }
 
 void Compact::seal(const Forest& forest) {
+  arrange(forest);
   std::uint8_t* bytes = storage_->mutable_data();
   CompanionHeader header;
   std::memcpy(&header, bytes, sizeof header);
@@ -217,6 +273,36 @@ void Compact::seal(const Forest& forest) {
   header.fingerprint = fingerprint(forest);
   header.checksum = companion_checksum(bytes, size_);
   std::memcpy(bytes, &header, sizeof header);
+}
+
+// Moves the rows (in item order until now) into row_order(), in place: each cycle of the
+// permutation is followed with one spare row, so no second copy of the codes is needed.
+void Compact::arrange(const Forest& forest) {
+  const std::vector<std::int32_t> order = row_order(forest);  // order[row] = item
+  std::uint8_t* codes = storage_->mutable_data() + layout_.codes;
+  std::int32_t* slots = reinterpret_cast<std::int32_t*>(storage_->mutable_data() + layout_.slots);
+  const std::size_t stride = static_cast<std::size_t>(layout_.stride), n = order.size();
+  for (std::size_t i = 0; i < n; ++i)
+    if (slots[i] != static_cast<std::int32_t>(i)) return;  // arranged already
+  std::vector<std::uint8_t> spare(stride);
+  std::vector<bool> done(n, false);
+  for (std::size_t start = 0; start < n; ++start) {
+    if (done[start]) continue;
+    std::memcpy(spare.data(), codes + start * stride, stride);
+    std::size_t row = start;
+    for (;;) {
+      done[row] = true;
+      const std::size_t from = static_cast<std::size_t>(order[row]);
+      if (from == start) {
+        std::memcpy(codes + row * stride, spare.data(), stride);
+        break;
+      }
+      std::memcpy(codes + row * stride, codes + from * stride, stride);
+      row = from;
+    }
+  }
+  for (std::size_t row = 0; row < n; ++row) slots[order[row]] = static_cast<std::int32_t>(row);
+  rows_.assign(slots, slots + n);
 }
 
 std::unique_ptr<Compact> Compact::adopt(std::unique_ptr<Storage> storage, const Forest& forest,
@@ -257,6 +343,17 @@ bool Compact::verify(const Forest& forest, std::string* why) const {
     *why = "the companion's checksum does not match: it is damaged";
     return false;
   }
+  const std::size_t n = static_cast<std::size_t>(header().n_items);
+  std::vector<bool> taken(n, false);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int32_t row = slots()[i];
+    if (row < 0 || static_cast<std::size_t>(row) >= n || taken[static_cast<std::size_t>(row)]) {
+      *why = "the companion's row order is damaged";
+      return false;
+    }
+    taken[static_cast<std::size_t>(row)] = true;
+  }
+  rows_.assign(slots(), slots() + n);
   for (int j = 0; j < f(); ++j)
     if (!std::isfinite(offsets()[j])) {
       *why = "the companion has a non-finite offset";

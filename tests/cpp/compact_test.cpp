@@ -3,7 +3,9 @@
 // before it is trusted.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -272,6 +274,39 @@ TEST_F(CompanionTest, DamagedCodesAreCaughtBeforeFirstUseAndMadeAgain) {
     loaded.deserialize(bytes);
     EXPECT_TRUE(loaded.deserialize_companion(damaged.data(), damaged.size()));  // O(1) checks pass
     expect_exact_answers(loaded);  // the checksum fails on first use: made again, answers exact
+    EXPECT_EQ(loaded.serialize_companion(), companion);
+  }
+}
+
+// The rows follow the first trees' leaves: the slots table is a permutation, and not the
+// identity once the index is built.
+TEST_F(CompanionTest, RowsAreArrangedByLeaf) {
+  const grove::CompanionLayout layout = grove::companion_layout(f, 800);
+  std::vector<std::int32_t> slots(800);
+  std::memcpy(slots.data(), companion.data() + layout.slots, 4 * slots.size());
+  std::vector<std::int32_t> sorted = slots;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::int32_t i = 0; i < 800; ++i) ASSERT_EQ(sorted[static_cast<std::size_t>(i)], i);
+  std::size_t moved = 0;
+  for (std::int32_t i = 0; i < 800; ++i) moved += slots[static_cast<std::size_t>(i)] != i;
+  EXPECT_GT(moved, 400u);
+}
+
+// A row table that is not a permutation (here with a checksum that matches it, as a crafted
+// file could have) is refused before first use: the copy is made again and answers are exact.
+TEST_F(CompanionTest, DamagedRowOrderIsCaughtBeforeFirstUse) {
+  const grove::CompanionLayout layout = grove::companion_layout(f, 800);
+  std::int32_t first_row;
+  std::memcpy(&first_row, companion.data() + layout.slots, 4);
+  for (std::int32_t bad : {-1, 800, 0x7fffffff, first_row /* item 0's row, twice */}) {
+    std::vector<std::uint8_t> damaged = companion;
+    std::memcpy(damaged.data() + layout.slots + 4 * 7, &bad, 4);
+    const std::uint64_t sum = grove::detail::companion_checksum(damaged.data(), damaged.size());
+    std::memcpy(damaged.data() + offsetof(grove::CompanionHeader, checksum), &sum, sizeof sum);
+    Index loaded(f, "euclidean");
+    loaded.deserialize(bytes);
+    EXPECT_TRUE(loaded.deserialize_companion(damaged.data(), damaged.size()));  // O(1) checks pass
+    expect_exact_answers(loaded);
     EXPECT_EQ(loaded.serialize_companion(), companion);
   }
 }

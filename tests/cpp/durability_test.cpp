@@ -17,7 +17,7 @@ namespace {
 
 std::vector<std::string> files_starting_with(const std::string& prefix) {
   std::vector<std::string> out;
-  const std::string dir = GROVE_TEST_TMP;
+  const std::string dir = grove_test::temp_dir();
   DIR* d = opendir(dir.c_str());
   while (dirent* e = readdir(d)) {
     std::string name = e->d_name;

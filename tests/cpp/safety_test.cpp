@@ -236,7 +236,7 @@ TEST(Safety, FailedGrowthOfAnOnDiskBuildKeepsTheIndexUsable) {
   });
   EXPECT_EQ(status, 0);
   std::remove(path.c_str());
-  EXPECT_TRUE(files_in(GROVE_TEST_TMP, "m2.ann.building-").empty());
+  EXPECT_TRUE(files_in(grove_test::temp_dir(), "m2.ann.building-").empty());
 }
 #endif
 

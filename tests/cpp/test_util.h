@@ -9,6 +9,7 @@
 #include <iterator>
 #include <random>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -96,11 +97,18 @@ void expect_error(Fn fn, grove::ErrorCode code, const std::string& words) {
   }
 }
 
-// Per process: ctest runs the cases of one binary in parallel processes, and two cases that
-// write the same name would otherwise race.
-inline std::string temp_path(const std::string& name) {
-  return std::string(GROVE_TEST_TMP) + "/" + std::to_string(getpid()) + "-" + name;
+// A directory per process: ctest runs the cases of one binary in parallel processes, and
+// two cases that write the same name would otherwise race. Made on first use (a forked
+// child shares its parent's).
+inline const std::string& temp_dir() {
+  static const std::string dir = [] {
+    const std::string d = std::string(GROVE_TEST_TMP) + "/p" + std::to_string(getpid());
+    mkdir(d.c_str(), 0755);
+    return d;
+  }();
+  return dir;
 }
+inline std::string temp_path(const std::string& name) { return temp_dir() + "/" + name; }
 
 }  // namespace grove_test
 

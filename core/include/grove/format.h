@@ -63,6 +63,9 @@ inline int hamming_words(int bits) { return (bits + 63) / 64; }
 //             (L2, or L1 for manhattan) rounded up; error < 0 marks a hole, +infinity an
 //             item scored exactly always (zero or non-finite vector). extra: |x| rounded up
 //             (dot), the sum of its squared codes rounded down (euclidean, angular), else 0
+//   slots     n_items x int32: the code row of each item, a permutation of 0..n_items-1,
+//             padded to 64. Rows follow the leaves of the index's first trees, so the
+//             candidates of one query (near each other) share memory pages
 //   codes     n_items x stride bytes: round((x - offset) / scale), 0..255, zero padded
 struct CompanionHeader {
   char magic[8];               // "GROVESQ8"
@@ -78,11 +81,11 @@ struct CompanionHeader {
   std::uint32_t reserved;      // 0
 };
 static_assert(sizeof(CompanionHeader) == 64, "the companion header is 64 bytes");
-constexpr std::uint32_t kCompanionVersion = 1;
+constexpr std::uint32_t kCompanionVersion = 2;
 
 // Where each part of a companion starts, and its total size, for f values and n items.
 struct CompanionLayout {
-  std::uint64_t stride, offsets, records, codes, total;
+  std::uint64_t stride, offsets, records, slots, codes, total;
 };
 inline CompanionLayout companion_layout(std::uint64_t f, std::uint64_t n_items) {
   auto round64 = [](std::uint64_t x) { return (x + 63) / 64 * 64; };
@@ -90,7 +93,8 @@ inline CompanionLayout companion_layout(std::uint64_t f, std::uint64_t n_items) 
   l.stride = (f + 15) / 16 * 16;
   l.offsets = sizeof(CompanionHeader);
   l.records = l.offsets + round64(4 * f);
-  l.codes = l.records + round64(8 * n_items);
+  l.slots = l.records + round64(8 * n_items);
+  l.codes = l.slots + round64(4 * n_items);
   l.total = l.codes + l.stride * n_items;
   return l;
 }
