@@ -95,11 +95,12 @@ const float* item_vector(const Forest& forest, std::int32_t i) {
 // (see grove/format.h).
 // The error is computed in double, from the code actually chosen (any code is correct; the
 // nearest is merely the tightest), so the bound holds whatever the rounding above.
-// Each item's leaf in one tree, leaves numbered depth first (items it does not reach: after
-// all leaves). The walk is bounded like search's, so a damaged node graph cannot loop.
-std::vector<std::int32_t> leaf_numbers(const Forest& forest, std::int32_t root) {
+// Each item's leaf in one tree, leaves numbered depth first; items the tree does not reach
+// get the number after the last leaf. Returns the number of leaves. The walk is bounded
+// like search's, so a damaged node graph cannot loop.
+std::int32_t leaf_numbers(const Forest& forest, std::int32_t root, std::vector<std::int32_t>& leaf) {
   const std::int32_t n = forest.n_items;
-  std::vector<std::int32_t> leaf(static_cast<std::size_t>(n), std::numeric_limits<std::int32_t>::max());
+  leaf.assign(static_cast<std::size_t>(n), -1);
   const std::int64_t max_bucket = static_cast<std::int64_t>(forest.layout.max_bucket());
   std::vector<std::int32_t> stack{root};
   std::int32_t next = 0;
@@ -121,28 +122,31 @@ std::vector<std::int32_t> leaf_numbers(const Forest& forest, std::int32_t root) 
       stack.push_back(ids[0]);
     }
   }
-  return leaf;
+  for (std::int32_t& l : leaf)
+    if (l < 0) l = next;
+  return next + 1;
 }
 
-// The order of the code rows: by leaf in the first kArrangeTrees trees, then by id. A query's
-// candidates come from the leaves near it, so they share rows' memory pages, and a wasm
-// build (which cannot prefetch) waits on far fewer pages per query.
-constexpr std::size_t kArrangeTrees = 3;
+// The order of the code rows: by leaf in the first kArrangeTrees trees, then by id (stable
+// counting sorts, last key first). A query's candidates come from the leaves near it, so
+// they share rows' memory pages, and a wasm build (which cannot prefetch) waits on far
+// fewer pages per query.
+constexpr std::size_t kArrangeTrees = 10;
 std::vector<std::int32_t> row_order(const Forest& forest) {
   // Roots by node number: a loaded index lists them in another order than the build did.
   std::vector<std::int32_t> roots(forest.roots.begin(), forest.roots.end());
   std::sort(roots.begin(), roots.end());
   roots.erase(std::unique(roots.begin(), roots.end()), roots.end());
-  std::vector<std::vector<std::int32_t>> leaves;
-  for (std::size_t t = 0; t < std::min(kArrangeTrees, roots.size()); ++t) leaves.push_back(leaf_numbers(forest, roots[t]));
-  std::vector<std::int32_t> order(static_cast<std::size_t>(forest.n_items));
+  std::vector<std::int32_t> order(static_cast<std::size_t>(forest.n_items)), sorted(order.size()), leaf, counts;
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::int32_t>(i);
-  std::sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) {
-    for (const std::vector<std::int32_t>& leaf : leaves)
-      if (leaf[static_cast<std::size_t>(a)] != leaf[static_cast<std::size_t>(b)])
-        return leaf[static_cast<std::size_t>(a)] < leaf[static_cast<std::size_t>(b)];
-    return a < b;
-  });
+  for (std::size_t t = std::min(kArrangeTrees, roots.size()); t-- > 0;) {
+    const std::int32_t leaves = leaf_numbers(forest, roots[t], leaf);
+    counts.assign(static_cast<std::size_t>(leaves) + 1, 0);
+    for (std::int32_t id : order) ++counts[static_cast<std::size_t>(leaf[static_cast<std::size_t>(id)]) + 1];
+    for (std::size_t k = 1; k < counts.size(); ++k) counts[k] += counts[k - 1];
+    for (std::int32_t id : order) sorted[static_cast<std::size_t>(counts[static_cast<std::size_t>(leaf[static_cast<std::size_t>(id)])]++)] = id;
+    order.swap(sorted);
+  }
   return order;
 }
 
@@ -297,6 +301,9 @@ void Compact::arrange(const Forest& forest) {
         std::memcpy(codes + row * stride, spare.data(), stride);
         break;
       }
+      // The rows a cycle visits are scattered: fetch the next steps' rows ahead.
+      const std::size_t later = static_cast<std::size_t>(order[from]);
+      prefetch(codes + static_cast<std::size_t>(order[later]) * stride, stride);
       std::memcpy(codes + row * stride, codes + from * stride, stride);
       row = from;
     }

@@ -206,9 +206,12 @@ CodedQuery code_query(const Compact& compact, Metric metric, const float* q, std
   if (unit && !(norm > 0)) return c;
   c.kind = metric == Metric::Manhattan ? CodeKind::L1 : CodeKind::L2;
   double error = 0;
+  // Any whole step is a valid code (the error below is the query's own), so the nearest is
+  // found with a multiply and a floor: no division or nearbyint call per value.
+  const double inverse = 1 / scale, unit_factor = unit ? 1 / norm : 1;
   for (int j = 0; j < f; ++j) {
-    const double u = unit ? q[j] / norm : q[j];
-    const double k = std::max<double>(kQueryLow, std::min<double>(kQueryHigh, std::nearbyint((u - offsets[j]) / scale)));
+    const double u = q[j] * unit_factor;
+    const double k = std::max<double>(kQueryLow, std::min<double>(kQueryHigh, std::floor((u - offsets[j]) * inverse + 0.5)));
     out[j] = static_cast<std::int16_t>(k);
     c.squares += k * k;
     const double d = u - (static_cast<double>(offsets[j]) + scale * k);
