@@ -85,6 +85,12 @@ float two_dots(const float* x, const float* y, int f, float* yy) {
   return Dot(x, y, f);
 }
 
+template <float (*Dot)(const float*, const float*, int)>
+float pair_dots(const float* x, const float* y, const float* z, int f, float* yz) {
+  *yz = Dot(y, z, f);
+  return Dot(x, z, f);
+}
+
 #ifdef GROVE_X86
 
 // SSE2 (every x86-64): 8 accumulators of 4 lanes.
@@ -266,6 +272,32 @@ __attribute__((target("avx512f"))) float avx512_dot_and_norm(const float* x, con
   return finish<Dot>(p, x, y, i, f);
 }
 
+// avx512<Dot> twice over, interleaved: the same steps, so the same bits.
+__attribute__((target("avx512f"))) float avx512_dot_pair(const float* x, const float* y, const float* z, int f, float* yz) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, b0 = a0, b1 = a0;
+  int i = 0;
+  for (; i + kLanes <= f; i += kLanes) {
+    const __m512 z0 = _mm512_loadu_ps(z + i), z1 = _mm512_loadu_ps(z + i + 16);
+    a0 = _mm512_add_ps(a0, _mm512_mul_ps(_mm512_loadu_ps(x + i), z0));
+    a1 = _mm512_add_ps(a1, _mm512_mul_ps(_mm512_loadu_ps(x + i + 16), z1));
+    b0 = _mm512_add_ps(b0, _mm512_mul_ps(_mm512_loadu_ps(y + i), z0));
+    b1 = _mm512_add_ps(b1, _mm512_mul_ps(_mm512_loadu_ps(y + i + 16), z1));
+  }
+  if (i + 16 <= f) {
+    const __m512 z0 = _mm512_loadu_ps(z + i);
+    a0 = _mm512_add_ps(a0, _mm512_mul_ps(_mm512_loadu_ps(x + i), z0));
+    b0 = _mm512_add_ps(b0, _mm512_mul_ps(_mm512_loadu_ps(y + i), z0));
+    i += 16;
+  }
+  alignas(64) float p[kLanes], q[kLanes];
+  _mm512_store_ps(p, a0);
+  _mm512_store_ps(p + 16, a1);
+  _mm512_store_ps(q, b0);
+  _mm512_store_ps(q + 16, b1);
+  *yz = finish<Dot>(q, y, z, i, f);
+  return finish<Dot>(p, x, z, i, f);
+}
+
 __attribute__((target("avx"))) void blend_avx(float* m, float keep, const float* x, float add, int f) {
   const __m256 k = _mm256_set1_ps(keep), a = _mm256_set1_ps(add);
   int i = 0;
@@ -387,20 +419,21 @@ float simd128_scaled_l2_bounded(const float* q, const float* y, float s, int f, 
 
 #endif
 
-// Each table: dot, squared_l2, l1, their bounded forms, the angular bound helper, dot+norm.
+// Each table: dot, squared_l2, l1, their bounded forms, the angular bound helper, dot+norm,
+// the dot pair and the blend.
 const Kernels kReference = {reference<Dot>, reference<L2>, reference<L1>, unbounded<reference<L2>>,
-                            unbounded<reference<L1>>, scaled_l2_reference, two_dots<reference<Dot>>, blend_reference, "reference"};
+                            unbounded<reference<L1>>, scaled_l2_reference, two_dots<reference<Dot>>, pair_dots<reference<Dot>>, blend_reference, "reference"};
 #ifdef GROVE_X86
 const Kernels kSse2 = {sse<Dot>, sse<L2>, sse<L1>, unbounded<sse<L2>>, unbounded<sse<L1>>,
-                       scaled_l2_reference, two_dots<sse<Dot>>, blend_reference, "sse2"};
+                       scaled_l2_reference, two_dots<sse<Dot>>, pair_dots<sse<Dot>>, blend_reference, "sse2"};
 const Kernels kAvx = {avx<Dot>, avx<L2>, avx<L1>, avx_sum<L2, true>, avx_sum<L1, true>,
-                      scaled_l2_reference, two_dots<avx<Dot>>, blend_avx, "avx"};
+                      scaled_l2_reference, two_dots<avx<Dot>>, pair_dots<avx<Dot>>, blend_avx, "avx"};
 const Kernels kAvx512 = {avx512<Dot>, avx512<L2>, avx512<L1>, avx512_sum<L2, true>, avx512_sum<L1, true>,
-                         avx512_scaled_l2_bounded, avx512_dot_and_norm, blend_avx, "avx512"};
+                         avx512_scaled_l2_bounded, avx512_dot_and_norm, avx512_dot_pair, blend_avx, "avx512"};
 #endif
 #if defined(__wasm_simd128__)
 const Kernels kSimd128 = {simd128<Dot>, simd128<L2>, simd128<L1>, simd128_sum<L2, true>, simd128_sum<L1, true>,
-                          simd128_scaled_l2_bounded, simd128_dot_and_norm, simd128_blend, "simd128"};
+                          simd128_scaled_l2_bounded, simd128_dot_and_norm, pair_dots<simd128<Dot>>, simd128_blend, "simd128"};
 #endif
 
 const Kernels& choose() {

@@ -27,6 +27,9 @@ struct Kernels {
   float (*scaled_l2_bounded)(const float* q, const float* y, float s, int f, float bound);
   // dot(x, y) and dot(y, y) in one pass: the same bits as two dot calls.
   float (*dot_and_norm)(const float* x, const float* y, int f, float* yy);
+  // dot(x, z) and dot(y, z) in one pass (two_means: a sample against both centres): the same
+  // bits as two dot calls, the two sums' latencies overlapped.
+  float (*dot_pair)(const float* x, const float* y, const float* z, int f, float* yz);
   // m[i] = m[i] * keep + x[i] * add, each product rounded (two_means' mean update).
   void (*blend)(float* m, float keep, const float* x, float add, int f);
   const char* name;

@@ -42,6 +42,10 @@ struct ExactMath {
     for (int i = 0; i < f; ++i) sum += x[i] * y[i];
     return sum;
   }
+  static float dot_pair(const float* x, const float* y, const float* z, int f, float* yz) {
+    *yz = dot(y, z, f);
+    return dot(x, z, f);
+  }
   static float squared_l2(const float* x, const float* y, int f) {
     float sum = 0;
     for (int i = 0; i < f; ++i) {
@@ -78,6 +82,9 @@ struct FastMath {
   }
   static float dot_and_norm(const float* x, const float* y, int f, float* yy) {
     return fast_kernels().dot_and_norm(x, y, f, yy);
+  }
+  static float dot_pair(const float* x, const float* y, const float* z, int f, float* yz) {
+    return fast_kernels().dot_pair(x, y, z, f, yz);
   }
   static constexpr bool kEarlyExit = true;
   static float scaled_l2_bounded(const float* q, const float* y, float s, int f, float bound) {
@@ -122,6 +129,19 @@ struct NodeList {
   void prefetch(std::size_t k, int f) const;
 };
 
+// A sample's build distances to both centres: in one pass where the policy offers it.
+template <class P>
+auto build_distances(const std::uint8_t* p, const std::uint8_t* q, const std::uint8_t* x, int f, float* dp, float* dq,
+                     int) -> decltype(P::build_distances(p, q, x, f, dp, dq)) {
+  P::build_distances(p, q, x, f, dp, dq);
+}
+template <class P>
+void build_distances(const std::uint8_t* p, const std::uint8_t* q, const std::uint8_t* x, int f, float* dp, float* dq,
+                     long) {
+  *dp = P::build_distance(p, x, f);
+  *dq = P::build_distance(q, x, f);
+}
+
 // two_means: approximate 2-means on a random sample, giving the two centres of a split.
 // Policy hooks used: copy_for_split, cosine, prepare_centre, build_distance, weight,
 // update_mean. p and q are scratch nodes of node_size bytes. Items: NodeList, or anything
@@ -146,8 +166,10 @@ void two_means(const Items& items, int f, Kiss64& rng, std::uint8_t* p, std::uin
   for (int step = 0; step < kSteps; ++step) {
     if (step + kAhead < kSteps) items.prefetch(picks[step + kAhead], f);
     const std::uint8_t* x = items.node(picks[step]);
-    float di = ic * P::build_distance(p, x, f);
-    float dj = jc * P::build_distance(q, x, f);
+    float di, dj;
+    build_distances<P>(p, q, x, f, &di, &dj, 0);
+    di *= ic;
+    dj *= jc;
     float w = P::weight(x, f);
     if (!(w > 0)) continue;
     if (di < dj) {
@@ -224,6 +246,17 @@ struct Angular {
     float pp = norm(x) != 0 ? norm(x) : M::dot(v(x), v(x), f);
     float qq = norm(y) != 0 ? norm(y) : M::dot(v(y), v(y), f);
     return angular_from(pp, qq, M::dot(v(x), v(y), f));
+  }
+  // build_distance(p, x) and build_distance(q, x), with both dot products in one pass.
+  static void build_distances(const std::uint8_t* p, const std::uint8_t* q, const std::uint8_t* x, int f, float* dp,
+                              float* dq) {
+    const float pp = norm(p) != 0 ? norm(p) : M::dot(v(p), v(p), f);
+    const float qq = norm(q) != 0 ? norm(q) : M::dot(v(q), v(q), f);
+    const float xx = norm(x) != 0 ? norm(x) : M::dot(v(x), v(x), f);
+    float qx;
+    const float px = M::dot_pair(v(p), v(q), v(x), f, &qx);
+    *dp = angular_from(pp, xx, px);
+    *dq = angular_from(qq, xx, qx);
   }
   // Search. The query node is followed by the unit query vector (see init_query). For
   // angular, 2 - 2cos is the squared distance between unit vectors, and partial sums of it
