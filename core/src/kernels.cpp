@@ -80,15 +80,15 @@ void blend_reference(float* m, float keep, const float* x, float add, int f) {
 }
 
 template <float (*Dot)(const float*, const float*, int)>
-float two_dots(const float* x, const float* y, int f, float* yy) {
-  *yy = Dot(y, y, f);
-  return Dot(x, y, f);
-}
-
-template <float (*Dot)(const float*, const float*, int)>
 float pair_dots(const float* x, const float* y, const float* z, int f, float* yz) {
   *yz = Dot(y, z, f);
   return Dot(x, z, f);
+}
+
+// dot(x, y) and |y|^2: the pair with z = y.
+template <float (*Pair)(const float*, const float*, const float*, int, float*)>
+float dot_and_norm(const float* x, const float* y, int f, float* yy) {
+  return Pair(x, y, y, f, yy);
 }
 
 #ifdef GROVE_X86
@@ -247,31 +247,6 @@ __attribute__((target("avx512f"))) float avx512_scaled_l2_bounded(const float* q
   return total;
 }
 
-__attribute__((target("avx512f"))) float avx512_dot_and_norm(const float* x, const float* y, int f, float* yy) {
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0, n0 = a0, n1 = a0;
-  int i = 0;
-  for (; i + kLanes <= f; i += kLanes) {
-    const __m512 y0 = _mm512_loadu_ps(y + i), y1 = _mm512_loadu_ps(y + i + 16);
-    a0 = _mm512_add_ps(a0, _mm512_mul_ps(_mm512_loadu_ps(x + i), y0));
-    a1 = _mm512_add_ps(a1, _mm512_mul_ps(_mm512_loadu_ps(x + i + 16), y1));
-    n0 = _mm512_add_ps(n0, _mm512_mul_ps(y0, y0));
-    n1 = _mm512_add_ps(n1, _mm512_mul_ps(y1, y1));
-  }
-  if (i + 16 <= f) {
-    const __m512 y0 = _mm512_loadu_ps(y + i);
-    a0 = _mm512_add_ps(a0, _mm512_mul_ps(_mm512_loadu_ps(x + i), y0));
-    n0 = _mm512_add_ps(n0, _mm512_mul_ps(y0, y0));
-    i += 16;
-  }
-  alignas(64) float p[kLanes], q[kLanes];
-  _mm512_store_ps(p, a0);
-  _mm512_store_ps(p + 16, a1);
-  _mm512_store_ps(q, n0);
-  _mm512_store_ps(q + 16, n1);
-  *yy = finish<Dot>(q, y, y, i, f);
-  return finish<Dot>(p, x, y, i, f);
-}
-
 // avx512<Dot> twice over, interleaved: the same steps, so the same bits.
 __attribute__((target("avx512f"))) float avx512_dot_pair(const float* x, const float* y, const float* z, int f, float* yz) {
   __m512 a0 = _mm512_setzero_ps(), a1 = a0, b0 = a0, b1 = a0;
@@ -422,14 +397,14 @@ float simd128_scaled_l2_bounded(const float* q, const float* y, float s, int f, 
 // Each table: dot, squared_l2, l1, their bounded forms, the angular bound helper, dot+norm,
 // the dot pair and the blend.
 const Kernels kReference = {reference<Dot>, reference<L2>, reference<L1>, unbounded<reference<L2>>,
-                            unbounded<reference<L1>>, scaled_l2_reference, two_dots<reference<Dot>>, pair_dots<reference<Dot>>, blend_reference, "reference"};
+                            unbounded<reference<L1>>, scaled_l2_reference, dot_and_norm<pair_dots<reference<Dot>>>, pair_dots<reference<Dot>>, blend_reference, "reference"};
 #ifdef GROVE_X86
 const Kernels kSse2 = {sse<Dot>, sse<L2>, sse<L1>, unbounded<sse<L2>>, unbounded<sse<L1>>,
-                       scaled_l2_reference, two_dots<sse<Dot>>, pair_dots<sse<Dot>>, blend_reference, "sse2"};
+                       scaled_l2_reference, dot_and_norm<pair_dots<sse<Dot>>>, pair_dots<sse<Dot>>, blend_reference, "sse2"};
 const Kernels kAvx = {avx<Dot>, avx<L2>, avx<L1>, avx_sum<L2, true>, avx_sum<L1, true>,
-                      scaled_l2_reference, two_dots<avx<Dot>>, pair_dots<avx<Dot>>, blend_avx, "avx"};
+                      scaled_l2_reference, dot_and_norm<pair_dots<avx<Dot>>>, pair_dots<avx<Dot>>, blend_avx, "avx"};
 const Kernels kAvx512 = {avx512<Dot>, avx512<L2>, avx512<L1>, avx512_sum<L2, true>, avx512_sum<L1, true>,
-                         avx512_scaled_l2_bounded, avx512_dot_and_norm, avx512_dot_pair, blend_avx, "avx512"};
+                         avx512_scaled_l2_bounded, dot_and_norm<avx512_dot_pair>, avx512_dot_pair, blend_avx, "avx512"};
 #endif
 #if defined(__wasm_simd128__)
 const Kernels kSimd128 = {simd128<Dot>, simd128<L2>, simd128<L1>, simd128_sum<L2, true>, simd128_sum<L1, true>,
