@@ -91,12 +91,8 @@ const float* item_vector(const Forest& forest, std::int32_t i) {
   return reinterpret_cast<const float*>(node + forest.layout.vector);
 }
 
-// Codes one item on the grid (offsets, scale) and writes its record {error bound, extra}
-// (see grove/format.h).
-// The error is computed in double, from the code actually chosen (any code is correct; the
-// nearest is merely the tightest), so the bound holds whatever the rounding above.
 // Each item's leaf in one tree, leaves numbered depth first; items the tree does not reach
-// get the number after the last leaf. Returns the number of leaves. The walk is bounded
+// get the number after the last leaf. Returns how many numbers there are. The walk is bounded
 // like search's, so a damaged node graph cannot loop.
 std::int32_t leaf_numbers(const Forest& forest, std::int32_t root, std::vector<std::int32_t>& leaf) {
   const std::int32_t n = forest.n_items;
@@ -150,6 +146,10 @@ std::vector<std::int32_t> row_order(const Forest& forest) {
   return order;
 }
 
+// Codes one item on the grid (offsets, scale) and writes its record {error bound, extra}
+// (see grove/format.h).
+// The error is computed in double, from the code actually chosen (any code is correct; the
+// nearest is merely the tightest), so the bound holds whatever the rounding above.
 void encode_item(const Forest& forest, std::int32_t i, const float* offsets, float scale, std::uint8_t* code,
                  float* record) {
   const int f = forest.layout.f;
