@@ -14,6 +14,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "forest.h"
 #include "grove/random.h"
 #include "kernels.h"
 
@@ -184,17 +185,10 @@ void two_means(const Items& items, int f, Kiss64& rng, std::uint8_t* p, std::uin
   }
 }
 
-// Brings a node's vector (f floats after the header) into cache ahead of use.
-inline void prefetch_node(const std::uint8_t* node, std::size_t vector_offset, int f) {
-#if defined(__GNUC__) || defined(__clang__)
-  const std::size_t bytes = vector_offset + sizeof(float) * static_cast<std::size_t>(f);
-  for (std::size_t at = 0; at < bytes; at += 64) __builtin_prefetch(node + at);
-#else
-  (void)node, (void)vector_offset, (void)f;
-#endif
+// A node's header and vector (f floats), into cache ahead of use.
+inline void NodeList::prefetch(std::size_t k, int f) const {
+  detail::prefetch(items[k], vector_offset + sizeof(float) * static_cast<std::size_t>(f));
 }
-
-inline void NodeList::prefetch(std::size_t k, int f) const { prefetch_node(items[k], vector_offset, f); }
 
 // A float metric's split for `items` (a NodeList, or decoded codes in a build): two 2-means
 // centres, then the policy's plane between them. s: node size; the plane goes into `out`.
@@ -226,6 +220,8 @@ struct Angular {
   static const float* v(const std::uint8_t* n) { return field<float>(n, kVector); }
   static float* v(std::uint8_t* n) { return field<float>(n, kVector); }
   static float norm(const std::uint8_t* n) { return *field<float>(n, kNorm); }
+  // |n|^2: the cached norm, where 0 means "not cached" (files before Annoy 1.11.2).
+  static float cached_norm(const std::uint8_t* n, int f) { return norm(n) != 0 ? norm(n) : M::dot(v(n), v(n), f); }
 
   static void init_item(std::uint8_t* n, int f) { *field<float>(n, kNorm) = M::dot(v(n), v(n), f); }
   static float distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
@@ -236,27 +232,21 @@ struct Angular {
       const float pq = M::dot_and_norm(v(x), v(y), f, &qq);
       return angular_from(M::dot(v(x), v(x), f), qq, pq);
     }
-    // Annoy's way: the cached norm, where 0 means "not cached" (files before Annoy 1.11.2).
-    float pp = norm(x) != 0 ? norm(x) : M::dot(v(x), v(x), f);
-    float qq = norm(y) != 0 ? norm(y) : M::dot(v(y), v(y), f);
-    return angular_from(pp, qq, M::dot(v(x), v(y), f));
+    // Annoy's way: the cached norms.
+    return angular_from(cached_norm(x, f), cached_norm(y, f), M::dot(v(x), v(y), f));
   }
   // Building: items and centres cached their norms in this build's own float order.
   static float build_distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
-    float pp = norm(x) != 0 ? norm(x) : M::dot(v(x), v(x), f);
-    float qq = norm(y) != 0 ? norm(y) : M::dot(v(y), v(y), f);
-    return angular_from(pp, qq, M::dot(v(x), v(y), f));
+    return angular_from(cached_norm(x, f), cached_norm(y, f), M::dot(v(x), v(y), f));
   }
   // build_distance(p, x) and build_distance(q, x), with both dot products in one pass.
   static void build_distances(const std::uint8_t* p, const std::uint8_t* q, const std::uint8_t* x, int f, float* dp,
                               float* dq) {
-    const float pp = norm(p) != 0 ? norm(p) : M::dot(v(p), v(p), f);
-    const float qq = norm(q) != 0 ? norm(q) : M::dot(v(q), v(q), f);
-    const float xx = norm(x) != 0 ? norm(x) : M::dot(v(x), v(x), f);
+    const float xx = cached_norm(x, f);
     float qx;
     const float px = M::dot_pair(v(p), v(q), v(x), f, &qx);
-    *dp = angular_from(pp, xx, px);
-    *dq = angular_from(qq, xx, qx);
+    *dp = angular_from(cached_norm(p, f), xx, px);
+    *dq = angular_from(cached_norm(q, f), xx, qx);
   }
   // Search. The query node is followed by the unit query vector (see init_query). For
   // angular, 2 - 2cos is the squared distance between unit vectors, and partial sums of it
@@ -299,7 +289,7 @@ struct Angular {
   }
   static void refresh_centre(std::uint8_t* c, int f) { init_item(c, f); }
   // |x|: items cached |x|^2 in this build's float order (init_item), so no second pass.
-  static float weight(const std::uint8_t* x, int f) { return std::sqrt(norm(x) != 0 ? norm(x) : M::dot(v(x), v(x), f)); }
+  static float weight(const std::uint8_t* x, int f) { return std::sqrt(cached_norm(x, f)); }
   static void update_mean(std::uint8_t* mean, const std::uint8_t* x, float w, int c, int f) {
     mean_step<M>(v(mean), v(x), w, c, f);
   }
