@@ -235,7 +235,7 @@ class LevelBuilder {
       : forest_(forest), codes_(codes), parallel_(parallel), ids_(ids), seed_(seed),
         words_(forest.layout.f), s_(forest.layout.node_size), k_(forest.layout.max_bucket()) {}
 
-  // Grows trees first .. first + count - 1; returns their roots' pending nodes, in order.
+  // Grows trees first .. first + count - 1 (their roots' pending nodes kept in order, for write_tree).
   void grow(int first, int count) {
     pending_.clear();
     rngs_.clear();

@@ -413,7 +413,7 @@ inline std::int64_t simd128_lanes(v128_t v) {
          wasm_i32x4_extract_lane(v, 2) + wasm_i32x4_extract_lane(v, 3);
 }
 
-// One query row against several code rows, each 8 query steps loaded once. Four rows (the
+// One query row against several code rows, each 8 query steps loaded once. Eight rows (the
 // usual case) run with named accumulators, which the engine keeps in registers.
 void simd128_dot_rows(const std::int16_t* q, const std::uint8_t* const* c, int count, int n, std::int64_t* out) {
   if (count == 8) {
@@ -453,9 +453,7 @@ void simd128_dot_rows(const std::int16_t* q, const std::uint8_t* const* c, int c
       const v128_t steps = wasm_v128_load(q + j);
       for (int k = 0; k < count; ++k) acc[k] = wasm_i32x4_add(acc[k], wasm_i32x4_dot_i16x8(steps, wasm_u16x8_load8x8(c[k] + j)));
     }
-    for (int k = 0; k < count; ++k)
-      out[k] += static_cast<std::int64_t>(wasm_i32x4_extract_lane(acc[k], 0)) + wasm_i32x4_extract_lane(acc[k], 1) +
-                wasm_i32x4_extract_lane(acc[k], 2) + wasm_i32x4_extract_lane(acc[k], 3);
+    for (int k = 0; k < count; ++k) out[k] += simd128_lanes(acc[k]);
   }
 }
 
@@ -470,9 +468,7 @@ void simd128_dot_many(const std::int16_t* const* q, int count, const std::uint8_
       const v128_t codes = wasm_u16x8_load8x8(c + j);
       for (int k = 0; k < count; ++k) acc[k] = wasm_i32x4_add(acc[k], wasm_i32x4_dot_i16x8(wasm_v128_load(q[k] + j), codes));
     }
-    for (int k = 0; k < count; ++k)
-      out[k] += static_cast<std::int64_t>(wasm_i32x4_extract_lane(acc[k], 0)) + wasm_i32x4_extract_lane(acc[k], 1) +
-                wasm_i32x4_extract_lane(acc[k], 2) + wasm_i32x4_extract_lane(acc[k], 3);
+    for (int k = 0; k < count; ++k) out[k] += simd128_lanes(acc[k]);
   }
 }
 

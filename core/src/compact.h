@@ -33,7 +33,7 @@ struct CodeKernels {
   std::int64_t (*l1)(const std::int16_t* q, const std::uint8_t* c, int n);
   std::int64_t (*dot)(const std::int16_t* q, const std::uint8_t* c, int n);
   // dot of one query row with `count` (1..kRowsMax) code rows at once: the query is read once
-  // for all of them (a search scores its candidates four at a time).
+  // for all of them (a search scores its candidates kRowsMax at a time).
   void (*dot_rows)(const std::int16_t* q, const std::uint8_t* const* c, int count, int n, std::int64_t* out);
   // dot of one code row with `count` (1..kManyMax) query rows at once: the row is read and
   // widened once (a build measures each item against the splits of several trees).

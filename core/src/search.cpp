@@ -57,7 +57,6 @@ auto prepare_query(std::uint8_t* q, std::size_t node_size, int words, int) -> de
 template <class P>
 void prepare_query(std::uint8_t*, std::size_t, int, long) {}
 
-
 // The distinct items among the candidates. by_votes: those that several trees found first
 // (they are likely near: ranking them first tightens the bound early; the order never
 // changes a result). Compact scoring orders candidates itself and skips that.
@@ -241,9 +240,9 @@ inline double lower_bound(const CodedQuery& c, bool angular, double scale, doubl
 }
 
 // Every distinct candidate's bound, from its code (items without one: -infinity, so they
-// are ranked exactly; holes: left out). Candidates are scored four at a time, the query's
-// steps read once for the four rows; L2 sums come as |q|^2 + |c|^2 - 2 q.c, with |c|^2 from
-// the item's record (rounded down: the sum, and so the bound, never overstates).
+// are ranked exactly; holes: left out). Candidates are scored kRowsMax at a time, the
+// query's steps read once for all of them; L2 sums come as |q|^2 + |c|^2 - 2 q.c, with
+// |c|^2 from the item's record (rounded down: the sum, and so the bound, never overstates).
 template <CodeKind K>
 void score_codes(const Compact& compact, const CodedQuery& coded, bool angular, const std::int16_t* qcode,
                  const std::vector<std::int32_t>& unique, std::vector<std::pair<double, std::int32_t>>& bounds) {
@@ -261,9 +260,10 @@ void score_codes(const Compact& compact, const CodedQuery& coded, bool angular, 
       kernels.dot_rows(qcode, rows, count, stride, sums);
     for (int k = 0; k < count; ++k) {
       const std::int32_t id = batch[k];
+      const float extra = compact.extra(id);
       double sum = static_cast<double>(sums[k]);
-      if (K == CodeKind::L2) sum = std::max(0.0, coded.squares + static_cast<double>(compact.extra(id)) - 2 * sum);
-      bounds.push_back({lower_bound<K>(coded, angular, scale, sum, compact.error(id), compact.extra(id)), id});
+      if (K == CodeKind::L2) sum = std::max(0.0, coded.squares + static_cast<double>(extra) - 2 * sum);
+      bounds.push_back({lower_bound<K>(coded, angular, scale, sum, compact.error(id), extra), id});
     }
     count = 0;
   };
