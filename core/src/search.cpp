@@ -286,6 +286,29 @@ void score_codes(const Compact& compact, const CodedQuery& coded, bool angular, 
   if (count) flush();
 }
 
+// Moves the n lowest bounds (any n of them on ties) to the front, in one pass with a heap of
+// n: a query has hundreds of candidates and wants ten, where nth_element reorders them all.
+inline void select_lowest(std::vector<std::pair<double, std::int32_t>>& bounds, std::size_t n) {
+  if (bounds.size() <= n) return;
+  thread_local std::vector<std::pair<double, std::size_t>> heap;  // (bound, position), worst on top
+  heap.clear();
+  for (std::size_t c = 0; c < bounds.size(); ++c) {
+    const double b = bounds[c].first;
+    if (heap.size() < n) {
+      heap.push_back({b, c});
+      std::push_heap(heap.begin(), heap.end());
+    } else if (b < heap.front().first) {
+      std::pop_heap(heap.begin(), heap.end());
+      heap.back() = {b, c};
+      std::push_heap(heap.begin(), heap.end());
+    }
+  }
+  // Swapping position p to the front may move an entry another chosen position names: take
+  // them in ascending order, so every swap moves a front entry not chosen yet.
+  std::sort(heap.begin(), heap.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+  for (std::size_t k = 0; k < heap.size(); ++k) std::swap(bounds[k], bounds[heap[k].second]);
+}
+
 template <class P>
 void rank_compact(const Forest& forest, const Compact& compact, const CodedQuery& coded, const std::int16_t* qcode,
                   const std::uint8_t* qnode, const std::vector<std::int32_t>& unique, Best<typename P::Priority>& best) {
@@ -307,8 +330,8 @@ void rank_compact(const Forest& forest, const Compact& compact, const CodedQuery
     if (n_descendants(item) != 1) return;
     best.offer({distance_within<P>(qnode, item, words, best.bound(), forest.layout.node_size, 0), id});
   };
+  select_lowest(bounds, best.capacity());
   const std::size_t first = std::min(best.capacity(), bounds.size());
-  std::nth_element(bounds.begin(), bounds.begin() + static_cast<std::ptrdiff_t>(first), bounds.end());
   for (std::size_t c = 0; c < first; ++c) prefetch(forest.node(bounds[c].second), forest.layout.node_size);
   for (std::size_t c = 0; c < first; ++c) exact(bounds[c].second);
   auto open = [&](const Bound& b) { return !best.full() || b.first <= static_cast<double>(best.bound()); };
