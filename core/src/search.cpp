@@ -317,6 +317,9 @@ inline void select_lowest(std::vector<std::pair<double, std::int32_t>>& bounds, 
 // each line in a loop of independent loads (many in flight at once, where the distance loop
 // would meet each row's misses in turn).
 using BoundIt = std::vector<std::pair<double, std::int32_t>>::const_iterator;
+#if defined(__wasm__)
+volatile std::uint32_t warm_sink;  // where the loads go, so that they are not optimised away
+#endif
 inline void warm_rows(const Forest& forest, BoundIt begin, BoundIt end) {
 #if defined(__wasm__)
   std::uint32_t sink = 0;
@@ -324,8 +327,7 @@ inline void warm_rows(const Forest& forest, BoundIt begin, BoundIt end) {
     const std::uint8_t* row = forest.node(it->second);
     for (std::size_t at = 0; at < forest.layout.node_size; at += 64) sink += row[at];
   }
-  static volatile std::uint32_t keep;
-  keep = sink;
+  warm_sink = sink;
 #else
   for (BoundIt it = begin; it != end; ++it) prefetch(forest.node(it->second), forest.layout.node_size);
 #endif
