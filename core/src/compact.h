@@ -53,6 +53,11 @@ struct CodeKernels {
   const char* name;
 };
 constexpr int kQueryLow = -1024, kQueryHigh = 1279, kQueryDot = 2047;
+// L2 search scores with dot products and codes its query kQueryFine times finer than the items:
+// steps in [kQueryFine * kQueryLow, kQueryFine * kQueryHigh], within the dot kernels' limit
+// (|step| * 255 * kChunk, kChunk = 1024, must stay under 2^31: |step| <= 8223).
+constexpr int kQueryFine = 4;
+static_assert(kQueryFine * kQueryHigh <= 8223 && -kQueryFine * kQueryLow <= 8223, "dot sums would overflow");
 constexpr int kManyMax = 16, kRowsMax = 8;
 const CodeKernels& code_kernels();       // the best for this CPU
 const CodeKernels& reference_code_kernels();

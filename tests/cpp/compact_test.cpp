@@ -175,6 +175,38 @@ TEST(CompactKernels, EveryVariantGivesTheReferenceSum) {
   }
 }
 
+// L2 search codes its query kQueryFine times finer than the items and scores it with the dot
+// kernels: at the ends of that range, against codes of 255, every variant's sums are exact.
+TEST(CompactKernels, DotSumsAreExactForFineL2QuerySteps) {
+  const grove::detail::CodeKernels* variants[8];
+  const int count = grove::detail::code_kernel_variants(variants, 8);
+  const int ends[2] = {grove::detail::kQueryFine * grove::detail::kQueryHigh,
+                       grove::detail::kQueryFine * grove::detail::kQueryLow};
+  std::mt19937 rng(5);
+  for (int n : {1024, 1040, 3008}) {
+    std::vector<std::uint8_t> c(static_cast<std::size_t>(n), 255);
+    for (int end : ends)
+      for (int random = 0; random < 2; ++random) {
+        std::vector<std::int16_t> q(static_cast<std::size_t>(n));
+        std::int64_t expected = 0;
+        for (int j = 0; j < n; ++j) {
+          const int step = random ? ends[1] + static_cast<int>(rng() % static_cast<unsigned>(ends[0] - ends[1] + 1)) : end;
+          q[static_cast<std::size_t>(j)] = static_cast<std::int16_t>(step);
+          expected += std::int64_t(step) * 255;
+        }
+        const std::uint8_t* rows[grove::detail::kRowsMax];
+        for (const std::uint8_t*& row : rows) row = c.data();
+        for (int k = 0; k < count; ++k) {
+          SCOPED_TRACE(std::string(variants[k]->name) + " n=" + std::to_string(n));
+          EXPECT_EQ(variants[k]->dot(q.data(), c.data(), n), expected);
+          std::int64_t out[grove::detail::kRowsMax];
+          variants[k]->dot_rows(q.data(), rows, grove::detail::kRowsMax, n, out);
+          for (std::int64_t sum : out) EXPECT_EQ(sum, expected);
+        }
+      }
+  }
+}
+
 TEST(CompactKernels, EncodingIsTheSameInEveryVariant) {
   const grove::detail::CodeKernels* variants[8];
   const int count = grove::detail::code_kernel_variants(variants, 8);
