@@ -21,7 +21,7 @@ namespace grove {
 namespace detail {
 namespace {
 
-constexpr int kChunk = 1024;
+constexpr int kChunk = kCodeChunk;  // see compact.h
 
 struct L2 {
   static std::int32_t term(int q, int c) { return (q - c) * (q - c); }

@@ -54,10 +54,16 @@ struct CodeKernels {
 };
 constexpr int kQueryLow = -1024, kQueryHigh = 1279, kQueryDot = 2047;
 // L2 search scores with dot products and codes its query kQueryFine times finer than the items:
-// steps in [kQueryFine * kQueryLow, kQueryFine * kQueryHigh], within the dot kernels' limit
-// (|step| * 255 * kChunk, kChunk = 1024, must stay under 2^31: |step| <= 8223).
+// steps in [kQueryFine * kQueryLow, kQueryFine * kQueryHigh].
 constexpr int kQueryFine = 4;
-static_assert(kQueryFine * kQueryHigh <= 8223 && -kQueryFine * kQueryLow <= 8223, "dot sums would overflow");
+// Kernels add kCodeChunk terms at a time in 32-bit lanes; every step range above keeps such a
+// chunk's sum below 2^31.
+constexpr int kCodeChunk = 1024;
+constexpr bool chunk_fits(long long largest_term) { return largest_term * kCodeChunk < (1LL << 31); }
+static_assert(chunk_fits(255LL * kQueryDot) && chunk_fits(255LL * kQueryFine * kQueryHigh) &&
+                  chunk_fits(-255LL * kQueryFine * kQueryLow) && chunk_fits(1LL * kQueryHigh * kQueryHigh) &&
+                  chunk_fits(1LL * (kQueryLow - 255) * (kQueryLow - 255)),
+              "a chunk of code sums would overflow 32 bits");
 constexpr int kManyMax = 16, kRowsMax = 8;
 const CodeKernels& code_kernels();       // the best for this CPU
 const CodeKernels& reference_code_kernels();
