@@ -9,12 +9,14 @@
 #include <limits>
 #include <mutex>
 #include <new>
+#include <shared_mutex>
 #include <string>
 
 #include "batch.h"
 #include "compact.h"
 #include "forest.h"
 #include "metrics.h"
+#include "state_lock.h"
 #include "grove/random.h"
 
 namespace grove {
@@ -46,7 +48,14 @@ int stored_values(int f, Metric metric) {
 
 }  // namespace
 
+// Queries hold the index's lock shared, every state change holds it exclusively: a query
+// sees the index before a change or after it, never the middle (an unmapped file, a freed
+// compact copy). Impl's own functions assume the caller holds it.
+using Shared = std::shared_lock<detail::StateLock>;
+using Exclusive = std::unique_lock<detail::StateLock>;
+
 struct Index::Impl {
+  mutable detail::StateLock lock;
   detail::Forest forest;
   State state = State::Adding;
   bool has_build_storage = false;
@@ -134,6 +143,21 @@ struct Index::Impl {
     std::vector<std::uint64_t> words(layout().f);
     std::memcpy(words.data(), in, words.size() * sizeof(std::uint64_t));
     for (int j = 0; j < forest.f; ++j) out[j] = (words[j / 64] >> (j % 64)) & 1 ? 1.0f : 0.0f;
+  }
+
+  void item_vector(std::int32_t item, float* out) const {
+    check_item(item, "item");
+    unpack(forest.node(item) + layout().vector, out);
+  }
+
+  // The companion, made now if there is none yet; null for hamming.
+  const detail::Compact* companion() const {
+    require_queryable();
+    if (!detail::compact_applies(layout().metric)) return nullptr;
+    std::lock_guard<std::mutex> guard(compact_mutex);
+    const detail::Compact* made = ensure_compact();
+    if (!made) fail(ErrorCode::OutOfMemory, "out of memory: cannot make the compact companion");
+    return made;
   }
 
   void search(const float* w, int n, int search_k, std::vector<std::int32_t>* result,
@@ -254,20 +278,25 @@ Index::~Index() = default;
 Index::Index(Index&&) noexcept = default;
 Index& Index::operator=(Index&&) noexcept = default;
 
+// f and the metric never change after construction: no lock.
 int Index::get_f() const { return impl_->forest.f; }
-Metric Index::get_metric() const { return impl_->layout().metric; }
-const NodeLayout& Index::get_layout() const { return impl_->layout(); }
+Metric Index::get_metric() const { return impl_->forest.layout.metric; }
+const NodeLayout& Index::get_layout() const {
+  Shared lock(impl_->lock);
+  return impl_->layout();
+}
 
 void Index::add_item(std::int32_t item, const std::vector<float>& w) {
-  if (w.size() != static_cast<std::size_t>(impl_->forest.f))
+  if (w.size() != static_cast<std::size_t>(get_f()))
     fail(ErrorCode::InvalidArgument, "vector has wrong length: expected " +
-                                         std::to_string(impl_->forest.f) + ", got " +
+                                         std::to_string(get_f()) + ", got " +
                                          std::to_string(w.size()));
   add_item(item, w.data());
 }
 
 void Index::add_item(std::int32_t item, const float* w) {
   Impl& m = *impl_;
+  Exclusive lock(m.lock);
   if (m.state == State::Loaded)
     fail(ErrorCode::WrongState, "cannot add items to a loaded index (it is read-only)");
   if (m.state == State::Built)
@@ -303,6 +332,7 @@ void Index::add_item(std::int32_t item, const float* w) {
 
 void Index::build(int n_trees, ParallelFor* parallel) {
   Impl& m = *impl_;
+  Exclusive lock(m.lock);
   if (m.state == State::Loaded) fail(ErrorCode::WrongState, "cannot build a loaded index");
   if (m.state == State::Built)
     fail(ErrorCode::WrongState, "the index is already built: call unbuild() to build again");
@@ -352,6 +382,7 @@ void Index::build(int n_trees, ParallelFor* parallel) {
 
 void Index::unbuild() {
   Impl& m = *impl_;
+  Exclusive lock(m.lock);
   if (m.state == State::Loaded) fail(ErrorCode::WrongState, "cannot unbuild a loaded index");
   m.forest.roots.clear();
   m.forest.n_nodes = m.forest.n_items;
@@ -359,17 +390,21 @@ void Index::unbuild() {
   m.drop_compact();
 }
 
-void Index::unload() { impl_->reset_storage(); }
+void Index::unload() {
+  Exclusive lock(impl_->lock);
+  impl_->reset_storage();
+}
 
 void Index::get_nns_by_item(std::int32_t item, int n, int search_k,
                             std::vector<std::int32_t>* result,
                             std::vector<float>* distances) const {
   const Impl& m = *impl_;
+  Shared lock(m.lock);
   m.check_query(n, search_k);
   m.check_item(item, "item");
   if (!result) fail(ErrorCode::InvalidArgument, "result vector is null");
   std::vector<float> w(m.forest.f);
-  get_item_vector(item, w.data());
+  m.item_vector(item, w.data());
   m.search(w.data(), n, search_k, result, distances);
 }
 
@@ -377,6 +412,7 @@ void Index::get_nns_by_vector(const float* w, int n, int search_k,
                               std::vector<std::int32_t>* result,
                               std::vector<float>* distances) const {
   const Impl& m = *impl_;
+  Shared lock(m.lock);
   m.check_query(n, search_k);
   m.check_vector(w, "query vector");
   if (!result) fail(ErrorCode::InvalidArgument, "result vector is null");
@@ -386,9 +422,9 @@ void Index::get_nns_by_vector(const float* w, int n, int search_k,
 void Index::get_nns_by_vector(const std::vector<float>& w, int n, int search_k,
                               std::vector<std::int32_t>* result,
                               std::vector<float>* distances) const {
-  if (w.size() != static_cast<std::size_t>(impl_->forest.f))
+  if (w.size() != static_cast<std::size_t>(get_f()))
     fail(ErrorCode::InvalidArgument, "query vector has wrong length: expected " +
-                                         std::to_string(impl_->forest.f) + ", got " +
+                                         std::to_string(get_f()) + ", got " +
                                          std::to_string(w.size()));
   get_nns_by_vector(w.data(), n, search_k, result, distances);
 }
@@ -397,6 +433,7 @@ void Index::get_nns_by_vectors(const float* queries, std::size_t count, int n, i
                                std::int32_t* ids, float* distances,
                                ParallelFor* parallel) const {
   const Impl& m = *impl_;
+  Shared lock(m.lock);
   m.check_query(n, search_k);
   const std::size_t f = static_cast<std::size_t>(m.forest.f);
   detail::check_batch_size(count, f, n);
@@ -406,36 +443,53 @@ void Index::get_nns_by_vectors(const float* queries, std::size_t count, int n, i
 }
 
 void Index::get_item_vector(std::int32_t item, float* out) const {
-  const Impl& m = *impl_;
-  m.check_item(item, "item");
-  m.unpack(m.forest.node(item) + m.layout().vector, out);
+  Shared lock(impl_->lock);
+  impl_->item_vector(item, out);
 }
 
 std::vector<float> Index::get_item_vector(std::int32_t item) const {
-  std::vector<float> out(impl_->forest.f);
+  std::vector<float> out(static_cast<std::size_t>(get_f()));
   get_item_vector(item, out.data());
   return out;
 }
 
 float Index::get_distance(std::int32_t i, std::int32_t j) const {
   const Impl& m = *impl_;
+  Shared lock(m.lock);
   m.check_item(i, "item");
   m.check_item(j, "item");
   return detail::item_distance(m.forest, i, j);
 }
 
-std::int32_t Index::get_n_items() const { return impl_->forest.n_items; }
+std::int32_t Index::get_n_items() const {
+  Shared lock(impl_->lock);
+  return impl_->forest.n_items;
+}
 std::int32_t Index::get_n_trees() const {
+  Shared lock(impl_->lock);
   return static_cast<std::int32_t>(impl_->forest.roots.size());
 }
 
-void Index::verbose(bool on) { impl_->verbose = on; }
-void Index::set_log(std::function<void(const std::string&)> sink) { impl_->log = std::move(sink); }
-void Index::set_seed(std::uint64_t seed) { impl_->seed = seed; }
-void Index::set_memory_limit(std::uint64_t bytes) { impl_->memory_limit = bytes; }
+void Index::verbose(bool on) {
+  Exclusive lock(impl_->lock);
+  impl_->verbose = on;
+}
+void Index::set_log(std::function<void(const std::string&)> sink) {
+  Exclusive lock(impl_->lock);
+  impl_->log = std::move(sink);
+}
+void Index::set_seed(std::uint64_t seed) {
+  Exclusive lock(impl_->lock);
+  impl_->seed = seed;
+}
+void Index::set_memory_limit(std::uint64_t bytes) {
+  Exclusive lock(impl_->lock);
+  impl_->memory_limit = bytes;
+}
 
 void Index::set_dot_layout(DotLayout dot_layout) {
   Impl& m = *impl_;
+  Exclusive lock(m.lock);
   if (m.layout().metric != Metric::Dot || m.dot_layout == dot_layout) return;
   if (m.state != State::Adding || m.forest.n_items > 0)
     fail(ErrorCode::WrongState, "set the dot layout before add_item(): it fixes the node size");
@@ -445,6 +499,7 @@ void Index::set_dot_layout(DotLayout dot_layout) {
 
 void Index::set_annoy_float_order(bool on) {
   Impl& m = *impl_;
+  Exclusive lock(m.lock);
   // Items cache values computed in the order they were added with, and unbuild() keeps them:
   // the order may change only while no item is stored (or on a loaded, read-only index).
   if (m.forest.n_items > 0 && m.state != State::Loaded && on != m.forest.annoy_float_order)
@@ -453,19 +508,37 @@ void Index::set_annoy_float_order(bool on) {
 }
 
 std::size_t Index::serialized_size() const {
+  Shared lock(impl_->lock);
   impl_->require_queryable();
   return impl_->forest.bytes_for(impl_->forest.n_nodes);
 }
 
 const std::uint8_t* Index::serialized_data() const {
+  Shared lock(impl_->lock);
   impl_->require_queryable();
   return impl_->forest.storage->data();
 }
 
 std::vector<std::uint8_t> Index::serialize() const {
-  const std::size_t size = serialized_size();
-  const std::uint8_t* data = impl_->forest.storage->data();
-  return std::vector<std::uint8_t>(data, data + size);
+  Shared lock(impl_->lock);
+  const Impl& m = *impl_;
+  m.require_queryable();
+  const std::uint8_t* data = m.forest.storage->data();
+  return std::vector<std::uint8_t>(data, data + m.forest.bytes_for(m.forest.n_nodes));
+}
+
+void Index::write_image(bool with_companion, const ImageWriter& write) const {
+  Shared lock(impl_->lock);
+  const Impl& m = *impl_;
+  m.require_queryable();
+  const detail::Compact* companion = with_companion ? m.companion() : nullptr;
+  write(*m.forest.storage, m.forest.bytes_for(m.forest.n_nodes), companion ? companion->bytes() : nullptr,
+        companion ? companion->size() : 0);
+}
+
+bool Index::wants_companion() const {
+  Shared lock(impl_->lock);
+  return impl_->compact_on && detail::compact_applies(impl_->layout().metric);
 }
 
 void Index::deserialize(const std::vector<std::uint8_t>& bytes) {
@@ -476,18 +549,24 @@ void Index::deserialize(const void* data, std::size_t size) {
   std::unique_ptr<MemoryStorage> copy(new MemoryStorage());
   copy->resize(size);
   if (size) std::memcpy(copy->mutable_data(), data, size);
+  Exclusive lock(impl_->lock);
   impl_->adopt(std::move(copy));
 }
 
 void Index::load_view(const void* data, std::size_t size) {
   if (!data && size) fail(ErrorCode::InvalidArgument, "index bytes are null");
+  Exclusive lock(impl_->lock);
   impl_->adopt(std::unique_ptr<Storage>(new BorrowedStorage(data, size)));
 }
 
-void Index::load_storage(std::unique_ptr<Storage> storage) { impl_->adopt(std::move(storage)); }
+void Index::load_storage(std::unique_ptr<Storage> storage) {
+  Exclusive lock(impl_->lock);
+  impl_->adopt(std::move(storage));
+}
 
 void Index::freeze() {
   Impl& m = *impl_;
+  Exclusive lock(m.lock);
   m.require_queryable();
   if (m.state == State::Loaded) return;
   // The built image is exactly n_nodes nodes (build() trimmed the storage), so it is
@@ -499,34 +578,37 @@ void Index::freeze() {
   m.compact_checked = checked && m.compact;
   if (m.compact_checked) m.compact_ready.store(m.compact.get());
 }
-void Index::set_compact_scoring(bool on) { impl_->compact_on = on; }
-bool Index::get_compact_scoring() const { return impl_->compact_on; }
+void Index::set_compact_scoring(bool on) {
+  Exclusive lock(impl_->lock);
+  impl_->compact_on = on;
+}
+bool Index::get_compact_scoring() const {
+  Shared lock(impl_->lock);
+  return impl_->compact_on;
+}
 const std::uint8_t* Index::companion_data() const {
-  const Impl& m = *impl_;
-  m.require_queryable();
-  if (!detail::compact_applies(m.layout().metric)) return nullptr;
-  std::lock_guard<std::mutex> lock(m.compact_mutex);
-  const detail::Compact* compact = m.ensure_compact();
-  if (!compact) fail(ErrorCode::OutOfMemory, "out of memory: cannot make the compact companion");
-  return compact->bytes();
+  Shared lock(impl_->lock);
+  const detail::Compact* companion = impl_->companion();
+  return companion ? companion->bytes() : nullptr;
 }
 std::size_t Index::companion_size() const {
-  const Impl& m = *impl_;
-  m.require_queryable();
-  if (!detail::compact_applies(m.layout().metric)) return 0;
-  companion_data();
-  return m.compact->size();
+  Shared lock(impl_->lock);
+  const detail::Compact* companion = impl_->companion();
+  return companion ? companion->size() : 0;
 }
 std::vector<std::uint8_t> Index::serialize_companion() const {
-  const std::size_t size = companion_size();
-  const std::uint8_t* data = size ? companion_data() : nullptr;
-  return std::vector<std::uint8_t>(data, data + size);
+  Shared lock(impl_->lock);
+  const detail::Compact* companion = impl_->companion();
+  if (!companion) return {};
+  return std::vector<std::uint8_t>(companion->bytes(), companion->bytes() + companion->size());
 }
 bool Index::load_companion(std::unique_ptr<Storage> storage, std::string* why) {
+  Exclusive lock(impl_->lock);
   return impl_->offer_companion(std::move(storage), why);
 }
 bool Index::load_companion_view(const void* data, std::size_t size, std::string* why) {
   if (!data && size) fail(ErrorCode::InvalidArgument, "companion bytes are null");
+  Exclusive lock(impl_->lock);
   return impl_->offer_companion(std::unique_ptr<Storage>(new BorrowedStorage(data, size)), why);
 }
 bool Index::deserialize_companion(const void* data, std::size_t size, std::string* why) {
@@ -534,11 +616,13 @@ bool Index::deserialize_companion(const void* data, std::size_t size, std::strin
   std::unique_ptr<MemoryStorage> copy(new MemoryStorage());
   copy->resize(size);
   if (size) std::memcpy(copy->mutable_data(), data, size);
+  Exclusive lock(impl_->lock);
   return impl_->offer_companion(std::move(copy), why);
 }
 
 void Index::set_build_storage(std::unique_ptr<Storage> storage) {
   Impl& m = *impl_;
+  Exclusive lock(m.lock);
   if (m.state != State::Adding || m.forest.n_items > 0)
     fail(ErrorCode::WrongState, "on_disk_build() must be called before add_item()");
   m.forest.storage = std::move(storage);
@@ -546,8 +630,17 @@ void Index::set_build_storage(std::unique_ptr<Storage> storage) {
   m.has_build_storage = true;
 }
 
-bool Index::is_built() const { return impl_->state == State::Built; }
-bool Index::is_loaded() const { return impl_->state == State::Loaded; }
-const Storage* Index::storage() const { return impl_->forest.storage.get(); }
+bool Index::is_built() const {
+  Shared lock(impl_->lock);
+  return impl_->state == State::Built;
+}
+bool Index::is_loaded() const {
+  Shared lock(impl_->lock);
+  return impl_->state == State::Loaded;
+}
+const Storage* Index::storage() const {
+  Shared lock(impl_->lock);
+  return impl_->forest.storage.get();
+}
 
 }  // namespace grove

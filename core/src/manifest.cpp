@@ -213,6 +213,11 @@ Manifest parse_manifest(const std::string& json) {
   for (std::size_t i = 0; i < m.shards.size(); ++i)
     for (std::size_t j = i + 1; j < m.shards.size(); ++j)
       if (m.shards[i].file == m.shards[j].file) bad("shards " + std::to_string(i) + " and " + std::to_string(j) + " name the same file");
+  // total_items is the ids' end: one past the last shard's last id.
+  std::int64_t end = 0;
+  for (const ShardInfo& info : m.shards) end = std::max(end, info.first_id + info.items);
+  if (end != m.total_items)
+    bad("total_items " + std::to_string(m.total_items) + " is not the end of the shards' ids (" + std::to_string(end) + ")");
   return m;
 }
 

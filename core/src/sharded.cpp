@@ -71,6 +71,9 @@ ShardedIndex::ShardedIndex(Manifest manifest, std::vector<std::unique_ptr<Index>
                                             metric_name(manifest.metric));
     if (!shards[s]->is_built() && !shards[s]->is_loaded())
       throw Error(ErrorCode::WrongState, where + " has no trees: build or load it first");
+    if (shards[s]->get_n_trees() != info.n_trees)
+      throw Error(ErrorCode::BadFormat, where + " has " + std::to_string(shards[s]->get_n_trees()) +
+                                            " trees, the manifest says " + std::to_string(info.n_trees));
     if (shards[s]->get_n_items() != info.items)
       throw Error(ErrorCode::BadFormat, where + " has " + std::to_string(shards[s]->get_n_items()) +
                                             " items, the manifest says " + std::to_string(info.items));

@@ -1,4 +1,6 @@
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "grove/grove.h"
@@ -15,17 +17,6 @@ void check_jobs(int n_jobs) {
 
 void log_to_stderr(const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }
 
-bool wants_companion(const Index& index) {
-  return index.get_compact_scoring() && index.get_metric() != Metric::Hamming;
-}
-
-// Written after the index, atomically: a crash in between leaves the old companion, which
-// no longer matches the index and is ignored on load.
-void write_companion(const Index& index, const std::string& index_path) {
-  if (!wants_companion(index)) return;
-  native::write_file_atomic(companion_path(index_path), index.companion_data(), index.companion_size());
-}
-
 }  // namespace
 
 AnnoyIndex::AnnoyIndex(int f, const std::string& metric) : Index(f, metric) {
@@ -37,28 +28,59 @@ void AnnoyIndex::build(int n_trees, int n_jobs) {
   check_jobs(n_jobs);
   std::unique_ptr<ParallelFor> pool = native::make_thread_pool(n_jobs);
   Index::build(n_trees, pool.get());
-  if (const char* path = storage()->file_path()) write_companion(*this, path);  // on-disk build
+  if (const char* path = storage()->file_path()) write_files(path);  // on-disk build
+}
+
+// The index (unless it is mapped from `path` itself: loaded, or built on disk there), then
+// its companion or, when none is wanted, the removal of a stale one. Each write is atomic;
+// a crash in between leaves an old companion, which no longer matches and is ignored.
+void AnnoyIndex::write_files(const std::string& path) const {
+  const bool companion = wants_companion();
+  write_image(companion, [&](const Storage& index, std::size_t size, const std::uint8_t* extra, std::size_t extra_size) {
+    if (!index.is_file(path.c_str())) native::write_file_atomic(path, index.data(), size);
+    if (companion) native::write_file_atomic(companion_path(path), extra, extra_size);
+    else native::remove_file_if_present(companion_path(path));
+  });
 }
 
 void AnnoyIndex::save(const std::string& path, bool prefault) {
+  if (path.empty()) throw Error(ErrorCode::Io, "cannot save: the path is empty", ENOENT);
   if (!is_built() && !is_loaded())
     throw Error(ErrorCode::WrongState, "cannot save an index that has not been built");
-  if (path.empty()) throw Error(ErrorCode::Io, "cannot save: the path is empty");
-  // An index mapped from `path` itself (loaded, or built on disk there) is already saved.
-  if (!storage()->is_file(path.c_str()))
-    native::write_file_atomic(path, storage()->data(), serialized_size());
-  write_companion(*this, path);
+  write_files(path);
   // As in Annoy, the saved file becomes the index (read-only, shared through the page cache).
   load(path, prefault);
 }
 
-void AnnoyIndex::load(const std::string& path, bool prefault) {
-  load_storage(native::map_file(path, prefault));
-  if (!wants_companion(*this)) return;
-  // Optional: missing, unreadable or not matching, it is made again on the first query.
-  if (std::unique_ptr<Storage> companion = native::map_file_if_present(companion_path(path), prefault))
-    load_companion(std::move(companion));
+void AnnoyIndex::load(const std::string& path, bool prefault) { native::load_index_file(*this, path, prefault, true); }
+
+namespace native {
+namespace {
+// Annoy's files do not record the metric, and euclidean and manhattan nodes look alike; a
+// companion does record it, so one made for another metric means the caller named the wrong
+// metric (a manifest over euclidean shards that says "manhattan"), not a stale companion.
+void check_companion_metric(const Storage& companion, Metric metric, const std::string& path) {
+  CompanionHeader header;
+  if (companion.size() < sizeof header) return;
+  std::memcpy(&header, companion.data(), sizeof header);
+  if (std::memcmp(header.magic, "GROVESQ8", 8) != 0 || header.metric == static_cast<std::uint32_t>(metric)) return;
+  const bool known = header.metric <= static_cast<std::uint32_t>(Metric::Hamming);
+  const std::string made_for = known ? metric_name(static_cast<Metric>(header.metric)) : "another metric";
+  throw Error(ErrorCode::BadFormat, "'" + path + "' is an index for " + made_for + " (its companion says so), not " +
+                                        metric_name(metric));
 }
+}  // namespace
+
+void load_index_file(Index& index, const std::string& path, bool prefault, bool follow_links) {
+  index.load_storage(map_file(path, prefault, follow_links));
+  if (!index.wants_companion()) return;
+  // Optional: missing, unreadable or not matching, it is made again on the first query.
+  if (std::unique_ptr<Storage> companion = map_file_if_present(companion_path(path), prefault, follow_links)) {
+    check_companion_metric(*companion, index.get_metric(), path);
+    index.load_companion(std::move(companion));
+  }
+}
+}  // namespace native
 
 std::string companion_path(const std::string& index_path) { return index_path + ".sq8"; }
 

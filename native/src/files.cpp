@@ -19,7 +19,7 @@ namespace native {
 namespace {
 
 [[noreturn]] void io_error(const std::string& what, const std::string& path, int err) {
-  throw Error(ErrorCode::Io, what + " '" + path + "': " + std::strerror(err));
+  throw Error(ErrorCode::Io, what + " '" + path + "': " + std::strerror(err), err);
 }
 
 class Fd {
@@ -30,6 +30,7 @@ class Fd {
   }
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
   int get() const { return fd_; }
   int release() {
     int fd = fd_;
@@ -184,12 +185,27 @@ std::string folder_of(const std::string& path) {
   return ::dirname(copy.data());
 }
 
-std::unique_ptr<Storage> map_file(const std::string& path, bool prefault) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) io_error("cannot open", path, errno);
+// Opens `path` for reading and checks that it is a regular file. O_NONBLOCK: a FIFO (or a
+// device) named as an index would otherwise block open() until a writer appears.
+Fd open_regular(const std::string& path, bool follow_links, struct stat* st) {
+  const int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (follow_links ? 0 : O_NOFOLLOW);
+  Fd fd(::open(path.c_str(), flags));
+  if (fd.get() < 0) {
+    const int err = errno;
+    if (err == ELOOP && !follow_links)
+      throw Error(ErrorCode::Io, "cannot open '" + path + "': it is a symbolic link, and shards must be files in the manifest's folder", err);
+    io_error("cannot open", path, err);
+  }
+  if (::fstat(fd.get(), st) != 0) io_error("cannot stat", path, errno);
+  if (S_ISDIR(st->st_mode)) io_error("cannot load", path, EISDIR);
+  if (!S_ISREG(st->st_mode))
+    throw Error(ErrorCode::Io, "cannot load '" + path + "': not a regular file (a FIFO, socket or device)");
+  return fd;
+}
+
+std::unique_ptr<Storage> map_file(const std::string& path, bool prefault, bool follow_links) {
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) io_error("cannot stat", path, errno);
-  if (S_ISDIR(st.st_mode)) io_error("cannot load", path, EISDIR);
+  Fd fd = open_regular(path, follow_links, &st);
   if (st.st_size == 0)
     throw Error(ErrorCode::BadFormat, "cannot load '" + path + "': the file is empty");
   const std::size_t size = static_cast<std::size_t>(st.st_size);
@@ -203,11 +219,12 @@ std::unique_ptr<Storage> map_file(const std::string& path, bool prefault) {
   return std::unique_ptr<Storage>(new MappedFile(p, size, st));
 }
 
-std::unique_ptr<Storage> map_file_if_present(const std::string& path, bool prefault) {
+std::unique_ptr<Storage> map_file_if_present(const std::string& path, bool prefault, bool follow_links) {
   struct stat st;
+  if (::lstat(path.c_str(), &st) != 0 || (S_ISLNK(st.st_mode) && !follow_links)) return nullptr;
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return nullptr;
   try {
-    return map_file(path, prefault);
+    return map_file(path, prefault, follow_links);
   } catch (const Error&) {
     return nullptr;  // unreadable: treated as absent
   }
@@ -217,6 +234,24 @@ std::unique_ptr<Storage> create_build_file(const std::string& path) {
   std::string tmp;
   Fd fd(create_temp_next_to(path, ".building-", &tmp));
   return std::unique_ptr<Storage>(new BuildFile(fd.release(), tmp, path));
+}
+
+std::string read_text_file(const std::string& path, const std::string& what) {
+  struct stat st;
+  Fd fd = open_regular(path, true, &st);
+  std::string text;
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) io_error("cannot read " + what, path, errno);
+    if (n == 0) return text;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+void remove_file_if_present(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) io_error("cannot remove the stale", path, errno);
 }
 
 void write_file_atomic(const std::string& path, const void* data, std::size_t size) {

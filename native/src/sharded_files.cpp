@@ -1,31 +1,18 @@
 // Sharded indexes on disk: the manifest and its shard files, memory-mapped.
-#include <fstream>
-#include <iterator>
-#include <sstream>
 #include <string>
 
 #include "grove/grove.h"
 #include "platform.h"
 
 namespace grove {
-namespace {
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::Io, "cannot open the manifest '" + path + "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
 
 ShardedIndex open_sharded(const std::string& manifest_path, bool prefault) {
+  const std::string text = native::read_text_file(manifest_path, "the manifest");
   Manifest manifest;
   try {
-    manifest = parse_manifest(read_text(manifest_path));
+    manifest = parse_manifest(text);
   } catch (const Error& e) {
-    throw Error(e.code(), "'" + manifest_path + "': " + e.what());
+    throw Error(e.code(), "'" + manifest_path + "': " + e.what(), e.sys_errno());
   }
   std::vector<std::unique_ptr<Index>> shards;
   const std::string folder = native::folder_of(manifest_path);
@@ -33,9 +20,9 @@ ShardedIndex open_sharded(const std::string& manifest_path, bool prefault) {
     std::unique_ptr<AnnoyIndex> shard(new AnnoyIndex(manifest.f, manifest.metric));
     const std::string path = folder + "/" + info.file;
     try {
-      shard->load(path, prefault);
+      native::load_index_file(*shard, path, prefault, false);
     } catch (const Error& e) {
-      throw Error(e.code(), "shard '" + info.file + "' of '" + manifest_path + "': " + e.what());
+      throw Error(e.code(), "shard '" + info.file + "' of '" + manifest_path + "': " + e.what(), e.sys_errno());
     }
     shards.push_back(std::move(shard));
   }

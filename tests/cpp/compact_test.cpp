@@ -439,12 +439,20 @@ TEST(CompanionFile, StaleDamagedOrMissingCompanionsAreMadeAgain) {
   }
 }
 
-TEST(CompanionFile, OffSwitchWritesNone) {
+TEST(CompanionFile, OffSwitchWritesNoneAndRemovesAStaleOne) {
   const std::string path = grove_test::temp_path("companion-off.ann");
   std::remove(grove::companion_path(path).c_str());
   auto index = built(24, 3);
   index->set_compact_scoring(false);
   index->save(path);
+  EXPECT_FALSE(exists(grove::companion_path(path)));
+  // An earlier save's companion, beside an index saved over it with compact scoring off.
+  auto earlier = built(24, 4);
+  earlier->save(path);
+  ASSERT_TRUE(exists(grove::companion_path(path)));
+  auto later = built(24, 5);
+  later->set_compact_scoring(false);
+  later->save(path);
   EXPECT_FALSE(exists(grove::companion_path(path)));
 }
 

@@ -1,9 +1,12 @@
 // Sharded indexes: a manifest and its shard files answer exactly (exhaustive search_k equals
 // brute force over all items), and every bad manifest or shard is a named error.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 
 #include "test_util.h"
 
@@ -116,6 +119,7 @@ TEST(Sharded, BadManifestsAreNamedErrors) {
       {with("\"b.ann\"", "\"../b.ann\""), "plain file name"},
       {with("\"b.ann\"", "\"a.ann\""), "name the same file"},
       {with("\"total_items\": 10", "\"total_items\": 9"), "go past total_items"},
+      {with("\"total_items\": 10", "\"total_items\": 2147483647"), "not the end of the shards' ids (10)"},
       {with("\"f\": 3,", ""), "has no \"f\""},
       {with("\"items\": 5", "\"items\": -5"), "unexpected '-'"},
       {with("\"items\": 5", "\"items\": 5.5"), "not whole"},
@@ -143,9 +147,15 @@ TEST(Sharded, MissingOrMismatchedShardsAreNamedErrors) {
   // A shard with another item count than the manifest says.
   grove::AnnoyIndex small(4, "euclidean");
   for (int i = 0; i < 50; ++i) small.add_item(i, items[i]);
-  small.build(2, 1);
+  small.build(5, 1);
   small.save(grove_test::temp_path("sharded-bad-1.ann"));
   expect_error([&] { grove::open_sharded(path); }, ErrorCode::BadFormat, "has 50 items, the manifest says 100");
+  // A shard with another number of trees.
+  grove::AnnoyIndex fewer(4, "euclidean");
+  for (int i = 0; i < 100; ++i) fewer.add_item(i, items[100 + i]);
+  fewer.build(2, 1);
+  fewer.save(grove_test::temp_path("sharded-bad-1.ann"));
+  expect_error([&] { grove::open_sharded(path); }, ErrorCode::BadFormat, "has 2 trees, the manifest says 5");
   // No manifest at all; an id in no shard.
   expect_error([&] { grove::open_sharded(grove_test::temp_path("none.json")); }, ErrorCode::Io, "none.json");
   write_sharded("sharded-ok", "euclidean", items, 3);
@@ -153,5 +163,47 @@ TEST(Sharded, MissingOrMismatchedShardsAreNamedErrors) {
   expect_error([&] { index.get_item_vector(300); }, ErrorCode::OutOfRange, "in no shard");
   expect_error([&] { index.get_item_vector(-1); }, ErrorCode::OutOfRange, "negative");
 }
+
+#ifndef __EMSCRIPTEN__  // emscripten's file layer has no FIFOs and follows links its own way
+// Paths that are not shard files: each a named error at once, never a hang.
+TEST(Sharded, FifoFolderSymlinkAndMetricAreNamedErrors) {
+  auto items = grove_test::random_vectors(200, 4, 57);
+  const std::string path = write_sharded("sharded-kinds", "euclidean", items, 2);
+  const std::string shard = grove_test::temp_path("sharded-kinds-1.ann");
+  const std::string moved = grove_test::temp_path("sharded-kinds-moved.ann");
+  // A FIFO as the manifest and as a shard (open() would block until a writer came).
+  const std::string fifo = grove_test::temp_path("sharded-kinds.fifo");
+  std::remove(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  expect_error([&] { grove::open_sharded(fifo); }, ErrorCode::Io, "not a regular file");
+  ASSERT_EQ(std::rename(shard.c_str(), moved.c_str()), 0);
+  ASSERT_EQ(std::rename(fifo.c_str(), shard.c_str()), 0);
+  expect_error([&] { grove::open_sharded(path); }, ErrorCode::Io, "not a regular file");
+  grove::AnnoyIndex single(4, "euclidean");
+  expect_error([&] { single.load(shard); }, ErrorCode::Io, "not a regular file");
+  // A folder as the manifest.
+  expect_error([&] { grove::open_sharded(grove_test::temp_path("")); }, ErrorCode::Io, "Is a directory");
+  // A symbolic link in the manifest's folder (here to the real shard, but it could lead anywhere).
+  std::remove(shard.c_str());
+  ASSERT_EQ(::symlink(moved.c_str(), shard.c_str()), 0);
+  expect_error([&] { grove::open_sharded(path); }, ErrorCode::Io, "symbolic link");
+  std::remove(shard.c_str());
+  ASSERT_EQ(std::rename(moved.c_str(), shard.c_str()), 0);
+  EXPECT_NO_THROW(grove::open_sharded(path));
+  // Euclidean shards under a manifest that says manhattan: the nodes look alike, the
+  // companions say which metric they were made for.
+  std::string text;
+  {
+    std::ifstream in(path);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  text.replace(text.find("euclidean"), 9, "manhattan");
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << text;
+  }
+  expect_error([&] { grove::open_sharded(path); }, ErrorCode::BadFormat, "is an index for euclidean (its companion says so), not manhattan");
+}
+#endif
 
 }  // namespace

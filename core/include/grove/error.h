@@ -19,11 +19,16 @@ enum class ErrorCode {
 
 class Error : public std::runtime_error {
  public:
-  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  // sys_errno: the operating system's error number behind an Io error, 0 when there is none
+  // (Python raises OSError with it, so a missing file is a FileNotFoundError).
+  Error(ErrorCode code, const std::string& message, int sys_errno = 0)
+      : std::runtime_error(message), code_(code), sys_errno_(sys_errno) {}
   ErrorCode code() const noexcept { return code_; }
+  int sys_errno() const noexcept { return sys_errno_; }
 
  private:
   ErrorCode code_;
+  int sys_errno_;
 };
 
 }  // namespace grove

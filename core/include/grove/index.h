@@ -19,7 +19,9 @@
 namespace grove {
 
 // Lifecycle: add items -> build -> query; or load -> query. unbuild() goes back to adding,
-// unload() to empty. Queries are const and safe from any number of threads at once.
+// unload() to empty. Queries are const and safe from any number of threads at once, and
+// safe against state changes on other threads too: each query runs wholly before or wholly
+// after a change (load, unload, build, ...), which waits for the queries under way.
 class Index {
  public:
   // f: the dimension (hamming: the number of bits). metric: "angular" (or "cosine"),
@@ -105,6 +107,10 @@ class Index {
   // the first query. The storage form takes ownership (the native layer passes an mmap); the
   // view form borrows bytes kept alive until unload(); deserialize_companion copies them.
   bool load_companion(std::unique_ptr<Storage> storage, std::string* why = nullptr);
+  // The companion policy of every platform: save() writes a companion (and removes a stale
+  // one when it does not), and load() looks for one, exactly when this is true: compact
+  // scoring is on and the metric is a float metric.
+  bool wants_companion() const;
   bool load_companion_view(const void* data, std::size_t size, std::string* why = nullptr);
   bool deserialize_companion(const void* data, std::size_t size, std::string* why = nullptr);
 
@@ -132,6 +138,11 @@ class Index {
 
  protected:
   const Storage* storage() const;
+  // Calls write(storage, index bytes, companion bytes or null, companion size) with the index
+  // held still: no state change overlaps it (the platform layer's save() writes files in it).
+  using ImageWriter = std::function<void(const Storage& index, std::size_t index_size,
+                                         const std::uint8_t* companion, std::size_t companion_size)>;
+  void write_image(bool with_companion, const ImageWriter& write) const;
 
  private:
   struct Impl;

@@ -26,7 +26,8 @@ class AnnoyIndex final : public Index {
   // Writes the index to a temporary file next to `path`, syncs it and renames it over
   // `path`, so a crash never leaves a half-written index. Then the index is loaded from
   // `path` (read-only), as Annoy does. With compact scoring on (the default, float metrics)
-  // the compact companion is written the same way to companion_path(path).
+  // the compact companion is written the same way to companion_path(path); with it off, a
+  // companion left there by an earlier save is removed.
   void save(const std::string& path, bool prefault = false);
   // Memory-maps `path` read-only, shared between every process that maps it. prefault
   // reads it all in now rather than on first use. The companion at companion_path(path) is
@@ -41,6 +42,9 @@ class AnnoyIndex final : public Index {
   // Batch queries on n_jobs threads (-1: all cores); see Index::get_nns_by_vectors.
   void get_nns_by_vectors(const float* queries, std::size_t count, int n, int search_k,
                           std::int32_t* ids, float* distances, int n_jobs = -1) const;
+
+ private:
+  void write_files(const std::string& path) const;
 };
 
 // Where save() writes, and load() looks for, an index's compact companion: "<path>.sq8".
