@@ -58,17 +58,31 @@ class CodedPlane {
     for (int j = 0; j < codes.f(); ++j) largest = std::max(largest, std::fabs(static_cast<double>(normal[j])));
     if (!(largest > 0) || !std::isfinite(largest)) return;
     const double t = largest / kQueryDot;
-    double offset_dot = 0;
+    double offset_dot = 0, norm2 = 0, rounding2 = 0;
     for (int j = 0; j < codes.f(); ++j) {
       const double k = std::nearbyint(normal[j] / t);
       steps_[static_cast<std::size_t>(j)] = static_cast<std::int16_t>(k);
       offset_dot += k * codes.offsets()[j];
+      norm2 += static_cast<double>(normal[j]) * normal[j];
+      rounding2 += (normal[j] - t * k) * (normal[j] - t * k);
     }
     base_ = t * offset_dot;
     unit_ = t * codes.scale();
+    normal_l2_ = std::sqrt(norm2);
+    normal_max_ = largest;
+    rounding_l2_ = std::sqrt(rounding2);
     usable_ = true;
   }
   bool usable() const { return usable_; }
+  // How far the coded dot (from_sum) can be from normal . item: the item's code error times
+  // the normal (L2; manhattan's error is L1, so times its largest value), plus the normal's
+  // rounding to steps times the decoded item's length, plus float rounding. A margin within
+  // this of 0 may have the wrong sign on the codes.
+  double slack(float error, float decoded_norm, bool l1, float sum_value) const {
+    const double code_part = (l1 ? normal_max_ : normal_l2_) * error;
+    const double grid_part = rounding_l2_ * decoded_norm;
+    return (code_part + grid_part) * (1 + 1e-3) + 1e-5 * (std::fabs(base_) + std::fabs(sum_value));
+  }
   bool has_code(std::int32_t id) const { return codes_->error(id) < std::numeric_limits<float>::infinity(); }
   // normal . item, from the item's code (or from the integer sum steps . code).
   float dot(std::int32_t id) const { return from_sum(code_kernels().dot(steps_.data(), codes_->code(id), codes_->stride())); }
@@ -79,6 +93,7 @@ class CodedPlane {
   const Compact* codes_ = nullptr;
   std::vector<std::int16_t> steps_;
   double base_ = 0, unit_ = 0;
+  double normal_l2_ = 0, normal_max_ = 0, rounding_l2_ = 0;
   bool usable_ = false;
 };
 
@@ -233,7 +248,9 @@ class LevelBuilder {
   LevelBuilder(Forest& forest, const Compact& codes, ParallelFor* parallel, const std::vector<std::int32_t>& ids,
                std::uint64_t seed)
       : forest_(forest), codes_(codes), parallel_(parallel), ids_(ids), seed_(seed),
-        words_(forest.layout.f), s_(forest.layout.node_size), k_(forest.layout.max_bucket()) {}
+        words_(forest.layout.f), s_(forest.layout.node_size), k_(forest.layout.max_bucket()) {
+    measure_decoded_norms();
+  }
 
   // Grows trees first .. first + count - 1 (their roots' pending nodes kept in order, for write_tree).
   void grow(int first, int count) {
@@ -242,6 +259,7 @@ class LevelBuilder {
     const std::size_t n = static_cast<std::size_t>(forest_.n_items);
     slot_.assign(static_cast<std::size_t>(count) * n, -1);
     margins_.assign(static_cast<std::size_t>(count) * n, 0.0f);
+    uncertain_.assign(static_cast<std::size_t>(count) * n, 0);
     count_ = count;
     std::vector<int> frontier;
     for (int t = 0; t < count; ++t) {
@@ -259,6 +277,9 @@ class LevelBuilder {
   struct Pending {
     int tree;
     bool root;
+    // Split on the float vectors, not the codes: the codes could not tell this node's items
+    // apart (so neither can they its children's).
+    bool exact = false;
     std::vector<std::int32_t> ids;
     std::vector<std::uint8_t> split;  // the plane, once the node splits
     int child[2] = {-1, -1};          // pending nodes of the two sides
@@ -271,10 +292,11 @@ class LevelBuilder {
     return h ^ (h >> 31);
   }
 
-  int add_pending(int tree, std::vector<std::int32_t> ids, bool root) {
+  int add_pending(int tree, std::vector<std::int32_t> ids, bool root, bool exact = false) {
     Pending p;
     p.tree = tree;
     p.root = root;
+    p.exact = exact;
     p.ids = std::move(ids);
     pending_.push_back(std::move(p));
     return static_cast<int>(pending_.size()) - 1;
@@ -309,24 +331,65 @@ class LevelBuilder {
   }
 
   void new_plane(Pending& p) {
+    Kiss64& rng = rngs_[static_cast<std::size_t>(p.tree)];
+    if (p.exact) {
+      std::vector<const std::uint8_t*> items;
+      items.reserve(p.ids.size());
+      for (std::int32_t id : p.ids) items.push_back(forest_.node(id));
+      create_split<P>(NodeList{items, P::kVector}, words_, s_, rng, p.split.data());
+      return;
+    }
     scratch_.assign(s_ + sizeof(float) * static_cast<std::size_t>(words_), 0);
-    create_split<P>(DecodedItems<P>(forest_, codes_, p.ids, scratch_.data()), words_, s_,
-                    rngs_[static_cast<std::size_t>(p.tree)], p.split.data());
+    create_split<P>(DecodedItems<P>(forest_, codes_, p.ids, scratch_.data()), words_, s_, rng, p.split.data());
   }
 
-  float margin(int idx, std::int32_t id) {
-    const Pending& p = pending_[static_cast<std::size_t>(idx)];
+  // The plane a node's margins are measured against: on the code grid, unless it splits on
+  // floats (then an unusable CodedPlane, and every margin is the float one).
+  CodedPlane plane_for(const Pending& p) const {
+    return p.exact ? CodedPlane() : CodedPlane(codes_, P::v(p.split.data()));
+  }
+
+  // A margin from the coded dot `sum`, or the float margin where the codes cannot be sure of
+  // its sign (then *uncertain is set): so an item is never put on the wrong side of the plane
+  // by its code's error, only, at worst, measured exactly.
+  float margin_from(const CodedPlane& coded, const Pending& p, std::int32_t id, std::int64_t sum, bool* uncertain) const {
     const std::uint8_t* item = forest_.node(id);
+    const float dot = coded.from_sum(sum);
+    const double slack = coded.slack(codes_.error(id), decoded_norm_[static_cast<std::size_t>(id)], l1_, dot);
+    if (std::fabs(static_cast<double>(dot)) > slack) return dot + P::margin_rest(p.split.data(), item);
+    *uncertain = true;
+    return P::build_margin(p.split.data(), item, words_);
+  }
+
+  float margin(int idx, std::int32_t id, bool* uncertain) {
+    const Pending& p = pending_[static_cast<std::size_t>(idx)];
     const CodedPlane& coded = plane_of_[static_cast<std::size_t>(idx)];
-    if (!coded.usable() || !coded.has_code(id)) return P::build_margin(p.split.data(), item, words_);
-    return coded.dot(id) + P::margin_rest(p.split.data(), item);
+    if (!coded.usable() || !coded.has_code(id)) return P::build_margin(p.split.data(), forest_.node(id), words_);
+    return margin_from(coded, p, id, code_kernels().dot(coded.steps(), codes_.code(id), codes_.stride()), uncertain);
+  }
+
+  // Each coded item's decoded length (rounded up), for CodedPlane::slack: once per build.
+  void measure_decoded_norms() {
+    decoded_norm_.assign(static_cast<std::size_t>(forest_.n_items), 0.0f);
+    const int f = codes_.f();
+    auto run = [&](std::size_t begin, std::size_t end) {
+      std::vector<float> v(static_cast<std::size_t>(f));
+      for (std::size_t k = begin; k < end; ++k) {
+        const std::int32_t id = ids_[k];
+        if (!(codes_.error(id) < std::numeric_limits<float>::infinity())) continue;
+        code_kernels().decode(codes_.code(id), codes_.offsets(), codes_.scale(), v.data(), f);
+        decoded_norm_[static_cast<std::size_t>(id)] = static_cast<float>(std::sqrt(code_kernels().norm2(v.data(), f)) * (1 + 1e-6));
+      }
+    };
+    if (parallel_ && parallel_->workers() > 1) parallel_->run(ids_.size(), run);
+    else run(0, ids_.size());
   }
 
   // One pass over the items, in id order: each item's code is read once for all trees.
   void measure_level(const std::vector<int>& splitting) {
     plane_of_.clear();
     plane_of_.resize(pending_.size());
-    for (int idx : splitting) plane_of_[static_cast<std::size_t>(idx)] = CodedPlane(codes_, P::v(pending_[static_cast<std::size_t>(idx)].split.data()));
+    for (int idx : splitting) plane_of_[static_cast<std::size_t>(idx)] = plane_for(pending_[static_cast<std::size_t>(idx)]);
     const std::size_t n = static_cast<std::size_t>(forest_.n_items);
     const CodeKernels& kernels = code_kernels();
     auto run = [&](std::size_t begin, std::size_t end) {
@@ -345,8 +408,9 @@ class LevelBuilder {
           kernels.dot_many(steps, count, code, codes_.stride(), sums);
           for (int k = 0; k < count; ++k) {
             const Pending& p = pending_[static_cast<std::size_t>(plane_of[k])];
-            margins_[where[k]] = plane_of_[static_cast<std::size_t>(plane_of[k])].from_sum(sums[k]) +
-                                 P::margin_rest(p.split.data(), forest_.node(id));
+            bool uncertain = false;
+            margins_[where[k]] = margin_from(plane_of_[static_cast<std::size_t>(plane_of[k])], p, id, sums[k], &uncertain);
+            uncertain_[where[k]] = uncertain;
           }
           count = 0;
         };
@@ -356,7 +420,8 @@ class LevelBuilder {
           if (idx < 0) continue;
           const CodedPlane& plane = plane_of_[static_cast<std::size_t>(idx)];
           if (!coded || !plane.usable()) {
-            margins_[at] = margin(idx, id);
+            bool uncertain = false;
+            margins_[at] = margin(idx, id, &uncertain);
             continue;
           }
           steps[count] = plane.steps();
@@ -373,7 +438,10 @@ class LevelBuilder {
 
   // Sides from the level's margins (coin flips for exact zeros, in item order); a plane that
   // leaves >= 95% on one side is replaced (up to three in all), and if even that leaves > 99%
-  // (duplicates), sides are drawn at random.
+  // (duplicates), sides are drawn at random. A node whose items the codes cannot tell apart
+  // (a quarter or more of its margins too close to call on them) splits on floats instead,
+  // from its plane on: as Annoy's order would, where 8-bit codes are too coarse (points
+  // crowded near the origin of a wide range, a tight cluster, the deep levels of real data).
   void split_node(int idx) {
     Pending& p = pending_[static_cast<std::size_t>(idx)];
     Kiss64& rng = rngs_[static_cast<std::size_t>(p.tree)];
@@ -382,16 +450,25 @@ class LevelBuilder {
     auto assign = [&](bool fresh) {
       sides[0].clear();
       sides[1].clear();
-      if (fresh) plane_of_[static_cast<std::size_t>(idx)] = CodedPlane(codes_, P::v(p.split.data()));
+      if (fresh) plane_of_[static_cast<std::size_t>(idx)] = plane_for(p);
       const std::size_t count = p.ids.size();
       for (std::size_t i = 0; i < count; ++i) {
         const std::int32_t id = p.ids[i];
         if (fresh && i + kPrefetchAhead < count) prefetch(codes_.code(p.ids[i + kPrefetchAhead]), static_cast<std::size_t>(codes_.stride()));
-        const float m = fresh ? margin(idx, id) : margins_[base + static_cast<std::size_t>(id)];
+        bool uncertain = false;
+        const float m = fresh ? margin(idx, id, &uncertain) : margins_[base + static_cast<std::size_t>(id)];
         sides[side_of(m, rng) ? 1 : 0].push_back(id);
       }
     };
-    assign(false);
+    std::size_t uncertain = 0;
+    for (std::int32_t id : p.ids) uncertain += uncertain_[base + static_cast<std::size_t>(id)];
+    if (!p.exact && 4 * uncertain >= p.ids.size()) {
+      p.exact = true;
+      new_plane(p);
+      assign(true);
+    } else {
+      assign(false);
+    }
     for (int attempt = 1; attempt < 3 && imbalance(sides[0].size(), sides[1].size()) >= 0.95; ++attempt) {
       new_plane(p);
       assign(true);
@@ -404,9 +481,10 @@ class LevelBuilder {
     }
     for (std::int32_t id : p.ids) slot_[base + static_cast<std::size_t>(id)] = -1;
     const int tree = p.tree;
+    const bool exact = p.exact;
     std::vector<std::int32_t>().swap(p.ids);  // the sides hold them now
-    const int left = add_pending(tree, std::move(sides[0]), false);
-    const int right = add_pending(tree, std::move(sides[1]), false);
+    const int left = add_pending(tree, std::move(sides[0]), false, exact);
+    const int right = add_pending(tree, std::move(sides[1]), false, exact);
     pending_[static_cast<std::size_t>(idx)].child[0] = left;  // add_pending may have moved pending_
     pending_[static_cast<std::size_t>(idx)].child[1] = right;
   }
@@ -462,6 +540,9 @@ class LevelBuilder {
   std::vector<Kiss64> rngs_;
   std::vector<int> slot_;        // per tree and item: the pending node splitting it this level
   std::vector<float> margins_;   // per tree and item: its margin this level
+  std::vector<std::uint8_t> uncertain_;  // per tree and item: its margin needed the floats
+  std::vector<float> decoded_norm_;      // per item: its decoded code's length
+  const bool l1_ = forest_.layout.metric == Metric::Manhattan;
   std::vector<CodedPlane> plane_of_;  // per pending node: its plane on the code grid
   std::vector<std::uint8_t> scratch_;  // one decoded sample
 };

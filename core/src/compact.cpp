@@ -79,8 +79,11 @@ float round_down(double x) {
 // factor (1, or 1/|x| in double), or 0 when the item is to be scored exactly always (a zero
 // or non-finite vector); *norm gets |x|.
 double item_scale(const float* x, int f, bool unit, double* norm) {
-  *norm = std::sqrt(code_kernels().norm2(x, f));
-  if (!std::isfinite(*norm)) return 0;
+  const double squares = code_kernels().norm2(x, f);
+  *norm = std::sqrt(squares);
+  // Beyond the lengths index.cpp accepts (a loaded file's values), float distances can
+  // overflow or underflow where the codes' bounds would not: such items are ranked exactly.
+  if (!(squares <= std::ldexp(1.0, 63)) || (unit && squares < std::ldexp(1.0, -63))) return 0;
   if (!unit) return 1;
   return *norm > 0 ? 1 / *norm : 0;
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -56,6 +57,9 @@ using Exclusive = std::unique_lock<detail::StateLock>;
 
 struct Index::Impl {
   mutable detail::StateLock lock;
+  // Fixed at construction (forest holds them too, but loads reassign forest): read unlocked.
+  const int dimension;
+  const Metric metric;
   detail::Forest forest;
   State state = State::Adding;
   bool has_build_storage = false;
@@ -74,7 +78,7 @@ struct Index::Impl {
   mutable bool compact_failed = false;    // could not be made (memory): rank exactly
   mutable std::atomic<const detail::Compact*> compact_ready{nullptr};
 
-  Impl(int f, Metric metric) {
+  Impl(int f, Metric metric) : dimension(f), metric(metric) {
     forest.f = f;
     forest.layout = make_layout(metric, stored_values(f, metric));
     forest.storage.reset(new MemoryStorage());
@@ -102,6 +106,7 @@ struct Index::Impl {
   void check_vector(const float* w, const char* what) const {
     if (!w) fail(ErrorCode::InvalidArgument, std::string(what) + " is null");
     const bool bits = layout().metric == Metric::Hamming;
+    double squares = 0;
     for (int i = 0; i < forest.f; ++i) {
       if (!std::isfinite(w[i]))
         fail(ErrorCode::InvalidArgument, std::string(what) + " has a non-finite value at index " +
@@ -109,7 +114,30 @@ struct Index::Impl {
       if (bits && w[i] != 0.0f && w[i] != 1.0f)
         fail(ErrorCode::InvalidArgument, std::string(what) + " value at index " +
                                              std::to_string(i) + " is not 0 or 1 (hamming)");
+      squares += static_cast<double>(w[i]) * w[i];
     }
+    if (!bits) check_length(squares, what);
+  }
+
+  // Distances are computed in float32, as Annoy computes them: a vector whose length takes
+  // them out of float's normal range would give NaN, inf, or every distance alike (an angle
+  // from a squared length that underflowed to 0), so it is refused. Angular multiplies two
+  // squared lengths and dot two lengths, so both keep within 2^-63..2^63 (or exactly 0);
+  // euclidean and manhattan need only the differences of two vectors to stay finite.
+  void check_length(double squares, const char* what) const {
+    const Metric metric = layout().metric;
+    const double high = metric == Metric::Angular || metric == Metric::Dot
+                            ? std::ldexp(1.0, 63)
+                            : static_cast<double>(std::numeric_limits<float>::max()) / 4;
+    const double low = metric == Metric::Angular ? std::ldexp(1.0, -63) : 0;
+    if (squares <= high && (squares == 0 || squares >= low)) return;
+    char range[96];
+    if (low > 0) std::snprintf(range, sizeof range, "0 or from %.2g to %.2g", std::sqrt(low), std::sqrt(high));
+    else std::snprintf(range, sizeof range, "at most %.2g", std::sqrt(high));
+    char length[32];
+    std::snprintf(length, sizeof length, "%.3g", std::sqrt(squares));
+    fail(ErrorCode::InvalidArgument, std::string(what) + " has length " + length + ", outside what " +
+                                         metric_name(metric) + " distances can use in float32 (" + range + ")");
   }
 
   void check_query(int n, int search_k) const {
@@ -279,8 +307,8 @@ Index::Index(Index&&) noexcept = default;
 Index& Index::operator=(Index&&) noexcept = default;
 
 // f and the metric never change after construction: no lock.
-int Index::get_f() const { return impl_->forest.f; }
-Metric Index::get_metric() const { return impl_->forest.layout.metric; }
+int Index::get_f() const { return impl_->dimension; }
+Metric Index::get_metric() const { return impl_->metric; }
 const NodeLayout& Index::get_layout() const {
   Shared lock(impl_->lock);
   return impl_->layout();

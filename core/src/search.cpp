@@ -105,7 +105,10 @@ class Best {
   bool full() const { return heap_.size() == n_; }
   std::size_t capacity() const { return n_; }
   Priority bound() const { return full() ? heap_.front().first : std::numeric_limits<Priority>::max(); }
-  void offer(const Entry& e) {
+  // A NaN priority (only from a loaded file's extreme values: inputs are range-checked) is
+  // offered as +infinity, the worst: NaN would break the heap's strict weak order.
+  void offer(Entry e) {
+    if (e.first != e.first) e.first = std::numeric_limits<Priority>::infinity();
     if (!full()) {
       heap_.push_back(e);
       std::push_heap(heap_.begin(), heap_.end());
@@ -170,6 +173,9 @@ struct CodedQuery {
   double error = 0;  // |query - its decoded code| (L2 or L1)
   double norm = 0, rest = 0, step = 0, offset_dot = 0;  // dot: |q|, |q - step * code|, step, code . offsets
   double gamma = 0;
+  // Rounding below float's normal range is absolute: at most 2^-150 a product or sum, so
+  // 2f + 4 of them bound a whole sum's (tie order with denormal products).
+  double tiny = 0;
   double squares = 0;  // L2: the sum of the query's squared steps
   double fine = 1;     // steps per item code step (L2: kQueryFine)
 };
@@ -180,14 +186,17 @@ CodedQuery code_query(const Compact& compact, Metric metric, const float* q, std
   const float* offsets = compact.offsets();
   const double scale = compact.scale();
   c.gamma = (f + 64) * std::ldexp(1.0, -23);
+  c.tiny = (2.0 * f + 4) * std::ldexp(1.0, -150);
   std::fill(out, out + compact.stride(), std::int16_t(0));
   double norm = 0, largest = 0;
   for (int j = 0; j < f; ++j) {
     norm += static_cast<double>(q[j]) * q[j];
     largest = std::max(largest, std::fabs(static_cast<double>(q[j])));
   }
+  // Outside the range index.cpp's check_length allows (a loaded file's values), the float
+  // distances can overflow or underflow where these bounds would not: rank exactly.
+  if (!(norm <= std::ldexp(1.0, 63)) || (metric == Metric::Angular && norm < std::ldexp(1.0, -63))) return c;
   norm = std::sqrt(norm);
-  if (!std::isfinite(norm)) return c;
   if (metric == Metric::Dot) {
     if (!(largest > 0)) return c;  // every inner product is 0: nothing to prune
     c.kind = CodeKind::Dot;
@@ -234,17 +243,17 @@ template <CodeKind K>
 inline double lower_bound(const CodedQuery& c, bool angular, double scale, double sum, float error, float norm) {
   if (K == CodeKind::L1) {
     const double l = std::max(0.0, scale * sum * (1 - 1e-12) - c.error - error);
-    return l * (1 - c.gamma);
+    return l * (1 - c.gamma) - c.tiny;
   }
   if (K == CodeKind::L2) {
     const double l = std::max(0.0, scale * std::sqrt(sum) * (1 - 1e-12) - c.error - error);
     if (angular) return l * l - (5 * c.gamma + 1e-6);  // 2 - 2cos, rounded in double
-    return l * l * (1 - c.gamma);
+    return l * l * (1 - c.gamma) - c.tiny;
   }
   // Dot: q.x = approx + q.(x - code) + (q - step * qcode).code, and |code| <= |x| + error.
   const double approx = c.step * (c.offset_dot + scale * sum);
   const double slack = c.norm * error + c.rest * (norm + error) + c.gamma * c.norm * norm;
-  return -approx - slack - 1e-12 * std::fabs(approx);
+  return -approx - slack - 1e-12 * std::fabs(approx) - c.tiny;
 }
 
 // Every distinct candidate's bound, from its code (items without one: -infinity, so they

@@ -1,0 +1,54 @@
+// node bench/tree-quality.mjs [--quick]: recall@10 of Grove's default trees against Annoy-order
+// trees (Annoy's algorithm) at each search_k, on real word vectors (GloVe 100-d), Fashion-MNIST
+// and a synthetic clustered set; writes the table into docs/benchmarks.md (between markers).
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { prepareFashionMnist } from '../scripts/fashion-mnist.mjs';
+import { prepareGlove } from '../scripts/glove.mjs';
+import { ensurePackages, jobs, log, root, run } from '../scripts/lib.mjs';
+
+const quick = process.argv.includes('--quick');
+ensurePackages(['g++', 'cmake', 'make', 'r-cran-rcppannoy', 'libhnswlib-dev']);
+const buildDir = `${root}/build/bench`;
+run('cmake', ['-S', root, '-B', buildDir, '-DCMAKE_BUILD_TYPE=Release', '-DGROVE_BUILD_TESTS=OFF', '-DGROVE_BUILD_BENCH=ON']);
+run('cmake', ['--build', buildDir, '--parallel', jobs, '--target', 'tree_quality']);
+
+const queries = quick ? 200 : 1000;
+const seeds = quick ? 1 : 3;
+const searchK = [100, 300, 1000, 3000, 10000, 30000];
+const glove = prepareGlove({ items: 100000, queries: 1000 });
+const fashion = prepareFashionMnist();
+const sets = [
+  { name: 'GloVe 100-d (100k words)', metric: 'angular', train: glove.train, test: glove.test },
+  { name: 'GloVe 100-d (100k words)', metric: 'euclidean', train: glove.train, test: glove.test },
+  { name: 'Fashion-MNIST (60k)', metric: 'euclidean', train: fashion.train, test: fashion.test },
+  { name: 'Fashion-MNIST (60k)', metric: 'angular', train: fashion.train, test: fashion.test },
+  { name: 'Clustered (100k x 64, spreads 1e-3..1)', metric: 'euclidean', train: 'clustered', test: '-' },
+  { name: 'Clustered (100k x 64, spreads 1e-3..1)', metric: 'manhattan', train: 'clustered', test: '-' },
+];
+const results = [];
+for (const set of sets) {
+  log(`tree quality: ${set.name}, ${set.metric}`);
+  const out = execFileSync(`${buildDir}/bench/tree_quality`,
+    [set.metric, set.train, set.test, String(queries), '10', searchK.join(','), String(seeds)], { encoding: 'utf8' });
+  const r = { ...set, ...JSON.parse(out) };
+  results.push(r);
+  for (const p of r.points) console.log(`  search_k ${p.search_k}: default ${p.default.toFixed(4)}, Annoy order ${p.annoy_order.toFixed(4)}`);
+}
+
+const worst = (r) => Math.min(...r.points.map((p) => p.default - p.annoy_order));
+let table = `Recall@10 of Grove's default trees and of Annoy-order trees (Annoy's algorithm and float order), 10 trees, ${queries} held-out queries, mean of ${seeds} seed(s); both ranked exactly, so only the trees differ. Made by \`node bench/tree-quality.mjs\`.\n\n`;
+table += `| data, metric | ${searchK.map((k) => `search_k ${k}`).join(' | ')} | worst difference | build, 1 thread (default / Annoy order) |\n`;
+table += `| --- | ${searchK.map(() => '---').join(' | ')} | --- | --- |\n`;
+for (const r of results)
+  table += `| ${r.name}, ${r.metric} | ${r.points.map((p) => `${p.default.toFixed(3)} / ${p.annoy_order.toFixed(3)}`).join(' | ')} | ${worst(r) >= 0 ? '+' : ''}${worst(r).toFixed(4)} | ${r.build_s.default.toFixed(2)} s / ${r.build_s.annoy_order.toFixed(2)} s |\n`;
+console.log(table);
+if (!quick) {
+  const docs = `${root}/docs/benchmarks.md`;
+  const begin = '<!-- tree-quality:begin -->', end = '<!-- tree-quality:end -->';
+  let text = readFileSync(docs, 'utf8');
+  const section = `${begin}\n## Tree quality: default trees against Annoy's\n\n${table}${end}`;
+  text = text.includes(begin) ? text.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), section) : `${text.trimEnd()}\n\n${section}\n`;
+  writeFileSync(docs, text);
+  writeFileSync(`${root}/docs/tree-quality.json`, JSON.stringify(results, null, 1));
+}
