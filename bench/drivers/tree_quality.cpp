@@ -38,28 +38,31 @@ void clustered(bench::Matrix* train, bench::Matrix* test, std::size_t n, std::si
   fill(test, nq);
 }
 
-double distance(const std::string& metric, const float* a, const float* b, std::size_t f) {
+enum class Kind { Angular, Euclidean, Manhattan };
+
+double distance(Kind kind, const float* a, const float* b, std::size_t f) {
   double d = 0, aa = 0, bb = 0, ab = 0;
-  for (std::size_t j = 0; j < f; ++j) {
-    const double x = a[j], y = b[j];
-    if (metric == "manhattan") d += std::fabs(x - y);
-    else if (metric == "euclidean") d += (x - y) * (x - y);
-    else aa += x * x, bb += y * y, ab += x * y;
-  }
-  if (metric == "angular") return aa > 0 && bb > 0 ? 2 - 2 * ab / std::sqrt(aa * bb) : 2;
+  if (kind == Kind::Manhattan)
+    for (std::size_t j = 0; j < f; ++j) d += std::fabs(static_cast<double>(a[j]) - b[j]);
+  else if (kind == Kind::Euclidean)
+    for (std::size_t j = 0; j < f; ++j) d += (static_cast<double>(a[j]) - b[j]) * (static_cast<double>(a[j]) - b[j]);
+  else
+    for (std::size_t j = 0; j < f; ++j) aa += static_cast<double>(a[j]) * a[j], bb += static_cast<double>(b[j]) * b[j], ab += static_cast<double>(a[j]) * b[j];
+  if (kind == Kind::Angular) return aa > 0 && bb > 0 ? 2 - 2 * ab / std::sqrt(aa * bb) : 2;
   return d;
 }
 
 // The 10 nearest items of each query, by brute force in double, on all cores.
 std::vector<std::int32_t> truth10(const std::string& metric, const bench::Matrix& train, const bench::Matrix& test, std::size_t nq) {
   std::vector<std::int32_t> out(nq * 100, -1);
+  const Kind kind = metric == "manhattan" ? Kind::Manhattan : metric == "euclidean" ? Kind::Euclidean : Kind::Angular;
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> pool;
   for (unsigned t = 0; t < threads; ++t)
     pool.emplace_back([&, t] {
       std::vector<std::pair<double, std::int32_t>> all(train.rows);
       for (std::size_t q = t; q < nq; q += threads) {
-        for (std::size_t i = 0; i < train.rows; ++i) all[i] = {distance(metric, test.row(q), train.row(i), train.cols), static_cast<std::int32_t>(i)};
+        for (std::size_t i = 0; i < train.rows; ++i) all[i] = {distance(kind, test.row(q), train.row(i), train.cols), static_cast<std::int32_t>(i)};
         std::partial_sort(all.begin(), all.begin() + 10, all.end());
         for (int k = 0; k < 10; ++k) out[q * 100 + k] = all[k].second;
       }

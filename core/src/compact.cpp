@@ -15,7 +15,7 @@ namespace detail {
 namespace {
 
 constexpr char kMagic[8] = {'G', 'R', 'O', 'V', 'E', 'S', 'Q', '8'};
-constexpr int kSamples = 64;  // items the fingerprint and the spot check read
+constexpr int kSamples = 64;  // items the spot check re-encodes
 
 // A fast 64-bit hash of bytes (four independent multiply-rotate lanes, then mixed): to tell
 // a stale or damaged file, not to resist an adversary.
@@ -42,24 +42,18 @@ std::uint64_t hash_bytes(const std::uint8_t* p, std::size_t n, std::uint64_t see
   return mix(h[0] ^ rotl(h[1], 17) ^ rotl(h[2], 29) ^ rotl(h[3], 43) ^ mix(tail ^ n));
 }
 
-// Items spread evenly over the index, for the fingerprint and the spot check.
+// Items spread evenly over the index, for the spot check.
 std::int32_t sample_item(const Forest& forest, int k) {
   return static_cast<std::int32_t>(static_cast<std::int64_t>(forest.n_items) * k / kSamples);
 }
 
-// O(1) in the index size: its length, its first and last bytes (the first items; the roots
-// and the upper tree nodes, which any rebuild changes) and sampled items.
+// Every byte of the index (its items and its trees), with its length: a companion is
+// trusted only for the exact index it was made from. O(index size), so computed once per
+// companion, by verify() (before first use, off the load path) and by seal().
 std::uint64_t fingerprint(const Forest& forest) {
-  const std::uint8_t* data = forest.storage->data();
   const std::size_t size = forest.bytes_for(forest.n_nodes);
-  const std::size_t head = std::min<std::size_t>(size, 4096), tail = std::min<std::size_t>(size, 65536);
-  std::uint64_t h = hash_bytes(data, head, size);
-  h = hash_bytes(data + size - tail, tail, h);
-  for (int k = 0; k < kSamples && forest.n_items > 0; ++k)
-    h = hash_bytes(forest.node(sample_item(forest, k)), forest.layout.node_size, h);
-  return h;
+  return hash_bytes(forest.storage->data(), size, size);
 }
-
 
 // The smallest float >= x (x >= 0 finite), so stored bounds never understate.
 float round_up(double x) {
@@ -338,7 +332,7 @@ std::unique_ptr<Compact> Compact::adopt(std::unique_ptr<Storage> storage, const 
   if (h.stride != layout.stride || size != layout.total)
     return refuse("the companion is " + std::to_string(size) + " bytes, expected " + std::to_string(layout.total) +
                   ": truncated or damaged");
-  if (h.index_bytes != forest.bytes_for(forest.n_nodes) || h.fingerprint != fingerprint(forest))
+  if (h.index_bytes != forest.bytes_for(forest.n_nodes))
     return refuse("the companion is stale: it was made for another version of this index");
   if (!(h.scale >= std::numeric_limits<float>::min()) || !std::isfinite(h.scale))
     return refuse("the companion has an invalid scale");
@@ -349,10 +343,15 @@ std::unique_ptr<Compact> Compact::adopt(std::unique_ptr<Storage> storage, const 
 }
 
 bool Compact::verify(const Forest& forest, std::string* why) const {
+  if (header().fingerprint != fingerprint(forest)) {
+    *why = "the companion is stale: it was made for another version of this index";
+    return false;
+  }
   if (companion_checksum(bytes_, size_) != header().checksum) {
     *why = "the companion's checksum does not match: it is damaged";
     return false;
   }
+  if (!records_possible(forest, why)) return false;
   const std::size_t n = static_cast<std::size_t>(header().n_items);
   std::vector<bool> taken(n, false);
   for (std::size_t i = 0; i < n; ++i) {
@@ -377,6 +376,29 @@ bool Compact::verify(const Forest& forest, std::string* why) const {
     if (std::memcmp(code.data(), this->code(i), static_cast<std::size_t>(f())) != 0 ||
         std::memcmp(record, records() + 2 * static_cast<std::size_t>(i), sizeof record) != 0) {
       *why = "the companion's codes do not match the index's items";
+      return false;
+    }
+  }
+  return true;
+}
+
+// Records no encoder writes (a crafted or damaged file whose checksum was recomputed): a hole
+// where the index has an item or the reverse, a NaN or negative error on an item (which would
+// drop it from every answer), an L2 sum of squared codes above 255^2 f, a dot norm that is
+// not a finite length.
+bool Compact::records_possible(const Forest& forest, std::string* why) const {
+  const Metric metric = forest.layout.metric;
+  const double most_squares = 255.0 * 255.0 * f();
+  for (std::int32_t i = 0; i < forest.n_items; ++i) {
+    const bool hole = n_descendants(forest.node(i)) != 1;
+    const float e = error(i), x = extra(i);
+    bool ok = hole ? e < 0 : e >= 0;  // NaN fails both
+    if (ok && !hole) {
+      if (metric == Metric::Dot) ok = x >= 0 && std::isfinite(x);
+      else if (metric != Metric::Manhattan) ok = x >= 0 && x <= most_squares;
+    }
+    if (!ok) {
+      *why = "the companion's record for item " + std::to_string(i) + " is impossible: it is damaged";
       return false;
     }
   }

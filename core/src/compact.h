@@ -91,17 +91,19 @@ class Compact {
   // tied to the finished index by seal(); encoding a built forest seals at once.
   static std::unique_ptr<Compact> encode(const Forest& forest);
   void seal(const Forest& forest);
-  // Takes companion bytes for `forest` after O(1) checks (header, sizes, fingerprint);
+  // Takes companion bytes for `forest` after O(1) checks (header and sizes);
   // returns null and says why when they do not belong to this index.
   static std::unique_ptr<Compact> adopt(std::unique_ptr<Storage> storage, const Forest& forest,
                                         std::string* why);
-  // The full check, once before first use: the checksum of every byte after the header,
-  // the row order (a permutation: then copied, see rows_), and sampled items re-encoded to
-  // the same codes and bounds. No code() before it.
+  // The full check, once before first use: the fingerprint of every index byte, the
+  // checksum of every companion byte after the header, every record possible, the row order
+  // (a permutation: then copied, see rows_), and sampled items re-encoded to the same codes
+  // and bounds. No code() before it.
   bool verify(const Forest& forest, std::string* why) const;
 
  private:
   const float* records() const { return reinterpret_cast<const float*>(bytes_ + layout_.records); }
+  bool records_possible(const Forest& forest, std::string* why) const;
   const std::int32_t* slots() const { return reinterpret_cast<const std::int32_t*>(bytes_ + layout_.slots); }
   void arrange(const Forest& forest);
   void attach(const std::uint8_t* bytes, std::size_t size);

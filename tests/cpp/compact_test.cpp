@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <random>
 
 #include "compact.h"
@@ -340,6 +341,51 @@ TEST_F(CompanionTest, DamagedRowOrderIsCaughtBeforeFirstUse) {
     EXPECT_TRUE(loaded.deserialize_companion(damaged.data(), damaged.size()));  // O(1) checks pass
     expect_exact_answers(loaded);
     EXPECT_EQ(loaded.serialize_companion(), companion);
+  }
+}
+
+// A companion is trusted for the exact index it was made from: one changed bit in any item's
+// vector (a sampled item or not, first, middle or last) makes it stale before first use.
+// Borrowed bytes show which happened: trusted, the index serves the very bytes offered.
+TEST_F(CompanionTest, EveryChangedItemByteMakesItStale) {
+  Index same(f, "euclidean");
+  same.deserialize(bytes);
+  ASSERT_TRUE(same.load_companion_view(companion.data(), companion.size()));
+  EXPECT_EQ(same.companion_data(), companion.data());  // unchanged: trusted
+  const grove::NodeLayout& layout = same.get_layout();
+  for (std::int32_t item : {0, 1, 137, 399, 401, 799}) {
+    for (std::size_t byte = 0; byte < sizeof(float) * static_cast<std::size_t>(f); byte += 5) {
+      std::vector<std::uint8_t> changed = bytes;
+      changed[static_cast<std::size_t>(item) * layout.node_size + layout.vector + byte] ^= 0x01;
+      Index loaded(f, "euclidean");
+      loaded.deserialize(changed);
+      ASSERT_TRUE(loaded.load_companion_view(companion.data(), companion.size()));  // O(1) checks pass
+      EXPECT_NE(loaded.companion_data(), companion.data()) << "item " << item << " byte " << byte;
+    }
+  }
+}
+
+// Records no encoder writes, in a companion whose checksum was recomputed (as a crafted file
+// could have it): each is refused before first use, and the copy is made again.
+TEST_F(CompanionTest, ImpossibleRecordsAreRefused) {
+  const grove::CompanionLayout layout = grove::companion_layout(f, 800);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::pair<std::size_t, float> edits[] = {
+      {2 * 401, nan},             // an item's error NaN: it would vanish from every answer
+      {2 * 401, -1.0f},           // an item marked as a hole
+      {2 * 401 + 1, 1e30f},       // a sum of squared codes no code can have
+      {2 * 401 + 1, nan},
+  };
+  for (const auto& edit : edits) {
+    std::vector<std::uint8_t> crafted = companion;
+    std::memcpy(crafted.data() + layout.records + 4 * edit.first, &edit.second, 4);
+    const std::uint64_t sum = grove::detail::companion_checksum(crafted.data(), crafted.size());
+    std::memcpy(crafted.data() + offsetof(grove::CompanionHeader, checksum), &sum, sizeof sum);
+    Index loaded(f, "euclidean");
+    loaded.deserialize(bytes);
+    ASSERT_TRUE(loaded.load_companion_view(crafted.data(), crafted.size()));
+    EXPECT_NE(loaded.companion_data(), crafted.data()) << "record float " << edit.first;
+    expect_exact_answers(loaded);
   }
 }
 

@@ -75,13 +75,13 @@ struct CompanionHeader {
   std::uint32_t stride;        // bytes per code row: f rounded up to 16
   std::uint64_t n_items;
   std::uint64_t index_bytes;   // size of the index it was made from
-  std::uint64_t fingerprint;   // hash of sampled index bytes (ties the pair together)
+  std::uint64_t fingerprint;   // hash of every index byte (ties the pair together)
   std::uint64_t checksum;      // hash of everything after the header
   float scale;                 // one step of a code
   std::uint32_t reserved;      // 0
 };
 static_assert(sizeof(CompanionHeader) == 64, "the companion header is 64 bytes");
-constexpr std::uint32_t kCompanionVersion = 2;
+constexpr std::uint32_t kCompanionVersion = 3;
 
 // Where each part of a companion starts, and its total size, for f values and n items.
 struct CompanionLayout {
