@@ -28,6 +28,15 @@ struct Value {
   std::vector<std::unique_ptr<Value>> items;
 };
 
+// A byte as an error message shows it: 'c' when printable ASCII, else \xNN (messages stay
+// valid UTF-8 whatever the file holds).
+std::string shown(char c) {
+  const unsigned char u = static_cast<unsigned char>(c);
+  if (u >= 0x20 && u < 0x7f) return std::string("'") + c + "'";
+  const char* hex = "0123456789ABCDEF";
+  return std::string("\\x") + hex[u >> 4] + hex[u & 15];
+}
+
 class Reader {
  public:
   explicit Reader(const std::string& s) : s_(s) {}
@@ -89,7 +98,7 @@ class Reader {
       v->kind = Value::Number;
       v->number = number();
     } else {
-      bad("unexpected '" + std::string(1, c) + "' at byte " + std::to_string(at_) +
+      bad("unexpected " + shown(c) + " at byte " + std::to_string(at_) +
           " (only objects, arrays, strings and whole numbers >= 0 are used)");
     }
     return v;
@@ -164,6 +173,7 @@ std::string quoted(const std::string& s) {
 }  // namespace
 
 Manifest parse_manifest(const std::string& json) {
+  if (json.compare(0, 3, "\xEF\xBB\xBF") == 0) bad("the manifest starts with a UTF-8 byte order mark: save it without one");
   std::unique_ptr<Value> root = Reader(json).document();
   if (root->kind != Value::Object) bad("the top level must be an object");
   if (field(*root, "format", Value::String, "the manifest").text != "grove-sharded")

@@ -126,6 +126,8 @@ TEST(Sharded, BadManifestsAreNamedErrors) {
       {good.substr(0, good.size() - 3), "expected"},
       {"[]", "must be an object"},
       {"", "unexpected end"},
+      {"\xEF\xBB\xBF" + good, "UTF-8 byte order mark"},
+      {"\xC3\xA9", "unexpected \\xC3 at byte 0"},
       {std::string(100, '['), "nested too deeply"},
   };
   for (const auto& c : cases)

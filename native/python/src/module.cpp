@@ -19,18 +19,31 @@ using grove::ErrorCode;
 
 namespace {
 
+// Sets Python's error to `type`(message); the message decoded with backslashreplace, so a
+// byte that is not UTF-8 (from a file's contents) shows as \xNN rather than emptying it.
+void set_error(PyObject* type, const grove::Error& e) {
+  const std::string message = e.what();
+  py::object text = py::reinterpret_steal<py::object>(
+      PyUnicode_DecodeUTF8(message.data(), static_cast<Py_ssize_t>(message.size()), "backslashreplace"));
+  if (!text) return;  // the decode's own error stays set
+  // OSError(errno, message) picks the subclass itself: FileNotFoundError for ENOENT.
+  py::object error = e.sys_errno() && type == PyExc_OSError ? py::handle(type)(e.sys_errno(), text) : py::handle(type)(text);
+  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
+}
+
 // grove::Error as Annoy's users expect: bad ids are IndexError, bad values ValueError, files
-// OSError (IOError), call order RuntimeError, memory MemoryError.
+// OSError (IOError, with errno where the system gave one), call order RuntimeError, memory
+// MemoryError.
 void raise(const grove::Error& e) {
   switch (e.code()) {
-    case ErrorCode::OutOfRange: PyErr_SetString(PyExc_IndexError, e.what()); return;
-    case ErrorCode::InvalidArgument: PyErr_SetString(PyExc_ValueError, e.what()); return;
+    case ErrorCode::OutOfRange: return set_error(PyExc_IndexError, e);
+    case ErrorCode::InvalidArgument: return set_error(PyExc_ValueError, e);
     case ErrorCode::Io:
-    case ErrorCode::BadFormat: PyErr_SetString(PyExc_OSError, e.what()); return;
-    case ErrorCode::OutOfMemory: PyErr_SetString(PyExc_MemoryError, e.what()); return;
-    case ErrorCode::WrongState: PyErr_SetString(PyExc_RuntimeError, e.what()); return;
+    case ErrorCode::BadFormat: return set_error(PyExc_OSError, e);
+    case ErrorCode::OutOfMemory: return set_error(PyExc_MemoryError, e);
+    case ErrorCode::WrongState: return set_error(PyExc_RuntimeError, e);
   }
-  PyErr_SetString(PyExc_RuntimeError, e.what());
+  set_error(PyExc_RuntimeError, e);
 }
 
 // A vector of f real numbers from a list, tuple, any sequence or a numeric numpy array.
@@ -62,9 +75,9 @@ std::vector<float> to_vector(const py::handle& v, int f, const char* what) {
       out.push_back(static_cast<float>(d));
     }
   }
-  if (out.size() != static_cast<std::size_t>(f))
-    throw grove::Error(ErrorCode::InvalidArgument, std::string(what) + " has wrong length: expected " + std::to_string(f) +
-                                                       ", got " + std::to_string(out.size()));
+  if (out.size() != static_cast<std::size_t>(f))  // IndexError, as in Annoy
+    throw grove::Error(ErrorCode::OutOfRange, std::string(what) + " has wrong length (expected " + std::to_string(f) +
+                                                  ", got " + std::to_string(out.size()) + ")");
   return out;
 }
 
@@ -108,10 +121,32 @@ py::tuple batch(int f, const py::handle& queries, int n, Search&& search) {
 
 // Annoy's get_nns_by_item / get_nns_by_vector for any index type (AnnoyIndex, ShardedIndex),
 // with the GIL released while searching.
+// Annoy answers n = 0 and search_k = 0 with no results (it visits nothing); the C++ library
+// refuses them as mistakes, so the binding answers them itself, after the same checks.
+bool nothing_asked(int n, int search_k) { return n == 0 || search_k == 0; }
+
+// Ids as Annoy takes them (a C int), with a clear IndexError beyond 32 bits rather than
+// pybind's "incompatible function arguments".
+std::int32_t to_id(const py::handle& i, const char* what) {
+  if (!PyLong_Check(i.ptr()) && !PyIndex_Check(i.ptr()))
+    throw py::type_error(std::string(what) + " must be an integer, got " + std::string(py::str(py::type::handle_of(i).attr("__name__"))));
+  int overflow = 0;
+  const long long value = PyLong_AsLongLongAndOverflow(py::reinterpret_steal<py::object>(PyNumber_Index(i.ptr())).ptr(), &overflow);
+  if (value == -1 && PyErr_Occurred()) throw py::error_already_set();
+  if (overflow || value > std::numeric_limits<std::int32_t>::max() || value < std::numeric_limits<std::int32_t>::min())
+    throw grove::Error(ErrorCode::OutOfRange, std::string(what) + " " + std::string(py::str(i)) + " does not fit in 32 bits (ids are 0 to 2147483646)");
+  return static_cast<std::int32_t>(value);
+}
+
 template <class I>
-py::object nns_by_item(const I& self, std::int32_t i, int n, int search_k, bool include_distances) {
+py::object nns_by_item(const I& self, const py::handle& item, int n, int search_k, bool include_distances) {
+  const std::int32_t i = to_id(item, "item");
   std::vector<std::int32_t> ids;
   std::vector<float> distances;
+  if (nothing_asked(n, search_k)) {
+    self.get_item_vector(i);  // the id is still checked
+    return results(ids, distances, include_distances);
+  }
   {
     py::gil_scoped_release release;
     self.get_nns_by_item(i, n, search_k, &ids, include_distances ? &distances : nullptr);
@@ -124,6 +159,7 @@ py::object nns_by_vector(const I& self, const py::handle& v, int n, int search_k
   const std::vector<float> w = to_vector(v, self.get_f(), "query vector");
   std::vector<std::int32_t> ids;
   std::vector<float> distances;
+  if (nothing_asked(n, search_k)) return results(ids, distances, include_distances);
   {
     py::gil_scoped_release release;
     self.get_nns_by_vector(w.data(), n, search_k, &ids, include_distances ? &distances : nullptr);
@@ -159,7 +195,12 @@ PYBIND11_MODULE(_grove, m) {
            py::arg("f"), py::arg("metric") = py::none())
       .def_property_readonly("f", &AnnoyIndex::get_f)
       .def("add_item",
-           [](AnnoyIndex& self, std::int32_t i, const py::handle& v) { self.add_item(i, to_vector(v, self.get_f(), "vector")); },
+           [](AnnoyIndex& self, const py::handle& i, const py::handle& v) {
+             const std::int32_t id = to_id(i, "item id");
+             const std::vector<float> w = to_vector(v, self.get_f(), "vector");
+             py::gil_scoped_release release;  // waits for queries on other threads
+             self.add_item(id, w);
+           },
            py::arg("i"), py::arg("vector"))
       .def("build",
            [](AnnoyIndex& self, int n_trees, int n_jobs) {
@@ -168,7 +209,10 @@ PYBIND11_MODULE(_grove, m) {
              return true;
            },
            py::arg("n_trees"), py::arg("n_jobs") = -1)
-      .def("unbuild", [](AnnoyIndex& self) { return self.unbuild(), true; })
+      .def("unbuild", [](AnnoyIndex& self) {
+        py::gil_scoped_release release;
+        return self.unbuild(), true;
+      })
       .def("save",
            [](AnnoyIndex& self, const std::string& fn, bool prefault) {
              py::gil_scoped_release release;
@@ -183,7 +227,10 @@ PYBIND11_MODULE(_grove, m) {
              return true;
            },
            py::arg("fn"), py::arg("prefault") = false)
-      .def("unload", [](AnnoyIndex& self) { return self.unload(), true; })
+      .def("unload", [](AnnoyIndex& self) {
+        py::gil_scoped_release release;  // waits for queries on other threads
+        return self.unload(), true;
+      })
       .def("on_disk_build", [](AnnoyIndex& self, const std::string& fn) { return self.on_disk_build(fn), true; }, py::arg("fn"))
       .def("get_nns_by_item", &nns_by_item<AnnoyIndex>,
            py::arg("i"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false)
@@ -197,8 +244,10 @@ PYBIND11_MODULE(_grove, m) {
            },
            py::arg("queries"), py::arg("n"), py::arg("search_k") = -1, py::arg("n_jobs") = -1,
            "Batch: a 2-D array of queries; returns (ids, distances) arrays of shape (count, n), padded with -1 and nan.")
-      .def("get_item_vector", py::overload_cast<std::int32_t>(&AnnoyIndex::get_item_vector, py::const_), py::arg("i"))
-      .def("get_distance", &AnnoyIndex::get_distance, py::arg("i"), py::arg("j"))
+      .def("get_item_vector", [](const AnnoyIndex& self, const py::handle& i) { return self.get_item_vector(to_id(i, "item")); }, py::arg("i"))
+      .def("get_distance",
+           [](const AnnoyIndex& self, const py::handle& i, const py::handle& j) { return self.get_distance(to_id(i, "item"), to_id(j, "item")); },
+           py::arg("i"), py::arg("j"))
       .def("get_n_items", &AnnoyIndex::get_n_items)
       .def("get_n_trees", &AnnoyIndex::get_n_trees)
       .def("set_seed", [](AnnoyIndex& self, std::uint64_t s) { self.set_seed(s); }, py::arg("seed"))
@@ -220,11 +269,10 @@ PYBIND11_MODULE(_grove, m) {
       .def("deserialize",
            [](AnnoyIndex& self, const py::bytes& data, const py::object& companion) {
              const std::string bytes = data;
+             const std::string extra = companion.is_none() ? std::string() : std::string(py::bytes(companion));
+             py::gil_scoped_release release;
              self.deserialize(bytes.data(), bytes.size());
-             if (!companion.is_none()) {
-               const std::string extra = py::bytes(companion);
-               self.deserialize_companion(extra.data(), extra.size());
-             }
+             if (!companion.is_none()) self.deserialize_companion(extra.data(), extra.size());
              return true;
            },
            py::arg("bytes"), py::arg("companion") = py::none())
@@ -270,7 +318,7 @@ PYBIND11_MODULE(_grove, m) {
            "The manifest as JSON text.")
       .def("get_n_items", &grove::ShardedIndex::get_n_items)
       .def("get_n_shards", &grove::ShardedIndex::get_n_shards)
-      .def("get_item_vector", py::overload_cast<std::int32_t>(&grove::ShardedIndex::get_item_vector, py::const_), py::arg("i"))
+      .def("get_item_vector", [](const grove::ShardedIndex& self, const py::handle& i) { return self.get_item_vector(to_id(i, "item")); }, py::arg("i"))
       .def("get_nns_by_item", &nns_by_item<grove::ShardedIndex>,
            py::arg("i"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false)
       .def("get_nns_by_vector", &nns_by_vector<grove::ShardedIndex>,

@@ -98,7 +98,7 @@ def test_errors_are_what_python_users_expect(tmp_path):
         index.add_item(0, ["1", "2", "3"])
     with pytest.raises(TypeError):
         index.add_item(0, "abc")
-    with pytest.raises(ValueError, match="wrong length"):
+    with pytest.raises(IndexError, match=r"wrong length \(expected 3, got 2\)"):  # as Annoy
         index.add_item(0, [1, 2])
     with pytest.raises(ValueError, match="non-finite"):
         index.add_item(0, [1, float("nan"), 3])
@@ -114,8 +114,9 @@ def test_errors_are_what_python_users_expect(tmp_path):
         index.get_nns_by_item(5, 1)
     with pytest.raises(RuntimeError, match="unbuild"):
         index.add_item(1, [1, 2, 3])
-    with pytest.raises(OSError, match="No such file"):
+    with pytest.raises(FileNotFoundError, match="No such file") as missing:  # OSError with errno, as Annoy's
         AnnoyIndex(3, "angular").load(str(tmp_path / "missing.ann"))
+    assert missing.value.errno == 2
     index.save(str(tmp_path / "x.ann"))
     with pytest.raises(OSError, match="not a multiple"):
         AnnoyIndex(4, "angular").load(str(tmp_path / "x.ann"))
@@ -155,3 +156,78 @@ def test_concurrent_queries_from_threads_agree(rng):
         th.join()
     for t in range(4):
         assert results[t] == [index.get_nns_by_item(i, 10) for i in range(t, 2000, 4)]
+
+
+def test_annoy_parity_where_annoys_tests_pin_it(tmp_path):
+    index = AnnoyIndex(4, "euclidean")
+    with pytest.raises(OSError):  # save('') before build: OSError, as Annoy
+        index.save("")
+    for i in range(50):
+        index.add_item(i, [i, 1, 2, 3])
+    index.build(3)
+    with pytest.raises(IndexError, match="wrong length"):
+        index.get_nns_by_vector([1, 2], 3)
+    assert index.get_nns_by_vector([1, 2, 3, 4], 0) == []  # n = 0 and search_k = 0: no results
+    assert index.get_nns_by_item(3, 0, include_distances=True) == ([], [])
+    assert index.get_nns_by_vector([1, 2, 3, 4], 5, search_k=0) == []
+    with pytest.raises(IndexError, match="out of range"):
+        index.get_nns_by_item(50, 0)  # the id is still checked
+    for call in (lambda: index.get_nns_by_item(2**31, 1), lambda: index.get_item_vector(2**40),
+                 lambda: index.get_distance(0, -2**31 - 1)):
+        with pytest.raises(IndexError, match="32 bits"):
+            call()
+    with pytest.raises(IndexError, match="32 bits"):
+        AnnoyIndex(4, "euclidean").add_item(2**31, [1, 2, 3, 4])
+
+
+def test_error_messages_keep_bytes_that_are_not_utf8(tmp_path):
+    from grove import ShardedIndex
+    manifest = tmp_path / "bom.json"
+    manifest.write_bytes(b"\xef\xbb\xbf{}")
+    with pytest.raises(OSError) as error:
+        ShardedIndex(str(manifest))
+    assert "UTF-8 byte order mark" in str(error.value)
+
+
+def test_queries_on_threads_while_another_loads_and_unloads(tmp_path):
+    # Annoy (and Grove before it) freed the mapping under queries still reading it.
+    rng = np.random.default_rng(3)
+    items = rng.normal(size=(2000, 16)).astype(np.float32)
+    paths = []
+    for k in range(2):
+        built = AnnoyIndex(16, "angular")
+        for i, v in enumerate(items * (k + 1) + k):
+            built.add_item(i, v)
+        built.build(5)
+        paths.append(str(tmp_path / f"{k}.ann"))
+        built.save(paths[-1])
+    answers = []
+    for p in paths:
+        one = AnnoyIndex(16, "angular")
+        one.load(p)
+        answers.append([one.get_nns_by_vector(items[q], 10, search_k=2000) for q in range(20)])
+    index = AnnoyIndex(16, "angular")
+    index.load(paths[0])
+    stop, wrong = threading.Event(), []
+
+    def query():
+        q = 0
+        while not stop.is_set():
+            try:
+                ids = index.get_nns_by_vector(items[q], 10, search_k=2000)
+                if ids != answers[0][q] and ids != answers[1][q]:
+                    wrong.append(ids)
+            except RuntimeError:  # between unload() and load(): the index is empty
+                pass
+            q = (q + 1) % 20
+
+    threads = [threading.Thread(target=query) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for round in range(100):
+        index.unload()
+        index.load(paths[round % 2])
+    stop.set()
+    for t in threads:
+        t.join()
+    assert wrong == []
