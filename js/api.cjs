@@ -42,11 +42,13 @@ function typeError(message) {
   return e;
 }
 
-// Vectors are Arrays of numbers or float typed arrays: nothing is converted, so a string,
-// boolean, null or nested array is an error, as in Annoy, never a silently different vector.
+// Vectors are Arrays of numbers or numeric typed arrays (any of them, as Annoy takes any
+// numeric sequence: a Uint8Array of pixels is a vector of 0..255): nothing else is converted,
+// so a string, boolean, null, BigInt or nested array is an error, as in Annoy, never a
+// silently different vector.
 function vectorProblem(v) {
-  if (v instanceof Float32Array || v instanceof Float64Array) return null;
-  if (!Array.isArray(v)) return `must be an Array of numbers, a Float32Array or a Float64Array, got ${describe(v)}`;
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array)) return null;
+  if (!Array.isArray(v)) return `must be an Array of numbers or a numeric typed array (such as a Float32Array), got ${describe(v)}`;
   for (let i = 0; i < v.length; i++) {
     if (typeof v[i] !== 'number') return `must hold numbers only, got ${describe(v[i])} at index ${i}`;
   }
@@ -513,9 +515,13 @@ function createApi(platform, start = null) {
       return status === 1;
     }
 
-    // Next to a saved index, when queries would use it.
+    // Next to a saved index, when queries would use it; otherwise one left by an earlier save
+    // is removed, so no stale companion sits beside the new index.
     #writeCompanion(path) {
-      if (!this.getCompactScoring() || this.getMetric() === 'hamming') return;
+      if (!this.getCompactScoring() || this.getMetric() === 'hamming') {
+        platform.removeFile(`${path}.sq8`);
+        return;
+      }
       platform.writeFileAtomic(`${path}.sq8`, this.#companionView());
     }
 
@@ -788,7 +794,11 @@ function createApi(platform, start = null) {
     const isUrlString = typeof source === 'string' && /^(https?|data|blob|file):/i.test(source);
     if (platform && typeof source === 'string' && !isUrlString) {
       const dir = source.includes('/') ? source.slice(0, source.lastIndexOf('/') + 1) : '';
-      return { text: platform.readText(source), shardSource: (file) => dir + file, where: source };
+      const shardSource = (file) => {
+        platform.checkShardFile(dir + file);
+        return dir + file;
+      };
+      return { text: platform.readText(source), shardSource, where: source };
     }
     if (!(source instanceof URL) && typeof source !== 'string') {
       throw typeError(`ShardedIndex.open() takes a path or a URL, got ${describe(source)}`);

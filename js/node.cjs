@@ -47,27 +47,53 @@ function ioError(what, file, err) {
   return new GroveError(`${what} '${file}': ${reason}`, 'Io');
 }
 
+// Opens a file to read and checks it is a regular file, as the C++ library does. O_NONBLOCK:
+// a FIFO (or device) named as an index or manifest would otherwise block until a writer came.
+function openRegular(file, what) {
+  let fd;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    throw ioError(what, String(file), err);
+  }
+  const stat = fs.fstatSync(fd);
+  if (stat.isFile()) return fd;
+  fs.closeSync(fd);
+  if (stat.isDirectory()) throw ioError('cannot load', String(file), { code: 'EISDIR' });
+  throw new GroveError(`cannot load '${file}': not a regular file (a FIFO, socket or device)`, 'Io');
+}
+
 const platform = {
   // A small text file (a sharded index's manifest).
   readText(file) {
+    const fd = openRegular(file, 'cannot open the manifest');
     try {
-      return fs.readFileSync(file, 'utf8');
+      return fs.readFileSync(fd, 'utf8');
     } catch (err) {
-      throw ioError('cannot open the manifest', String(file), err);
+      throw ioError('cannot read the manifest', String(file), err);
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+
+  // A shard named in a manifest: a file in the manifest's folder, not a link out of it.
+  checkShardFile(file) {
+    let stat;
+    try {
+      stat = fs.lstatSync(file);
+    } catch {
+      return;  // missing: reading it reports that
+    }
+    if (stat.isSymbolicLink()) {
+      throw new GroveError(`cannot open '${file}': it is a symbolic link, and shards must be files in the manifest's folder`, 'Io');
     }
   },
 
   // Reads a whole file straight into a malloc'd wasm block: one copy, no Buffer in between.
   readFileIntoHeap(file) {
-    let fd;
-    try {
-      fd = fs.openSync(file, 'r');
-    } catch (err) {
-      throw ioError('cannot open', String(file), err);
-    }
+    const fd = openRegular(file, 'cannot open');
     try {
       const stat = fs.fstatSync(fd);
-      if (stat.isDirectory()) throw ioError('cannot load', String(file), { code: 'EISDIR' });
       if (stat.size === 0) throw new GroveError(`cannot load '${file}': the file is empty`, 'BadFormat');
       const size = checkBlockSize(stat.size, `'${file}'`);
       const ptr = Module._malloc(size) >>> 0;
@@ -117,6 +143,15 @@ const platform = {
       throw ioError('cannot rename the temporary file to', file, err);
     }
     syncFolder(file);
+  },
+
+  // Removes a file that may not be there (a stale companion).
+  removeFile(file) {
+    try {
+      fs.rmSync(file, { force: true });
+    } catch (err) {
+      throw ioError('cannot remove the stale', file, err);
+    }
   },
 
   // Whether an optional file (a companion) is there to read.

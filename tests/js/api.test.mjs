@@ -91,13 +91,19 @@ test('the README example', () => {
   copy[Symbol.dispose]?.();
 });
 
-test('Float64Array, Float32Array and Array are all accepted', () => {
+test('Arrays and every numeric typed array are accepted, as Annoy takes any numeric sequence', () => {
   const index = new AnnoyIndex(3, 'euclidean');
   index.addItem(0, [1, 2, 3]);
   index.addItem(1, new Float32Array([1, 2, 4]));
   index.addItem(2, new Float64Array([9, 9, 9]));
+  index.addItem(3, new Uint8Array([200, 0, 255]));  // pixels
+  index.addItem(4, new Int16Array([-7, 7, 0]));
   index.build(3);
   assert.deepEqual(index.getNnsByVector(new Float64Array([1, 2, 3.9]), 2), [1, 0]);
+  assert.deepEqual(index.getNnsByVector(new Uint8Array([199, 1, 254]), 1), [3]);
+  assert.deepEqual(index.getItemVector(4), [-7, 7, 0]);
+  assert.throws(() => index.addItem(5, new BigInt64Array(3)), TypeError);
+  assert.throws(() => index.addItem(5, new DataView(new ArrayBuffer(12))), TypeError);
   index.dispose();
 });
 

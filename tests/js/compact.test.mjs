@@ -89,6 +89,13 @@ test('save() writes <path>.sq8 and load(path) reads it; the off switch writes no
   off.setCompactScoring(false);
   off.save(plain);
   assert.equal(existsSync(`${plain}.sq8`), false);
+  // An earlier save's companion is removed when the index saved over it has none.
+  built('angular', 4).save(plain);
+  assert.ok(existsSync(`${plain}.sq8`));
+  const later = built('angular', 5);
+  later.setCompactScoring(false);
+  later.save(plain);
+  assert.equal(existsSync(`${plain}.sq8`), false);
 
   const onDisk = path.join(tmp, 'ondisk.ann');
   const built2 = new AnnoyIndex(F, 'angular');

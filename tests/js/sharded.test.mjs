@@ -2,7 +2,8 @@
 // fetched in parallel); answers at exhaustive search_k equal brute force over all items, and
 // every bad manifest or shard is a named GroveError.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -59,4 +60,23 @@ test('bad manifests and shards are named errors', async () => {
   await assert.rejects(ShardedIndex.open(path.join(dir, 'missing.json')), (e) => e.code === 'Io' && /missing\.json/.test(e.message));
   writeFileSync(path.join(dir, 'shard-2.ann'), new Uint8Array(28 * 5));
   await assert.rejects(ShardedIndex.open(path.join(dir, 'index.json')), (e) => e.code === 'BadFormat' && /shard-2\.ann/.test(e.message));
+});
+
+test('FIFOs, folders and symbolic links are named errors at once, never a hang', async () => {
+  writeSharded(path.join(tmp, 'd'), { n: 400 });
+  const dir = path.join(tmp, 'd');
+  const manifest = path.join(dir, 'index.json');
+  const shard = path.join(dir, 'shard-1.ann');
+  renameSync(shard, path.join(dir, 'real.ann'));
+  execFileSync('mkfifo', [shard]);
+  await assert.rejects(ShardedIndex.open(manifest), (e) => e.code === 'Io' && /not a regular file/.test(e.message));
+  execFileSync('mkfifo', [path.join(dir, 'fifo.json')]);
+  await assert.rejects(ShardedIndex.open(path.join(dir, 'fifo.json')), (e) => e.code === 'Io' && /not a regular file/.test(e.message));
+  await assert.rejects(ShardedIndex.open(dir), (e) => e.code === 'Io' && /Is a directory/.test(e.message));
+  unlinkSync(shard);
+  symlinkSync(path.join(dir, 'real.ann'), shard);
+  await assert.rejects(ShardedIndex.open(manifest), (e) => e.code === 'Io' && /symbolic link/.test(e.message));
+  unlinkSync(shard);
+  renameSync(path.join(dir, 'real.ann'), shard);
+  (await ShardedIndex.open(manifest)).dispose();
 });
