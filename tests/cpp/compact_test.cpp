@@ -78,6 +78,79 @@ void expect_same_answers(const Index& index, const std::vector<std::vector<float
       }
 }
 
+// A fuzzer over extreme ranges: items and queries from 1e-30 to 1e30, denormals, magnitudes
+// mixed within a vector, one huge coordinate. Each vector is either refused with a named
+// error (its length takes float32 distances out of range) or accepted, and then compact
+// scoring gives exactly the full ranking's answer (ids and distance bits), with no NaN.
+std::vector<float> extreme_vector(std::mt19937& rng, int f, int kind) {
+  std::normal_distribution<float> gauss;
+  std::vector<float> v(static_cast<std::size_t>(f));
+  for (float& x : v) x = gauss(rng);
+  const float scales[] = {1e-30f, 1e-20f, 1e-10f, 1.0f, 1e5f, 1e10f, 1e20f, 1e30f};
+  switch (kind % 6) {
+    case 0: for (float& x : v) x *= scales[rng() % 8]; break;                     // mixed magnitudes
+    case 1: { const float s = scales[rng() % 8]; for (float& x : v) x *= s; break; }  // one scale
+    case 2: for (float& x : v) x *= 1e-40f; break;                                  // denormal
+    case 3: v[rng() % v.size()] = 3e38f * (rng() % 2 ? 1 : -1); break;              // one huge value
+    case 4: for (float& x : v) x = std::round(x * 3); break;                         // small integers (ties)
+    default: break;                                                                  // ordinary
+  }
+  return v;
+}
+
+TEST(CompactExtremes, SameAnswersOrANamedRefusal) {
+  std::mt19937 rng(2026);
+  int checks = 0, refused = 0;
+  for (const char* metric : {"angular", "euclidean", "manhattan", "dot"}) {
+    for (int round = 0; round < 12; ++round) {
+      const int f = 1 + static_cast<int>(rng() % 24);
+      Index on(f, metric), off(f, metric);
+      off.set_compact_scoring(false);
+      int added = 0;
+      for (int i = 0; i < 300; ++i) {
+        const std::vector<float> v = extreme_vector(rng, f, round % 3 == 0 ? static_cast<int>(rng()) : round);
+        try {
+          on.add_item(i, v);
+        } catch (const grove::Error& e) {
+          ASSERT_EQ(e.code(), grove::ErrorCode::InvalidArgument);
+          ASSERT_NE(std::string(e.what()).find("distances can use in float32"), std::string::npos) << e.what();
+          ++refused;
+          continue;
+        }
+        off.add_item(i, v);
+        ++added;
+      }
+      if (added == 0) continue;
+      on.set_seed(static_cast<std::uint64_t>(round));
+      off.set_seed(static_cast<std::uint64_t>(round));
+      on.build(4);
+      off.build(4);
+      for (int q = 0; q < 40; ++q) {
+        const std::vector<float> query = extreme_vector(rng, f, static_cast<int>(rng()));
+        for (int search_k : {-1, 100000}) {
+          std::vector<std::int32_t> ids_on, ids_off;
+          std::vector<float> d_on, d_off;
+          try {
+            on.get_nns_by_vector(query, 10, search_k, &ids_on, &d_on);
+          } catch (const grove::Error& e) {
+            ASSERT_NE(std::string(e.what()).find("distances can use in float32"), std::string::npos) << e.what();
+            ++refused;
+            break;
+          }
+          off.get_nns_by_vector(query, 10, search_k, &ids_off, &d_off);
+          ASSERT_EQ(ids_on, ids_off) << metric << " round " << round << " query " << q;
+          ASSERT_EQ(0, std::memcmp(d_on.data(), d_off.data(), d_on.size() * sizeof(float)));
+          for (float d : d_on) ASSERT_FALSE(std::isnan(d)) << metric << " round " << round;
+          ++checks;
+        }
+      }
+    }
+  }
+  std::printf("extreme ranges: %d comparisons, %d vectors refused\n", checks, refused);
+  EXPECT_GT(checks, 1000);
+  EXPECT_GT(refused, 0);
+}
+
 class CompactTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(CompactTest, AnswersAreExactlyThoseOfTheFullRanking) {
