@@ -468,6 +468,12 @@ function createApi(platform, start = null) {
 
     getCompactScoring() { return this.#index().compactScoring(); }
 
+    /**
+     * Whether save() writes a compact companion (and load() looks for one): compact scoring
+     * on and a float metric. The rule is the C++ core's, the same on every platform.
+     */
+    wantsCompanion() { return this.#index().wantsCompanion(); }
+
     #companionView() {
       const raw = this.#index();
       const size = raw.companionSize();
@@ -518,7 +524,7 @@ function createApi(platform, start = null) {
     // Next to a saved index, when queries would use it; otherwise one left by an earlier save
     // is removed, so no stale companion sits beside the new index.
     #writeCompanion(path) {
-      if (!this.getCompactScoring() || this.getMetric() === 'hamming') {
+      if (!this.wantsCompanion()) {
         platform.removeFile(`${path}.sq8`);
         return;
       }
@@ -528,7 +534,7 @@ function createApi(platform, start = null) {
     // Node, loading from a path: the companion next to it, if there (optional: a missing,
     // unreadable or stale one is made on the first query instead).
     #loadCompanionNextTo(path) {
-      if (!this.getCompactScoring() || this.getMetric() === 'hamming' || !platform.isFile(`${path}.sq8`)) return;
+      if (!this.wantsCompanion() || !platform.isFile(`${path}.sq8`)) return;
       try {
         this.loadCompanion(`${path}.sq8`);
       } catch (e) {
@@ -826,7 +832,7 @@ function createApi(platform, start = null) {
     get_n_trees: 'getNTrees', get_f: 'getF', get_metric: 'getMetric', set_seed: 'setSeed', set_annoy_float_order: 'setAnnoyFloatOrder', is_built: 'isBuilt',
     is_loaded: 'isLoaded', set_memory_limit: 'setMemoryLimit', set_dot_layout: 'setDotLayout',
     get_dot_layout: 'getDotLayout', load_view: 'loadView', serialized_size: 'serializedSize',
-    set_compact_scoring: 'setCompactScoring', get_compact_scoring: 'getCompactScoring',
+    set_compact_scoring: 'setCompactScoring', get_compact_scoring: 'getCompactScoring', wants_companion: 'wantsCompanion',
     serialize_companion: 'serializeCompanion', companion_size: 'companionSize', load_companion: 'loadCompanion',
     load_companion_view: 'loadCompanionView', deserialize_companion: 'deserializeCompanion',
   };

@@ -228,6 +228,8 @@ export class AnnoyIndex {
    */
   setCompactScoring(on: boolean): true;
   getCompactScoring(): boolean;
+  /** Whether save() writes a compact companion and load() looks for one (compact scoring on, a float metric). */
+  wantsCompanion(): boolean;
   /** The compact companion ("<path>.sq8" next to a saved index; Annoy never reads it). Empty for hamming. */
   serializeCompanion(): ReturnType<Uint8Array['slice']>;
   /** Bytes of serializeCompanion(), without making the copy. */
@@ -277,6 +279,7 @@ export class AnnoyIndex {
   serialized_size: AnnoyIndex['serializedSize'];
   set_compact_scoring: AnnoyIndex['setCompactScoring'];
   get_compact_scoring: AnnoyIndex['getCompactScoring'];
+  wants_companion: AnnoyIndex['wantsCompanion'];
   serialize_companion: AnnoyIndex['serializeCompanion'];
   companion_size: AnnoyIndex['companionSize'];
   load_companion: AnnoyIndex['loadCompanion'];

@@ -157,6 +157,7 @@ class WasmIndex : public QueryResults {
 
   int setCompactScoring(bool on) { return guarded([&] { return index_->set_compact_scoring(on), 0; }); }
   bool compactScoring() const { return index_->get_compact_scoring(); }
+  bool wantsCompanion() const { return index_->wants_companion(); }
   // The companion's bytes, made now if needed (0 bytes for hamming).
   double companionSize() {
     std::size_t size = 0;
@@ -311,6 +312,7 @@ EMSCRIPTEN_BINDINGS(grove) {
       .function("adoptBuffer", &WasmIndex::adoptBuffer)
       .function("setCompactScoring", &WasmIndex::setCompactScoring)
       .function("compactScoring", &WasmIndex::compactScoring)
+      .function("wantsCompanion", &WasmIndex::wantsCompanion)
       .function("companionSize", &WasmIndex::companionSize)
       .function("companionPointer", &WasmIndex::companionPointer)
       .function("adoptCompanion", &WasmIndex::adoptCompanion);

@@ -9,7 +9,7 @@ import { root } from './helpers.mjs';
 
 // C++ only, on purpose: hooks for platform layers, and the layout struct.
 const CPP_ONLY = new Set(['load_storage', 'set_build_storage', 'set_log', 'get_layout', 'serialized_data', 'companion_data', 'freeze',
-  'storage']);
+  'storage', 'write_image', 'write_files']);
 
 function cppMethods() {
   const names = new Set();

@@ -279,6 +279,8 @@ PYBIND11_MODULE(_grove, m) {
       // Compact scoring: on by default; the answers are the same either way.
       .def("set_compact_scoring", &AnnoyIndex::set_compact_scoring, py::arg("on"))
       .def("get_compact_scoring", &AnnoyIndex::get_compact_scoring)
+      .def("wants_companion", &AnnoyIndex::wants_companion,
+           "Whether save() writes a compact companion and load() looks for one (compact scoring on, a float metric).")
       .def("serialize_companion", [](const AnnoyIndex& self) {
         const std::vector<std::uint8_t> bytes = self.serialize_companion();
         return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());

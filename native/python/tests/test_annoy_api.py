@@ -231,3 +231,21 @@ def test_queries_on_threads_while_another_loads_and_unloads(tmp_path):
     for t in threads:
         t.join()
     assert wrong == []
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan"])
+@pytest.mark.parametrize("n", [1, 10])
+def test_annoys_precision_test_with_defaults(metric, n):
+    # Annoy's test_precision_1/_10: point j on a random ray at distance j from the origin
+    # (f = 10, 10 trees), the origin as the query, default search_k: precision >= 0.98.
+    rng = np.random.default_rng(5)
+    found = 0
+    for round in range(3):
+        index = AnnoyIndex(10, metric)
+        for j in range(10000):
+            p = rng.normal(size=10)
+            p *= j / (np.abs(p).sum() if metric == "manhattan" else np.linalg.norm(p))
+            index.add_item(j, p)
+        index.build(10)
+        found += sum(1 for i in index.get_nns_by_vector([0] * 10, n) if i < n)
+    assert found / (3 * n) >= 0.98
