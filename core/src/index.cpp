@@ -367,8 +367,6 @@ void Index::build(int n_trees, ParallelFor* parallel) {
   if (n_trees == 0 || n_trees < -1)
     fail(ErrorCode::InvalidArgument,
          "n_trees must be -1 (automatic) or at least 1, got " + std::to_string(n_trees));
-  if (m.forest.n_items == 0)
-    fail(ErrorCode::WrongState, "cannot build an index with no items: call add_item() first");
   detail::BuildOptions options;
   options.n_trees = n_trees;
   options.seed = m.seed;

@@ -54,7 +54,12 @@ test('addItem', () => {
 test('call order', () => {
   const empty = new AnnoyIndex(3, 'angular');
   throwsLike(() => empty.getNnsByVector([1, 2, 3], 1), GroveError, 'call build() or load()', 'WrongState');
-  throwsLike(() => empty.build(5), GroveError, 'no items');
+  // As in Annoy: an index with no items builds, and answers nothing.
+  const none = new AnnoyIndex(3, 'euclidean');
+  assert.equal(none.build(5), true);
+  assert.deepEqual(none.getNnsByVector([1, 2, 3], 10), []);
+  assert.deepEqual(new Uint8Array(none.serialize()).length % 28, 0);
+  none.dispose();
   throwsLike(() => empty.save(path.join(tmp, 'never.ann')), GroveError, 'not been built');
   const index = small();
   throwsLike(() => index.addItem(60, [1, 2, 3]), GroveError, 'call unbuild() first');
@@ -207,7 +212,7 @@ test('a null or non-numeric query vector is a TypeError, never the previous answ
   throwsLike(() => index.getNnsByVector(null, 3), TypeError, 'query vector must be an Array', 'InvalidArgument');
   throwsLike(() => index.getNnsByVector(undefined, 3), TypeError, 'query vector must be an Array');
   for (const bad of [['1', '2', '3'], [true, null, false], [[1], [2], [3]], ['', ' 7 ', '0x10'], new BigInt64Array(3),
-    new Int32Array(3), { length: 3, 0: 1, 1: 2, 2: 3 }]) {
+    new DataView(new ArrayBuffer(12)), { length: 3, 0: 1, 1: 2, 2: 3 }]) {
     throwsLike(() => index.getNnsByVector(bad, 3), TypeError, 'query vector', 'InvalidArgument');
     throwsLike(() => index.addItem(0, bad), TypeError, 'vector', 'InvalidArgument');
   }

@@ -159,6 +159,13 @@ def test_concurrent_queries_from_threads_agree(rng):
 
 
 def test_annoy_parity_where_annoys_tests_pin_it(tmp_path):
+    empty = AnnoyIndex(4, "angular")  # no items: builds, saves, loads, answers nothing
+    assert empty.build(10) is True
+    empty.save(str(tmp_path / "empty.ann"))
+    empty = AnnoyIndex(4, "angular")
+    empty.load(str(tmp_path / "empty.ann"))
+    assert empty.get_n_items() == 0
+    assert empty.get_nns_by_vector([1, 2, 3, 4], 50) == []
     index = AnnoyIndex(4, "euclidean")
     with pytest.raises(OSError):  # save('') before build: OSError, as Annoy
         index.save("")
