@@ -78,10 +78,10 @@ class CodedPlane {
   // the normal (L2; manhattan's error is L1, so times its largest value), plus the normal's
   // rounding to steps times the decoded item's length, plus float rounding. A margin within
   // this of 0 may have the wrong sign on the codes.
-  double slack(float error, float decoded_norm, bool l1, float sum_value) const {
+  double slack(float error, float decoded_norm, bool l1, double magnitude) const {
     const double code_part = (l1 ? normal_max_ : normal_l2_) * error;
     const double grid_part = rounding_l2_ * decoded_norm;
-    return (code_part + grid_part) * (1 + 1e-3) + 1e-5 * (std::fabs(base_) + std::fabs(sum_value));
+    return (code_part + grid_part) * (1 + 1e-3) + 1e-5 * (std::fabs(base_) + magnitude);
   }
   bool has_code(std::int32_t id) const { return codes_->error(id) < std::numeric_limits<float>::infinity(); }
   // normal . item, from the item's code (or from the integer sum steps . code).
@@ -354,9 +354,11 @@ class LevelBuilder {
   // by its code's error, only, at worst, measured exactly.
   float margin_from(const CodedPlane& coded, const Pending& p, std::int32_t id, std::int64_t sum, bool* uncertain) const {
     const std::uint8_t* item = forest_.node(id);
-    const float dot = coded.from_sum(sum);
-    const double slack = coded.slack(codes_.error(id), decoded_norm_[static_cast<std::size_t>(id)], l1_, dot);
-    if (std::fabs(static_cast<double>(dot)) > slack) return dot + P::margin_rest(p.split.data(), item);
+    const float rest = P::margin_rest(p.split.data(), item);
+    const float coded_margin = coded.from_sum(sum) + rest;
+    const double slack = coded.slack(codes_.error(id), decoded_norm_[static_cast<std::size_t>(id)], l1_,
+                                     std::fabs(coded_margin) + std::fabs(rest));
+    if (std::fabs(static_cast<double>(coded_margin)) > slack) return coded_margin;
     *uncertain = true;
     return P::build_margin(p.split.data(), item, words_);
   }
@@ -422,6 +424,9 @@ class LevelBuilder {
           if (!coded || !plane.usable()) {
             bool uncertain = false;
             margins_[at] = margin(idx, id, &uncertain);
+            // No plane on the grid (the decoded samples were all alike): the codes cannot
+            // tell these items apart at all.
+            uncertain_[at] = !plane.usable();
             continue;
           }
           steps[count] = plane.steps();
