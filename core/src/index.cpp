@@ -93,6 +93,11 @@ struct Index::Impl {
     if (state == State::Adding)
       fail(ErrorCode::WrongState, "the index has no trees yet: call build() or load() first");
   }
+  // The size of the index image in Annoy's format (built or loaded only).
+  std::size_t image_size() const {
+    require_queryable();
+    return forest.bytes_for(forest.n_nodes);
+  }
 
   void check_item(std::int32_t item, const char* what) const {
     if (item < 0)
@@ -535,8 +540,7 @@ void Index::set_annoy_float_order(bool on) {
 
 std::size_t Index::serialized_size() const {
   Shared lock(impl_->lock);
-  impl_->require_queryable();
-  return impl_->forest.bytes_for(impl_->forest.n_nodes);
+  return impl_->image_size();
 }
 
 const std::uint8_t* Index::serialized_data() const {
@@ -547,19 +551,17 @@ const std::uint8_t* Index::serialized_data() const {
 
 std::vector<std::uint8_t> Index::serialize() const {
   Shared lock(impl_->lock);
-  const Impl& m = *impl_;
-  m.require_queryable();
-  const std::uint8_t* data = m.forest.storage->data();
-  return std::vector<std::uint8_t>(data, data + m.forest.bytes_for(m.forest.n_nodes));
+  const std::size_t size = impl_->image_size();
+  const std::uint8_t* data = impl_->forest.storage->data();
+  return std::vector<std::uint8_t>(data, data + size);
 }
 
 void Index::write_image(bool with_companion, const ImageWriter& write) const {
   Shared lock(impl_->lock);
   const Impl& m = *impl_;
-  m.require_queryable();
+  const std::size_t size = m.image_size();
   const detail::Compact* companion = with_companion ? m.companion() : nullptr;
-  write(*m.forest.storage, m.forest.bytes_for(m.forest.n_nodes), companion ? companion->bytes() : nullptr,
-        companion ? companion->size() : 0);
+  write(*m.forest.storage, size, companion ? companion->bytes() : nullptr, companion ? companion->size() : 0);
 }
 
 bool Index::wants_companion() const {
