@@ -7,7 +7,9 @@
 // and lengths before anything crosses, and turns the core's status codes into thrown errors
 // with the core's own words.
 
-const ERROR_CODES = ['InvalidArgument', 'OutOfRange', 'WrongState', 'Io', 'BadFormat', 'OutOfMemory'];
+// grove::ErrorCode in order (core/include/grove/error.h). Cancelled never reaches JS: a JS
+// build has no stop flag.
+const ERROR_CODES = ['InvalidArgument', 'OutOfRange', 'WrongState', 'Io', 'BadFormat', 'OutOfMemory', 'Cancelled'];
 const INT32_MAX = 2147483647;
 const MAX_DIMENSION = 1 << 24;  // the core's limit (index.cpp)
 
@@ -623,8 +625,8 @@ function createApi(platform, start = null) {
       if (!this.isBuilt() && !this.isLoaded()) throw new GroveError('cannot save an index that has not been built', 'WrongState');
       if (path === '') throw new GroveError('cannot save: the path is empty', 'Io');
       void prefault;  // the index is in memory already
-      platform.writeFileAtomic(path, this.#bytesView());
-      this.#writeCompanion(path);
+      // A device or FIFO at `path` takes the bytes but no companion (as in C++).
+      if (platform.writeFileAtomic(path, this.#bytesView())) this.#writeCompanion(path);
       // As in Annoy and the C++ API, the saved file is the index now (read-only). Its bytes
       // are already in wasm memory: keep them, rather than read a second copy.
       this.#check(this.#index().freeze());

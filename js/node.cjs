@@ -42,6 +42,36 @@ function syncFolder(file) {
   }
 }
 
+// In chunks: one fs.writeSync takes at most 2^31 - 1 bytes.
+function writeAll(fd, bytes) {
+  for (let done = 0; done < bytes.byteLength;) {
+    done += fs.writeSync(fd, bytes, done, Math.min(CHUNK, bytes.byteLength - done));
+  }
+}
+
+// Where a write to `file` lands, as write_target in native/src/files.cpp: a symlink's target,
+// and whether that is an existing file of another kind (a device, a FIFO); a folder is refused.
+function writeTarget(file) {
+  let stat;
+  try {
+    stat = fs.lstatSync(file);
+  } catch {
+    return { path: file, regular: true };  // nothing there yet
+  }
+  let target = file;
+  if (stat.isSymbolicLink()) {
+    try {
+      target = fs.realpathSync(file);
+      stat = fs.statSync(target);
+    } catch {  // a dangling link: its target is created
+      const to = fs.readlinkSync(file);
+      return { path: path.isAbsolute(to) ? to : path.join(path.dirname(file), to), regular: true };
+    }
+  }
+  if (stat.isDirectory()) throw ioError('cannot write', file, { code: 'EISDIR' });
+  return { path: target, regular: stat.isFile() };
+}
+
 function ioError(what, file, err) {
   const reason = ERRNO_TEXT[err.code] ?? err.message;
   return new GroveError(`${what} '${file}': ${reason}`, 'Io');
@@ -114,9 +144,24 @@ const platform = {
     }
   },
 
-  // Temp file in the same folder, fsync, rename: the old file survives any failure.
+  // Temp file in the same folder, fsync, rename: the old file survives any failure. As the
+  // C++ library (write_file_atomic): through a symlink to its target, the link kept; an
+  // existing device or FIFO is written into, never replaced, and then it returns false.
   writeFileAtomic(file, bytes) {
-    const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    const target = writeTarget(file);
+    if (!target.regular) {
+      let fd;
+      try {
+        fd = fs.openSync(target.path, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+        writeAll(fd, bytes);
+      } catch (err) {
+        throw ioError(fd === undefined ? 'cannot open' : 'cannot write', file, err);
+      } finally {
+        if (fd !== undefined) fs.closeSync(fd);
+      }
+      return false;
+    }
+    const tmp = `${target.path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
     let fd;
     try {
       fd = fs.openSync(tmp, 'wx', 0o644);
@@ -124,10 +169,7 @@ const platform = {
       throw ioError('cannot create', file, err);
     }
     try {
-      // In chunks: one fs.writeSync takes at most 2^31 - 1 bytes.
-      for (let done = 0; done < bytes.byteLength;) {
-        done += fs.writeSync(fd, bytes, done, Math.min(CHUNK, bytes.byteLength - done));
-      }
+      writeAll(fd, bytes);
       fs.fsyncSync(fd);
       fs.closeSync(fd);
       fd = undefined;
@@ -137,12 +179,13 @@ const platform = {
       throw ioError('cannot write', file, err);
     }
     try {
-      fs.renameSync(tmp, file);
+      fs.renameSync(tmp, target.path);
     } catch (err) {
       fs.rmSync(tmp, { force: true });
       throw ioError('cannot rename the temporary file to', file, err);
     }
-    syncFolder(file);
+    syncFolder(target.path);
+    return true;
   },
 
   // Removes a file that may not be there (a stale companion).
@@ -163,9 +206,12 @@ const platform = {
     }
   },
 
-  // onDiskBuild checks up front that the file can be written (nothing is written yet).
+  // onDiskBuild checks up front that the file can be written (nothing is written yet), and
+  // is a regular file or nothing yet: a built index is published by a rename.
   checkWritable(file) {
-    const probe = `${file}.probe-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    const target = writeTarget(file);
+    if (!target.regular) throw new GroveError(`cannot build on disk into '${file}': it is not a regular file`, 'Io');
+    const probe = `${target.path}.probe-${process.pid}-${Math.random().toString(36).slice(2)}`;
     try {
       fs.closeSync(fs.openSync(probe, 'wx'));
       fs.rmSync(probe);

@@ -100,13 +100,14 @@ class CodedPlane {
 template <class P>
 class TreeBuilder {
  public:
-  TreeBuilder(Forest& forest, Kiss64& rng, ParallelFor* parallel)
-      : forest_(forest), rng_(rng), parallel_(parallel),
+  TreeBuilder(Forest& forest, Kiss64& rng, const BuildOptions& options)
+      : forest_(forest), rng_(rng), options_(options), parallel_(options.parallel),
         words_(forest.layout.f), s_(forest.layout.node_size),
         k_(forest.layout.max_bucket()) {}
 
   std::int32_t make_tree(const std::vector<std::int32_t>& ids, bool is_root) {
     if (ids.size() == 1 && !is_root) return ids[0];  // a lone item is its own subtree
+    check_stop(options_);
     const bool small_items = static_cast<std::size_t>(forest_.n_items) <= k_;
     if (ids.size() <= k_ && (!is_root || small_items || ids.size() == 1))
       return make_bucket(ids, is_root);
@@ -190,6 +191,7 @@ class TreeBuilder {
 
   Forest& forest_;
   Kiss64& rng_;
+  const BuildOptions& options_;
   ParallelFor* parallel_;
   int words_;
   std::size_t s_;
@@ -245,9 +247,8 @@ class DecodedItems {
 template <class P>
 class LevelBuilder {
  public:
-  LevelBuilder(Forest& forest, const Compact& codes, ParallelFor* parallel, const std::vector<std::int32_t>& ids,
-               std::uint64_t seed)
-      : forest_(forest), codes_(codes), parallel_(parallel), ids_(ids), seed_(seed),
+  LevelBuilder(Forest& forest, const BuildOptions& options, const std::vector<std::int32_t>& ids)
+      : forest_(forest), codes_(*options.codes), options_(options), parallel_(options.parallel), ids_(ids), seed_(options.seed),
         words_(forest.layout.f), s_(forest.layout.node_size), k_(forest.layout.max_bucket()) {
     measure_decoded_norms();
   }
@@ -267,7 +268,10 @@ class LevelBuilder {
       frontier.push_back(add_pending(t, ids_, true));
     }
     roots_ = frontier;
-    while (!frontier.empty()) frontier = grow_level(frontier);
+    while (!frontier.empty()) {
+      check_stop(options_);
+      frontier = grow_level(frontier);
+    }
   }
   // Writes tree `t` of the batch into the forest (children before parents, the smaller side
   // first, as Annoy orders nodes) and returns its root's node number.
@@ -534,6 +538,7 @@ class LevelBuilder {
 
   Forest& forest_;
   const Compact& codes_;
+  const BuildOptions& options_;
   ParallelFor* parallel_;
   const std::vector<std::int32_t>& ids_;
   std::uint64_t seed_;
@@ -602,7 +607,7 @@ bool enough_trees(const Forest& forest, const BuildOptions& options, int t) {
 // one until Annoy's rule stops, so extra trees of the last batch are dropped unwritten.
 template <class P>
 void build_levels(Forest& forest, const BuildOptions& options, const std::vector<std::int32_t>& ids) {
-  LevelBuilder<P> builder(forest, *options.codes, options.parallel, ids, options.seed);
+  LevelBuilder<P> builder(forest, options, ids);
   const std::int64_t per_tree = 8 * static_cast<std::int64_t>(std::max<std::int32_t>(forest.n_items, 1));
   const int most = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(64, (std::int64_t(256) << 20) / per_tree)));
   int t = 0;
@@ -630,7 +635,7 @@ void build_trees(Forest& forest, const BuildOptions& options) {
     if (options.codes && !forest.annoy_float_order) return build_levels<P>(forest, options, ids);
   }
   Kiss64 rng(options.seed);
-  TreeBuilder<P> builder(forest, rng, options.parallel);
+  TreeBuilder<P> builder(forest, rng, options);
   for (int t = 0;; ++t) {
     if (enough_trees(forest, options, t)) break;
     forest.roots.push_back(builder.make_tree(ids, true));
@@ -651,6 +656,11 @@ void reserve_for_trees(Forest& forest, int n_trees) {
 }
 
 }  // namespace
+
+void check_stop(const BuildOptions& options) {
+  if (options.stop && options.stop->load(std::memory_order_relaxed))
+    throw Error(ErrorCode::Cancelled, "build cancelled: the index is unbuilt, with its items");
+}
 
 void build_forest(Forest& forest, const BuildOptions& options) {
   forest.n_nodes = forest.n_items;

@@ -2,6 +2,7 @@
 #ifndef GROVE_CORE_FOREST_H
 #define GROVE_CORE_FOREST_H
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -67,7 +68,11 @@ struct BuildOptions {
   const Compact* codes = nullptr;
   ParallelFor* parallel = nullptr;
   std::function<void(const std::string&)> log;  // progress; empty when not verbose
+  const std::atomic<bool>* stop = nullptr;      // set by another thread: cancel the build
 };
+
+// Throws ErrorCode::Cancelled once options.stop is set (the builders call it per node or level).
+void check_stop(const BuildOptions& options);
 
 // Appends the trees and the root copies to `forest` (items must be in place).
 void build_forest(Forest& forest, const BuildOptions& options);

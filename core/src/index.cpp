@@ -363,7 +363,7 @@ void Index::add_item(std::int32_t item, const float* w) {
   forest.n_nodes = forest.n_items;
 }
 
-void Index::build(int n_trees, ParallelFor* parallel) {
+void Index::build(int n_trees, ParallelFor* parallel, const std::atomic<bool>* stop) {
   Impl& m = *impl_;
   Exclusive lock(m.lock);
   if (m.state == State::Loaded) fail(ErrorCode::WrongState, "cannot build a loaded index");
@@ -376,6 +376,7 @@ void Index::build(int n_trees, ParallelFor* parallel) {
   options.n_trees = n_trees;
   options.seed = m.seed;
   options.parallel = parallel;
+  options.stop = stop;
   if (m.verbose && m.log) options.log = m.log;
   // Grove's order measures splits on the items' codes (a quarter of the bytes), whether or
   // not queries will use them, so the trees do not depend on set_compact_scoring().

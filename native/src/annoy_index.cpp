@@ -24,10 +24,10 @@ AnnoyIndex::AnnoyIndex(int f, const std::string& metric) : Index(f, metric) {
 }
 AnnoyIndex::AnnoyIndex(int f, Metric metric) : Index(f, metric) { set_log(log_to_stderr); }
 
-void AnnoyIndex::build(int n_trees, int n_jobs) {
+void AnnoyIndex::build(int n_trees, int n_jobs, const std::atomic<bool>* stop) {
   check_jobs(n_jobs);
   std::unique_ptr<ParallelFor> pool = native::make_thread_pool(n_jobs);
-  Index::build(n_trees, pool.get());
+  Index::build(n_trees, pool.get(), stop);
   if (const char* path = storage()->file_path()) write_files(path);  // on-disk build
 }
 
@@ -37,7 +37,8 @@ void AnnoyIndex::build(int n_trees, int n_jobs) {
 void AnnoyIndex::write_files(const std::string& path) const {
   const bool companion = wants_companion();
   write_image(companion, [&](const Storage& index, std::size_t size, const std::uint8_t* extra, std::size_t extra_size) {
-    if (!index.is_file(path.c_str())) native::write_file_atomic(path, index.data(), size);
+    // A device or FIFO at `path` takes the bytes, but no companion: nothing can load from it.
+    if (!index.is_file(path.c_str()) && !native::write_file_atomic(path, index.data(), size)) return;
     if (companion) native::write_file_atomic(companion_path(path), extra, extra_size);
     else native::remove_file_if_present(companion_path(path));
   });

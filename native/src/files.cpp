@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -82,6 +84,48 @@ int create_temp_next_to(const std::string& path, const char* tag, std::string* t
   ::fchmod(fd, 0644);
   *tmp_path = name.data();
   return fd;
+}
+
+// Where a write to `path` lands, decided before anything is written: a symlink's target (the
+// link stays, as when Annoy writes through it), and whether that is an existing file of
+// another kind (a device, a FIFO), which is written into, never replaced by a rename.
+struct WriteTarget {
+  std::string path;
+  bool regular = true;  // a regular file, or nothing yet
+};
+
+WriteTarget write_target(const std::string& path) {
+  WriteTarget target{path};
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return target;  // nothing there yet
+  if (S_ISLNK(st.st_mode)) {
+    std::unique_ptr<char, void (*)(void*)> real(::realpath(path.c_str(), nullptr), &std::free);
+    if (!real || ::stat(real.get(), &st) != 0) {  // a dangling link: its target is created
+      std::vector<char> link(4096);
+      const ssize_t n = ::readlink(path.c_str(), link.data(), link.size() - 1);
+      if (n <= 0) return target;
+      const std::string to(link.data(), static_cast<std::size_t>(n));
+      const std::string::size_type slash = path.rfind('/');
+      target.path = to[0] == '/' || slash == std::string::npos ? to : path.substr(0, slash + 1) + to;
+      return target;
+    }
+    target.path = real.get();
+  }
+  if (S_ISDIR(st.st_mode)) io_error("cannot write", path, EISDIR);
+  target.regular = S_ISREG(st.st_mode);
+  return target;
+}
+
+// Writes all of [data, data + size) to fd; returns 0 or the errno.
+int write_all(int fd, const void* data, std::size_t size) {
+  const std::uint8_t* p = static_cast<const std::uint8_t*>(data);
+  for (std::size_t done = 0; done < size;) {
+    const ssize_t n = ::write(fd, p + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? errno : EIO;
+    done += static_cast<std::size_t>(n);
+  }
+  return 0;
 }
 
 // Gives the file [from, to) real blocks, so a full disk is an error now rather than a
@@ -231,9 +275,12 @@ std::unique_ptr<Storage> map_file_if_present(const std::string& path, bool prefa
 }
 
 std::unique_ptr<Storage> create_build_file(const std::string& path) {
+  const WriteTarget target = write_target(path);
+  // An index built on disk is published by a rename and then mapped: only a regular file can be that.
+  if (!target.regular) throw Error(ErrorCode::Io, "cannot build on disk into '" + path + "': it is not a regular file");
   std::string tmp;
-  Fd fd(create_temp_next_to(path, ".building-", &tmp));
-  return std::unique_ptr<Storage>(new BuildFile(fd.release(), tmp, path));
+  Fd fd(create_temp_next_to(target.path, ".building-", &tmp));
+  return std::unique_ptr<Storage>(new BuildFile(fd.release(), tmp, target.path));
 }
 
 std::string read_text_file(const std::string& path, const std::string& what) {
@@ -254,26 +301,27 @@ void remove_file_if_present(const std::string& path) {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) io_error("cannot remove the stale", path, errno);
 }
 
-void write_file_atomic(const std::string& path, const void* data, std::size_t size) {
-  if (path.empty()) throw Error(ErrorCode::Io, "cannot save: the path is empty");
+bool write_file_atomic(const std::string& path, const void* data, std::size_t size) {
+  if (path.empty()) throw Error(ErrorCode::Io, "cannot save: the path is empty", ENOENT);
+  const WriteTarget target = write_target(path);
+  if (!target.regular) {  // a device or FIFO (non-blocking: a FIFO nobody reads fails at once)
+    Fd fd(::open(target.path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (fd.get() < 0) io_error("cannot open", path, errno);
+    if (const int err = write_all(fd.get(), data, size)) io_error("cannot write", path, err);
+    return false;
+  }
   std::string tmp_path;
-  Fd fd(create_temp_next_to(path, ".tmp-", &tmp_path));
-  auto fail = [&](const char* what) {
-    int err = errno;
+  Fd fd(create_temp_next_to(target.path, ".tmp-", &tmp_path));
+  auto fail = [&](const char* what, int err) {
     ::unlink(tmp_path.c_str());
     io_error(what, path, err);
   };
-  const std::uint8_t* p = static_cast<const std::uint8_t*>(data);
-  for (std::size_t done = 0; done < size;) {
-    ssize_t n = ::write(fd.get(), p + done, size - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail("cannot write");
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0) fail("cannot sync");
-  if (::close(fd.release()) != 0) fail("cannot close");
-  if (::rename(tmp_path.c_str(), path.c_str()) != 0) fail("cannot rename the temporary file to");
-  sync_folder(path);
+  if (const int err = write_all(fd.get(), data, size)) fail("cannot write", err);
+  if (::fsync(fd.get()) != 0) fail("cannot sync", errno);
+  if (::close(fd.release()) != 0) fail("cannot close", errno);
+  if (::rename(tmp_path.c_str(), target.path.c_str()) != 0) fail("cannot rename the temporary file to", errno);
+  sync_folder(target.path);
+  return true;
 }
 
 }  // namespace native

@@ -34,8 +34,10 @@ std::unique_ptr<Storage> create_build_file(const std::string& path);
 // present (AnnoyIndex::load; shards of a manifest with follow_links false).
 void load_index_file(Index& index, const std::string& path, bool prefault, bool follow_links);
 
-// Writes bytes to `path` atomically: temp file in the same folder, fsync, rename.
-void write_file_atomic(const std::string& path, const void* data, std::size_t size);
+// Writes bytes to `path` atomically: temp file in the same folder, fsync, rename (through a
+// symlink to its target, the link kept). An existing device or FIFO is written into instead,
+// never replaced: then it returns false, as the file cannot be mapped back.
+bool write_file_atomic(const std::string& path, const void* data, std::size_t size);
 
 // More threads than this only add overhead (and address space for their stacks).
 constexpr int kMaxThreads = 256;

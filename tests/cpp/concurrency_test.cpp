@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <thread>
 
@@ -182,6 +183,38 @@ TEST(Concurrency, QueriesDuringStateChanges) {
   for (const std::string& p : {path_a, path_b}) {
     std::remove(p.c_str());
     std::remove(grove::companion_path(p).c_str());
+  }
+}
+
+// A stop flag set from another thread cancels a build in either order: Cancelled, and the
+// index is as before the call (items kept, unbuilt), so the next build works.
+TEST(Concurrency, StopFlagCancelsABuildAndKeepsTheItems) {
+  for (bool annoy_order : {false, true}) {
+    grove::AnnoyIndex index(kF, "euclidean");
+    index.set_annoy_float_order(annoy_order);
+    auto items = grove_test::random_vectors(3000, kF, 41);
+    for (int i = 0; i < 3000; ++i) index.add_item(i, items[i]);
+    std::atomic<bool> stop{true};  // set before the build: it stops at its first node
+    grove_test::expect_error([&] { index.build(10, 2, &stop); }, grove::ErrorCode::Cancelled, "cancelled");
+    stop = false;
+    std::thread stopper([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      stop = true;
+    });
+    try {
+      index.build(2000, 2, &stop);  // seconds of work, far more than 20 ms
+      ADD_FAILURE() << "the build was not cancelled";
+    } catch (const grove::Error& e) {
+      EXPECT_EQ(e.code(), grove::ErrorCode::Cancelled) << e.what();
+    }
+    stopper.join();
+    EXPECT_EQ(index.get_n_trees(), 0);
+    EXPECT_FALSE(index.is_built());
+    index.build(3);
+    std::vector<int32_t> ids;
+    index.get_nns_by_item(5, 1, -1, &ids);
+    EXPECT_EQ(ids, std::vector<int32_t>{5});
+    EXPECT_EQ(index.get_n_items(), 3000);
   }
 }
 

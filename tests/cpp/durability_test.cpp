@@ -140,4 +140,47 @@ TEST(Durability, MemoryLimitStopsHugeIds) {
   EXPECT_EQ(index.get_n_items(), 1001);
 }
 
+// save() never replaces what is at the path with a rename unless it is a regular file: a
+// device or FIFO is written into (Annoy's test saves to /dev/full and wants ENOSPC), a symlink
+// keeps pointing where it did, and a folder is a named error.
+TEST(Durability, SaveWritesIntoDevicesAndThroughLinksAndNeverReplacesThem) {
+  grove::AnnoyIndex index = small_index();
+  struct stat st;
+  grove_test::expect_error([&] { index.save("/dev/full"); }, grove::ErrorCode::Io, "No space left on device");
+  ASSERT_EQ(::stat("/dev/full", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode)) << "/dev/full was replaced";
+  EXPECT_NE(::lstat("/dev/full.sq8", &st), 0);
+  // A FIFO nobody reads: an error at once, not a hang, and the FIFO stays.
+  const std::string fifo = grove_test::temp_path("save-target.fifo");
+  std::remove(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  grove_test::expect_error([&] { index.save(fifo); }, grove::ErrorCode::Io, "save-target.fifo");
+  ASSERT_EQ(::lstat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  grove_test::expect_error([&] { grove::AnnoyIndex(4, "euclidean").on_disk_build(fifo); }, grove::ErrorCode::Io,
+                           "not a regular file");
+  std::remove(fifo.c_str());
+  grove_test::expect_error([&] { index.save(grove_test::temp_dir()); }, grove::ErrorCode::Io, "Is a directory");
+  EXPECT_EQ(index.get_n_items(), 100);  // still built and answering
+  std::vector<std::int32_t> nearest;
+  index.get_nns_by_item(0, 1, -1, &nearest);
+  EXPECT_EQ(nearest, std::vector<std::int32_t>{0});
+  // Through a symlink, dangling at first: the target is written, the link kept.
+  const std::string link = grove_test::temp_path("save-target-link.ann"), real = grove_test::temp_path("save-target-real.ann");
+  std::remove(link.c_str());
+  std::remove(real.c_str());
+  ASSERT_EQ(::symlink(real.c_str(), link.c_str()), 0);
+  for (int round = 0; round < 2; ++round) {
+    index.save(link);
+    ASSERT_EQ(::lstat(link.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISLNK(st.st_mode)) << "round " << round;
+    ASSERT_EQ(::stat(real.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode));
+  }
+  grove::AnnoyIndex loaded(4, "euclidean");
+  loaded.load(real);
+  EXPECT_EQ(loaded.get_n_items(), 100);
+  for (const std::string& p : {link, real, link + ".sq8"}) std::remove(p.c_str());
+}
+
 }  // namespace

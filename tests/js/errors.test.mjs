@@ -1,6 +1,7 @@
 // Every bad input throws a clear error with the C++ library's words, and the index stays usable.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -113,6 +114,33 @@ test('files and bytes', () => {
   index.load(bytes);  // a failed load left it usable
   assert.equal(index.getNItems(), 50);
   index.dispose();
+});
+
+// As the C++ library: only a regular file is replaced by the rename of a save; a device or
+// FIFO is written into (Annoy's test saves to /dev/full), a symlink is followed and kept.
+test('save writes into devices and through links, and never replaces them', () => {
+  const index = small();
+  throwsLike(() => index.save('/dev/full'), GroveError, 'No space left on device', 'Io');
+  assert.ok(lstatSync('/dev/full').isCharacterDevice(), '/dev/full was replaced');
+  assert.equal(existsSync('/dev/full.sq8'), false);
+  const fifo = path.join(tmp, 'target.fifo');
+  execFileSync('mkfifo', [fifo]);
+  throwsLike(() => index.save(fifo), GroveError, 'target.fifo', 'Io');  // nobody reads it: at once
+  assert.ok(lstatSync(fifo).isFIFO());
+  throwsLike(() => new AnnoyIndex(3, 'euclidean').onDiskBuild(fifo), GroveError, 'not a regular file', 'Io');
+  throwsLike(() => index.save(tmp), GroveError, 'Is a directory', 'Io');
+  const link = path.join(tmp, 'target-link.ann');
+  symlinkSync('target-real.ann', link);  // dangling until the first save
+  for (let round = 0; round < 2; round++) {
+    index.save(link);
+    assert.ok(lstatSync(link).isSymbolicLink());
+    assert.ok(lstatSync(path.join(tmp, 'target-real.ann')).isFile());
+  }
+  const loaded = new AnnoyIndex(3, 'euclidean');
+  loaded.load(path.join(tmp, 'target-real.ann'));
+  assert.equal(loaded.getNItems(), 50);
+  index.dispose();
+  loaded.dispose();
 });
 
 test('a failed load keeps the index that was loaded', () => {

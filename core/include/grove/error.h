@@ -15,6 +15,7 @@ enum class ErrorCode {
   Io,               // a file could not be opened, read, written or mapped
   BadFormat,        // bytes that are not an index for this dimension and metric
   OutOfMemory,      // an allocation failed; the index is as it was
+  Cancelled,        // the caller stopped the call (a build's stop flag); the index is as it was
 };
 
 class Error : public std::runtime_error {

@@ -4,6 +4,7 @@
 #ifndef GROVE_INDEX_H
 #define GROVE_INDEX_H
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -45,7 +46,10 @@ class Index {
 
   // Builds n_trees trees (-1: as many as fit twice the items' memory, as Annoy decides).
   // `parallel` shares large splits between threads; the result does not depend on it.
-  void build(int n_trees, ParallelFor* parallel = nullptr);
+  // `stop`, when given, is polled as the trees grow (at least every few milliseconds of
+  // work): once another thread sets it, build() throws ErrorCode::Cancelled and the index
+  // is as before the call, its items kept and unbuilt (how Python's Ctrl-C stops a build).
+  void build(int n_trees, ParallelFor* parallel = nullptr, const std::atomic<bool>* stop = nullptr);
   void unbuild();
   void unload();
 

@@ -21,7 +21,8 @@ class AnnoyIndex final : public Index {
   AnnoyIndex(int f, Metric metric);
 
   // n_jobs threads share the work (-1: all cores); the trees are the same for any n_jobs.
-  void build(int n_trees, int n_jobs = -1);
+  // `stop`: see Index::build (set from another thread, it cancels the build).
+  void build(int n_trees, int n_jobs = -1, const std::atomic<bool>* stop = nullptr);
 
   // Writes the index to a temporary file next to `path`, syncs it and renames it over
   // `path`, so a crash never leaves a half-written index. Then the index is loaded from

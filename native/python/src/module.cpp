@@ -5,10 +5,16 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <exception>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "grove/grove.h"
@@ -46,10 +52,17 @@ void raise(const grove::Error& e) {
   set_error(PyExc_RuntimeError, e);
 }
 
-// A vector of f real numbers from a list, tuple, any sequence or a numeric numpy array.
-// Nothing is converted from strings or other non-numbers: that is a TypeError, as in Annoy.
+// A vector of f real numbers from a numeric numpy array, or from any object with len() and
+// v[0] .. v[f - 1] holding real numbers (list, tuple, sequence), read as Annoy reads it: the
+// length first (IndexError if it is not f), then each element through Python's own float
+// conversion, so a wrong type gets Python's own TypeError ("object of type 'X' has no len()",
+// "'X' object is not subscriptable", "must be real number, not str"), as in Annoy.
 std::vector<float> to_vector(const py::handle& v, int f, const char* what) {
   std::vector<float> out;
+  auto wrong_length = [&](std::size_t got) {
+    return grove::Error(ErrorCode::OutOfRange, std::string(what) + " has wrong length (expected " + std::to_string(f) +
+                                                   ", got " + std::to_string(got) + ")");
+  };
   if (py::isinstance<py::array>(v)) {
     py::array a = py::reinterpret_borrow<py::array>(v);
     const char kind = a.dtype().kind();
@@ -59,26 +72,75 @@ std::vector<float> to_vector(const py::handle& v, int f, const char* what) {
       throw py::value_error(std::string(what) + " must be one-dimensional, got " + std::to_string(a.ndim()) + " dimensions");
     auto floats = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
     out.assign(floats.data(), floats.data() + floats.size());
-  } else {
-    if (py::isinstance<py::str>(v) || py::isinstance<py::bytes>(v) || !PySequence_Check(v.ptr()))
-      throw py::type_error(std::string(what) + " must be a sequence of real numbers, got " +
-                           std::string(py::str(py::type::handle_of(v).attr("__name__"))));
-    py::sequence seq = py::reinterpret_borrow<py::sequence>(v);
-    out.reserve(seq.size());
-    for (std::size_t i = 0; i < seq.size(); ++i) {
-      py::object x = seq[i];
-      if (!PyNumber_Check(x.ptr()) || py::isinstance<py::str>(x))
-        throw py::type_error(std::string(what) + " must hold real numbers, got " +
-                             std::string(py::str(py::type::handle_of(x).attr("__name__"))) + " at index " + std::to_string(i));
-      const double d = PyFloat_AsDouble(x.ptr());
-      if (d == -1.0 && PyErr_Occurred()) throw py::error_already_set();
-      out.push_back(static_cast<float>(d));
+    if (out.size() != static_cast<std::size_t>(f)) throw wrong_length(out.size());
+    return out;
+  }
+  const Py_ssize_t length = PyObject_Size(v.ptr());
+  if (length < 0) throw py::error_already_set();
+  if (length != f) throw wrong_length(static_cast<std::size_t>(length));  // IndexError, as in Annoy
+  out.reserve(static_cast<std::size_t>(f));
+  for (int z = 0; z < f; ++z) {
+    py::object key = py::int_(z);
+    py::object x = py::reinterpret_steal<py::object>(PyObject_GetItem(v.ptr(), key.ptr()));
+    if (!x) throw py::error_already_set();
+    const double d = PyFloat_AsDouble(x.ptr());
+    if (d == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+    out.push_back(static_cast<float>(d));
+  }
+  return out;
+}
+
+// Runs a long call (build) on a worker thread while this thread, the caller's, waits with the
+// GIL released and checks for signals every 50 ms: on Ctrl-C it sets `stop`, which the core
+// polls, waits for the call to end (it throws Cancelled and leaves the index as it was) and
+// raises the KeyboardInterrupt; `undo` runs if the call finished all the same (the signal came
+// as it ended). The worker never needs the GIL, so nothing can deadlock on it.
+template <class Work, class Undo>
+void run_interruptibly(std::atomic<bool>& stop, Work&& work, Undo&& undo) {
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool done = false;
+  std::exception_ptr failure;
+  std::thread worker([&] {
+    try {
+      work();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    std::lock_guard<std::mutex> hold(mutex);
+    done = true;
+    changed.notify_all();
+  });
+  bool interrupted = false;
+  for (;;) {
+    {
+      py::gil_scoped_release release;
+      std::unique_lock<std::mutex> hold(mutex);
+      if (changed.wait_for(hold, std::chrono::milliseconds(50), [&] { return done; })) break;
+    }
+    if (!interrupted && PyErr_CheckSignals() != 0) {  // the handler's exception is now set
+      interrupted = true;
+      stop.store(true);
     }
   }
-  if (out.size() != static_cast<std::size_t>(f))  // IndexError, as in Annoy
-    throw grove::Error(ErrorCode::OutOfRange, std::string(what) + " has wrong length (expected " + std::to_string(f) +
-                                                  ", got " + std::to_string(out.size()) + ")");
-  return out;
+  worker.join();
+  if (interrupted) {
+    if (!failure) undo();
+    throw py::error_already_set();
+  }
+  if (failure) std::rethrow_exception(failure);
+}
+
+// Annoy raises IOError (OSError) for every failure of save, load and on_disk_build.
+template <class Call>
+void file_call(Call&& call) {
+  try {
+    py::gil_scoped_release release;
+    call();
+  } catch (const grove::Error& e) {
+    set_error(PyExc_OSError, e);
+    throw py::error_already_set();
+  }
 }
 
 py::object results(std::vector<std::int32_t>& ids, std::vector<float>& distances, bool include_distances) {
@@ -204,8 +266,13 @@ PYBIND11_MODULE(_grove, m) {
            py::arg("i"), py::arg("vector"))
       .def("build",
            [](AnnoyIndex& self, int n_trees, int n_jobs) {
-             py::gil_scoped_release release;
-             self.build(n_trees, n_jobs);
+             std::atomic<bool> stop{false};
+             run_interruptibly(stop, [&] { self.build(n_trees, n_jobs, &stop); }, [&] {
+               try {
+                 self.unbuild();
+               } catch (const grove::Error&) {  // an on-disk build, already published, stays
+               }
+             });
              return true;
            },
            py::arg("n_trees"), py::arg("n_jobs") = -1)
@@ -215,15 +282,13 @@ PYBIND11_MODULE(_grove, m) {
       })
       .def("save",
            [](AnnoyIndex& self, const std::string& fn, bool prefault) {
-             py::gil_scoped_release release;
-             self.save(fn, prefault);
+             file_call([&] { self.save(fn, prefault); });
              return true;
            },
            py::arg("fn"), py::arg("prefault") = false)
       .def("load",
            [](AnnoyIndex& self, const std::string& fn, bool prefault) {
-             py::gil_scoped_release release;
-             self.load(fn, prefault);
+             file_call([&] { self.load(fn, prefault); });
              return true;
            },
            py::arg("fn"), py::arg("prefault") = false)
@@ -231,7 +296,8 @@ PYBIND11_MODULE(_grove, m) {
         py::gil_scoped_release release;  // waits for queries on other threads
         return self.unload(), true;
       })
-      .def("on_disk_build", [](AnnoyIndex& self, const std::string& fn) { return self.on_disk_build(fn), true; }, py::arg("fn"))
+      .def("on_disk_build", [](AnnoyIndex& self, const std::string& fn) { return file_call([&] { self.on_disk_build(fn); }), true; },
+           py::arg("fn"))
       .def("get_nns_by_item", &nns_by_item<AnnoyIndex>,
            py::arg("i"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false)
       .def("get_nns_by_vector", &nns_by_vector<AnnoyIndex>,

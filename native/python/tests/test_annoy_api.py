@@ -1,6 +1,10 @@
 """Annoy's Python API, method for method and default for default, for every metric."""
+import os
 import pickle
+import signal
+import stat
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -94,7 +98,7 @@ def test_numpy_lists_and_batches(rng):
 
 def test_errors_are_what_python_users_expect(tmp_path):
     index = AnnoyIndex(3, "angular")
-    with pytest.raises(TypeError, match="real numbers"):
+    with pytest.raises(TypeError, match="must be real number, not str"):
         index.add_item(0, ["1", "2", "3"])
     with pytest.raises(TypeError):
         index.add_item(0, "abc")
@@ -185,6 +189,82 @@ def test_annoy_parity_where_annoys_tests_pin_it(tmp_path):
             call()
     with pytest.raises(IndexError, match="32 bits"):
         AnnoyIndex(4, "euclidean").add_item(2**31, [1, 2, 3, 4])
+
+
+def test_vector_type_errors_are_annoys_own_words():
+    # Annoy reads a vector through len() and v[i]: Python's own TypeErrors name the type.
+    class NoLen:
+        pass
+
+    class NoGetItem:
+        def __len__(self):
+            return 3
+
+    class Short:
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            raise IndexError
+
+    index = AnnoyIndex(3, "euclidean")
+    for vector, words in ((NoLen(), "object of type 'NoLen' has no len()"),
+                          (NoGetItem(), "'NoGetItem' object is not subscriptable"),
+                          (["1", "2", "3"], "must be real number, not str")):
+        with pytest.raises(TypeError) as error:
+            index.add_item(1, vector)
+        assert str(error.value) == words
+    with pytest.raises(IndexError):
+        index.add_item(1, Short())
+    with pytest.raises(IndexError, match=r"expected 3, got 0"):
+        index.add_item(2, [])
+    index.add_item(3, range(3))  # any object with len() and real-number items, as in Annoy
+    index.add_item(4, np.array([1, 2, 3], dtype=np.int16))
+    assert index.get_item_vector(3) == [0, 1, 2]
+    assert index.get_n_items() == 5
+
+
+def test_save_and_load_failures_are_oserrors_and_replace_nothing(tmp_path):
+    # Annoy raises IOError (OSError) for every failed save and load, an unbuilt index included.
+    index = AnnoyIndex(3, "euclidean")
+    index.add_item(0, [1, 2, 3])
+    with pytest.raises(OSError, match="not been built"):
+        index.save(str(tmp_path / "unbuilt.ann"))
+    index.build(2)
+    with pytest.raises(OSError, match="No space left on device"):  # Annoy's test_write_failed
+        index.save("/dev/full")
+    assert os.path.exists("/dev/full") and stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    assert not os.path.exists("/dev/full.sq8")
+    with pytest.raises(IsADirectoryError):
+        index.save(str(tmp_path))
+    with pytest.raises(OSError, match="not a multiple"):
+        AnnoyIndex(3, "euclidean").load(__file__)
+    assert index.get_nns_by_vector([1, 2, 3], 1) == [0]  # still built
+
+
+@pytest.mark.parametrize("annoy_order", [False, True])
+def test_ctrl_c_stops_a_build_within_a_second_and_leaves_it_unbuilt(annoy_order):
+    index = AnnoyIndex(32, "euclidean")
+    index.set_annoy_float_order(annoy_order)
+    items = np.random.default_rng(0).standard_normal((30000, 32)).astype(np.float32)
+    for i, v in enumerate(items):
+        index.add_item(i, v)
+    sent = []
+
+    def interrupt():
+        sent.append(time.monotonic())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Timer(0.5, interrupt).start()
+    with pytest.raises(KeyboardInterrupt):
+        index.build(400, n_jobs=2)  # about 12 s of work here, were it not stopped
+    waited = time.monotonic() - sent[0]
+    assert waited < 1.0, f"the build stopped {waited:.2f} s after Ctrl-C"
+    assert index.get_n_trees() == 0
+    with pytest.raises(RuntimeError, match="build"):
+        index.get_nns_by_item(0, 1)
+    assert index.build(2) is True  # the items are all there
+    assert index.get_n_items() == 30000 and index.get_nns_by_item(7, 1) == [7]
 
 
 def test_error_messages_keep_bytes_that_are_not_utf8(tmp_path):
