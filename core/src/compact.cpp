@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -219,6 +220,26 @@ std::uint64_t companion_checksum(const std::uint8_t* bytes, std::size_t size) {
   return hash_bytes(bytes + sizeof(CompanionHeader), size - sizeof(CompanionHeader), 0x5137);
 }
 
+std::uint32_t header_check(const CompanionHeader& header) {
+  std::uint8_t bytes[sizeof header];
+  std::memcpy(bytes, &header, sizeof header);
+  return static_cast<std::uint32_t>(hash_bytes(bytes, offsetof(CompanionHeader, header_check), 0x4844));
+}
+
+bool companion_names_other_metric(const std::uint8_t* bytes, std::size_t size, const Forest& forest, Metric* other) {
+  CompanionHeader h;
+  if (size < sizeof h) return false;
+  std::memcpy(&h, bytes, sizeof h);
+  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0 || h.version != kCompanionVersion || h.header_check != header_check(h))
+    return false;
+  if (h.metric == static_cast<std::uint32_t>(forest.layout.metric) || h.metric > static_cast<std::uint32_t>(Metric::Hamming) ||
+      h.f != static_cast<std::uint32_t>(forest.layout.f) || h.n_items != static_cast<std::uint64_t>(forest.n_items) ||
+      h.index_bytes != forest.bytes_for(forest.n_nodes))
+    return false;
+  *other = static_cast<Metric>(h.metric);
+  return true;
+}
+
 bool compact_applies(Metric metric) { return metric != Metric::Hamming; }
 
 void Compact::attach(const std::uint8_t* bytes, std::size_t size) {
@@ -255,6 +276,7 @@ std::unique_ptr<Compact> Compact::encode(const Forest& forest) {
   header.stride = static_cast<std::uint32_t>(layout.stride);
   header.n_items = static_cast<std::uint64_t>(n);
   header.scale = scale;
+  header.header_check = header_check(header);
   std::memcpy(bytes, &header, sizeof header);
 
   std::unique_ptr<Compact> compact(new Compact());
@@ -273,6 +295,7 @@ void Compact::seal(const Forest& forest) {
   header.index_bytes = forest.bytes_for(forest.n_nodes);
   header.fingerprint = fingerprint(forest);
   header.checksum = companion_checksum(bytes, size_);
+  header.header_check = header_check(header);
   std::memcpy(bytes, &header, sizeof header);
 }
 
@@ -324,6 +347,7 @@ std::unique_ptr<Compact> Compact::adopt(std::unique_ptr<Storage> storage, const 
   if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) return refuse("not a Grove companion (bad magic)");
   if (h.version != kCompanionVersion)
     return refuse("companion version " + std::to_string(h.version) + " is not supported");
+  if (h.header_check != header_check(h)) return refuse("the companion's header is damaged");
   if (h.metric != static_cast<std::uint32_t>(forest.layout.metric) ||
       h.f != static_cast<std::uint32_t>(forest.layout.f) ||
       h.n_items != static_cast<std::uint64_t>(forest.n_items))

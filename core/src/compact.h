@@ -120,6 +120,15 @@ class Compact {
 
 // The checksum a companion's header records: of every byte after the header.
 std::uint64_t companion_checksum(const std::uint8_t* bytes, std::size_t size);
+// The header's own check (CompanionHeader::header_check): of its 60 bytes before that field.
+std::uint32_t header_check(const CompanionHeader& header);
+
+// Annoy's files do not record their metric, and euclidean and manhattan nodes look alike; a
+// companion does. True (and *other set) when `bytes` is a companion with an intact header
+// made for an index of exactly this one's size, dimension and item count but another metric:
+// then the index is of that metric (a caller named the wrong one), not a stale companion. A
+// damaged header says nothing (the companion is then ignored, as any damaged one).
+bool companion_names_other_metric(const std::uint8_t* bytes, std::size_t size, const Forest& forest, Metric* other);
 
 // True for the metrics compact scoring serves (every float metric; hamming is compact already).
 bool compact_applies(Metric metric);

@@ -249,8 +249,10 @@ struct Index::Impl {
     return true;
   }
 
-  // Takes an index image: validates it fully before dropping what was there before.
-  void adopt(std::unique_ptr<Storage> storage) {
+  // Takes an index image: validates it fully before dropping what was there before. A
+  // companion that came with it is offered after (optional: one that does not match is
+  // ignored), except one that proves the index is of another metric: that is an error.
+  void adopt(std::unique_ptr<Storage> storage, std::unique_ptr<Storage> companion = nullptr) {
     const std::size_t size = storage->size();
     if (size == 0) fail(ErrorCode::BadFormat, "the index is empty (0 bytes)");
     const std::size_t align = layout().value_size;
@@ -275,10 +277,15 @@ struct Index::Impl {
       fail(ErrorCode::BadFormat, "index has " + std::to_string(loaded.n_nodes) +
                                      " nodes, more than Annoy's 32-bit node numbers can address");
     detail::find_roots(loaded);
+    Metric other;
+    if (companion && detail::companion_names_other_metric(companion->data(), companion->size(), loaded, &other))
+      fail(ErrorCode::BadFormat, "the index is for " + std::string(metric_name(other)) + " (its companion says so), not " +
+                                     metric_name(layout().metric));
     drop_compact();
     forest = std::move(loaded);
     state = State::Loaded;
     has_build_storage = false;
+    if (companion) offer_companion(std::move(companion), nullptr);
   }
 
   // Main-branch dot nodes are 8 bytes larger than released ones and mark built items (flag
@@ -588,9 +595,9 @@ void Index::load_view(const void* data, std::size_t size) {
   impl_->adopt(std::unique_ptr<Storage>(new BorrowedStorage(data, size)));
 }
 
-void Index::load_storage(std::unique_ptr<Storage> storage) {
+void Index::load_storage(std::unique_ptr<Storage> storage, std::unique_ptr<Storage> companion) {
   Exclusive lock(impl_->lock);
-  impl_->adopt(std::move(storage));
+  impl_->adopt(std::move(storage), std::move(companion));
 }
 
 void Index::freeze() {

@@ -56,29 +56,16 @@ void AnnoyIndex::save(const std::string& path, bool prefault) {
 void AnnoyIndex::load(const std::string& path, bool prefault) { native::load_index_file(*this, path, prefault, true); }
 
 namespace native {
-namespace {
-// Annoy's files do not record the metric, and euclidean and manhattan nodes look alike; a
-// companion does record it, so one made for another metric means the caller named the wrong
-// metric (a manifest over euclidean shards that says "manhattan"), not a stale companion.
-void check_companion_metric(const Storage& companion, Metric metric, const std::string& path) {
-  CompanionHeader header;
-  if (companion.size() < sizeof header) return;
-  std::memcpy(&header, companion.data(), sizeof header);
-  if (std::memcmp(header.magic, "GROVESQ8", 8) != 0 || header.metric == static_cast<std::uint32_t>(metric)) return;
-  const bool known = header.metric <= static_cast<std::uint32_t>(Metric::Hamming);
-  const std::string made_for = known ? metric_name(static_cast<Metric>(header.metric)) : "another metric";
-  throw Error(ErrorCode::BadFormat, "'" + path + "' is an index for " + made_for + " (its companion says so), not " +
-                                        metric_name(metric));
-}
-}  // namespace
-
 void load_index_file(Index& index, const std::string& path, bool prefault, bool follow_links) {
-  index.load_storage(map_file(path, prefault, follow_links));
-  if (!index.wants_companion()) return;
+  std::unique_ptr<Storage> file = map_file(path, prefault, follow_links);
   // Optional: missing, unreadable or not matching, it is made again on the first query.
-  if (std::unique_ptr<Storage> companion = map_file_if_present(companion_path(path), prefault, follow_links)) {
-    check_companion_metric(*companion, index.get_metric(), path);
-    index.load_companion(std::move(companion));
+  std::unique_ptr<Storage> companion;
+  if (index.wants_companion()) companion = map_file_if_present(companion_path(path), prefault, follow_links);
+  try {
+    index.load_storage(std::move(file), std::move(companion));
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::BadFormat) throw;
+    throw Error(ErrorCode::BadFormat, "'" + path + "': " + e.what());
   }
 }
 }  // namespace native

@@ -398,6 +398,15 @@ TEST_F(CompanionTest, RowsAreArrangedByLeaf) {
   EXPECT_GT(moved, 400u);
 }
 
+// Recomputes a companion's checksum and header check after an edit, as a crafted file would.
+void recompute_checks(std::vector<std::uint8_t>& bytes) {
+  grove::CompanionHeader header;
+  std::memcpy(&header, bytes.data(), sizeof header);
+  header.checksum = grove::detail::companion_checksum(bytes.data(), bytes.size());
+  header.header_check = grove::detail::header_check(header);
+  std::memcpy(bytes.data(), &header, sizeof header);
+}
+
 // A row table that is not a permutation (here with a checksum that matches it, as a crafted
 // file could have) is refused before first use: the copy is made again and answers are exact.
 TEST_F(CompanionTest, DamagedRowOrderIsCaughtBeforeFirstUse) {
@@ -407,8 +416,7 @@ TEST_F(CompanionTest, DamagedRowOrderIsCaughtBeforeFirstUse) {
   for (std::int32_t bad : {-1, 800, 0x7fffffff, first_row /* item 0's row, twice */}) {
     std::vector<std::uint8_t> damaged = companion;
     std::memcpy(damaged.data() + layout.slots + 4 * 7, &bad, 4);
-    const std::uint64_t sum = grove::detail::companion_checksum(damaged.data(), damaged.size());
-    std::memcpy(damaged.data() + offsetof(grove::CompanionHeader, checksum), &sum, sizeof sum);
+    recompute_checks(damaged);
     Index loaded(f, "euclidean");
     loaded.deserialize(bytes);
     EXPECT_TRUE(loaded.deserialize_companion(damaged.data(), damaged.size()));  // O(1) checks pass
@@ -452,8 +460,7 @@ TEST_F(CompanionTest, ImpossibleRecordsAreRefused) {
   for (const auto& edit : edits) {
     std::vector<std::uint8_t> crafted = companion;
     std::memcpy(crafted.data() + layout.records + 4 * edit.first, &edit.second, 4);
-    const std::uint64_t sum = grove::detail::companion_checksum(crafted.data(), crafted.size());
-    std::memcpy(crafted.data() + offsetof(grove::CompanionHeader, checksum), &sum, sizeof sum);
+    recompute_checks(crafted);
     Index loaded(f, "euclidean");
     loaded.deserialize(bytes);
     ASSERT_TRUE(loaded.load_companion_view(crafted.data(), crafted.size()));

@@ -204,7 +204,21 @@ TEST(Sharded, FifoFolderSymlinkAndMetricAreNamedErrors) {
     std::ofstream out(path, std::ios::trunc);
     out << text;
   }
-  expect_error([&] { grove::open_sharded(path); }, ErrorCode::BadFormat, "is an index for euclidean (its companion says so), not manhattan");
+  expect_error([&] { grove::open_sharded(path); }, ErrorCode::BadFormat, "the index is for euclidean (its companion says so), not manhattan");
+  // A damaged header proves nothing: a companion whose metric bits were flipped is ignored
+  // (made again on the first query), and the index loads.
+  const std::string companion = shard + ".sq8";
+  std::vector<std::uint8_t> original = grove_test::read_bytes(companion);
+  for (int bit = 0; bit < 32; ++bit) {
+    std::vector<std::uint8_t> flipped = original;
+    flipped[offsetof(grove::CompanionHeader, metric) + static_cast<std::size_t>(bit / 8)] ^= static_cast<std::uint8_t>(1 << (bit % 8));
+    {
+      std::ofstream out(companion, std::ios::binary | std::ios::trunc);
+      out.write(reinterpret_cast<const char*>(flipped.data()), static_cast<std::streamsize>(flipped.size()));
+    }
+    grove::AnnoyIndex index(4, "euclidean");
+    EXPECT_NO_THROW(index.load(shard)) << "metric bit " << bit;
+  }
 }
 #endif
 

@@ -78,10 +78,10 @@ struct CompanionHeader {
   std::uint64_t fingerprint;   // hash of every index byte (ties the pair together)
   std::uint64_t checksum;      // hash of everything after the header
   float scale;                 // one step of a code
-  std::uint32_t reserved;      // 0
+  std::uint32_t header_check;  // hash of the 60 header bytes before it (the checksum skips the header)
 };
 static_assert(sizeof(CompanionHeader) == 64, "the companion header is 64 bytes");
-constexpr std::uint32_t kCompanionVersion = 3;
+constexpr std::uint32_t kCompanionVersion = 4;
 
 // Where each part of a companion starts, and its total size, for f values and n items.
 struct CompanionLayout {

@@ -132,8 +132,11 @@ class Index {
   // Makes a built index read-only in place, as if just loaded from the file save() wrote:
   // for platforms that cannot map the saved file (wasm), without a second copy in memory.
   void freeze();
-  // Loads from any storage holding an index image (the native layer passes an mmap).
-  void load_storage(std::unique_ptr<Storage> storage);
+  // Loads from any storage holding an index image (the native layer passes an mmap), and
+  // offers `companion` (see load_companion) once the index is in. A companion intact and made
+  // for these index bytes under another metric is a BadFormat error, before anything changes:
+  // Annoy's files do not record the metric, and euclidean and manhattan nodes look alike.
+  void load_storage(std::unique_ptr<Storage> storage, std::unique_ptr<Storage> companion = nullptr);
   // Builds into `storage` instead of memory (on-disk build). Only before add_item().
   void set_build_storage(std::unique_ptr<Storage> storage);
 
