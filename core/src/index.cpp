@@ -15,6 +15,7 @@
 
 #include "batch.h"
 #include "compact.h"
+#include "compact_cache.h"
 #include "forest.h"
 #include "metrics.h"
 #include "state_lock.h"
@@ -69,14 +70,9 @@ struct Index::Impl {
   DotLayout dot_layout = DotLayout::Released;  // what the next build writes (dot only)
   bool verbose = false;
   std::function<void(const std::string&)> log;
-  // Compact scoring: the copy is made or checked once, by the first query that needs it
-  // (queries are const and may run on many threads, hence the lock and the atomic).
+  // Compact scoring: the copy is made or checked once, by the first query that needs it.
   bool compact_on = true;
-  mutable std::mutex compact_mutex;
-  mutable std::unique_ptr<detail::Compact> compact;
-  mutable bool compact_checked = false;   // built here, or verified after adopting
-  mutable bool compact_failed = false;    // could not be made (memory): rank exactly
-  mutable std::atomic<const detail::Compact*> compact_ready{nullptr};
+  detail::CompactCache compact;
 
   Impl(int f, Metric metric) : dimension(f), metric(metric) {
     forest.f = f;
@@ -187,8 +183,7 @@ struct Index::Impl {
   const detail::Compact* companion() const {
     require_queryable();
     if (!detail::compact_applies(layout().metric)) return nullptr;
-    std::lock_guard<std::mutex> guard(compact_mutex);
-    const detail::Compact* made = ensure_compact();
+    const detail::Compact* made = compact.get(forest, compact_log());
     if (!made) fail(ErrorCode::OutOfMemory, "out of memory: cannot make the compact companion");
     return made;
   }
@@ -203,39 +198,10 @@ struct Index::Impl {
   }
   // The compact copy, once it is known good; made or verified here on first use.
   const detail::Compact* compact_for_search() const {
-    if (const detail::Compact* ready = compact_ready.load(std::memory_order_acquire)) return ready;
-    if (!detail::compact_applies(layout().metric)) return nullptr;
-    std::lock_guard<std::mutex> lock(compact_mutex);
-    return ensure_compact();
+    return detail::compact_applies(layout().metric) ? compact.get(forest, compact_log()) : nullptr;
   }
-  // Under compact_mutex (or from a non-const call, which no query may overlap).
-  const detail::Compact* ensure_compact() const {
-    if (compact_checked || compact_failed) return compact_failed ? nullptr : compact.get();
-    std::string why;
-    if (compact && !compact->verify(forest, &why)) {
-      if (verbose && log) log("compact companion ignored: " + why + "; making it again");
-      compact.reset();
-    }
-    if (!compact) {
-      try {
-        compact = detail::Compact::encode(forest);
-      } catch (const Error&) {
-        compact_failed = true;  // ranking exactly is slower, never wrong
-        return nullptr;
-      } catch (const std::bad_alloc&) {
-        compact_failed = true;
-        return nullptr;
-      }
-    }
-    compact_checked = true;
-    compact_ready.store(compact.get(), std::memory_order_release);
-    return compact.get();
-  }
-  void drop_compact() {
-    compact_ready.store(nullptr);
-    compact.reset();
-    compact_checked = compact_failed = false;
-  }
+  detail::CompactCache::Log compact_log() const { return verbose ? log : detail::CompactCache::Log(); }
+  void drop_compact() { compact.drop(); }
   bool offer_companion(std::unique_ptr<Storage> storage, std::string* why) {
     require_queryable();
     std::string reason;
@@ -244,8 +210,7 @@ struct Index::Impl {
     if (reason.empty()) adopted = detail::Compact::adopt(std::move(storage), forest, &reason);
     if (why) *why = reason;
     if (!adopted) return false;
-    drop_compact();
-    compact = std::move(adopted);
+    compact.offer(std::move(adopted));
     return true;
   }
 
@@ -412,11 +377,9 @@ void Index::build(int n_trees, ParallelFor* parallel, const std::atomic<bool>* s
   if (!m.compact_on || !detail::compact_applies(m.layout().metric)) return;
   if (codes) {
     codes->seal(m.forest);
-    m.compact = std::move(codes);
-    m.compact_checked = true;
-    m.compact_ready.store(m.compact.get(), std::memory_order_release);
+    m.compact.install(std::move(codes));
   }
-  m.ensure_compact();
+  m.compact_for_search();  // made now (if the build had no codes), not on the first query
 }
 
 void Index::unbuild() {
@@ -607,12 +570,10 @@ void Index::freeze() {
   if (m.state == State::Loaded) return;
   // The built image is exactly n_nodes nodes (build() trimmed the storage), so it is
   // validated and adopted like any loaded index; the compact copy still matches it.
-  std::unique_ptr<detail::Compact> compact = std::move(m.compact);
-  const bool checked = m.compact_checked;
+  bool checked = false;
+  std::unique_ptr<detail::Compact> compact = m.compact.take(&checked);
   m.adopt(std::move(m.forest.storage));
-  m.compact = std::move(compact);
-  m.compact_checked = checked && m.compact;
-  if (m.compact_checked) m.compact_ready.store(m.compact.get());
+  m.compact.restore(std::move(compact), checked);
 }
 void Index::set_compact_scoring(bool on) {
   Exclusive lock(impl_->lock);
