@@ -88,8 +88,9 @@ int main(int argc, char** argv) {
   const std::vector<std::int32_t> truth = truth10(metric, train, test, nq);
 
   std::vector<double> recall[2];
+  std::vector<std::vector<double>> per_seed[2];  // [order][k][seed]: for the spread of the difference
   double build_s[2] = {0, 0};
-  for (int order = 0; order < 2; ++order) recall[order].assign(search.size(), 0);
+  for (int order = 0; order < 2; ++order) recall[order].assign(search.size(), 0), per_seed[order].resize(search.size());
   for (int seed = 1; seed <= seeds; ++seed)
     for (int order = 0; order < 2; ++order) {  // 0: Grove's default, 1: Annoy's order
       grove::AnnoyIndex index(static_cast<int>(train.cols), metric);
@@ -107,13 +108,20 @@ int main(int argc, char** argv) {
           sum += bench::recall10(ids, truth, q);
         }
         recall[order][k] += sum / static_cast<double>(nq) / seeds;
+        per_seed[order][k].push_back(sum / static_cast<double>(nq));
       }
     }
   std::printf("{\"metric\":\"%s\",\"items\":%zu,\"f\":%zu,\"queries\":%zu,\"trees\":%d,\"seeds\":%d,"
               "\"build_s\":{\"default\":%.3f,\"annoy_order\":%.3f},\"points\":[",
               metric.c_str(), train.rows, train.cols, nq, trees, seeds, build_s[0] / seeds, build_s[1] / seeds);
-  for (std::size_t k = 0; k < search.size(); ++k)
-    std::printf("%s{\"search_k\":%d,\"default\":%.4f,\"annoy_order\":%.4f}", k ? "," : "", search[k], recall[0][k], recall[1][k]);
+  for (std::size_t k = 0; k < search.size(); ++k) {
+    // Standard error of the mean difference over seeds (each seed's default minus its Annoy order).
+    double mean = 0, var = 0;
+    for (int i = 0; i < seeds; ++i) mean += (per_seed[0][k][i] - per_seed[1][k][i]) / seeds;
+    for (int i = 0; i < seeds; ++i) var += std::pow(per_seed[0][k][i] - per_seed[1][k][i] - mean, 2) / std::max(1, seeds - 1);
+    std::printf("%s{\"search_k\":%d,\"default\":%.4f,\"annoy_order\":%.4f,\"difference_se\":%.4f}", k ? "," : "", search[k],
+                recall[0][k], recall[1][k], std::sqrt(var / seeds));
+  }
   std::printf("]}\n");
   return 0;
 }
