@@ -27,3 +27,14 @@ def test_on_disk_build_then_load_in_another_process(tmp_path):
     assert int(items) == 5000
     ids = ast.literal_eval(neighbours.strip())
     assert ids[0] == 0 and len(ids) == 10
+
+
+def test_readme_python_quick_start_runs_as_pasted(tmp_path):
+    # The README's first Python block, exactly as a user would paste it.
+    readme = (pathlib.Path(__file__).resolve().parents[3] / "README.md").read_text()
+    block = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "quick_start_from_readme.py"
+    script.write_text(block)
+    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, check=True, capture_output=True, text=True).stdout
+    ids, distances = ast.literal_eval(out.strip())
+    assert ids[0] == 0 and len(ids) == 10 and distances[0] == 0
