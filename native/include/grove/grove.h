@@ -19,6 +19,9 @@ class AnnoyIndex final : public Index {
  public:
   AnnoyIndex(int f, const std::string& metric);
   AnnoyIndex(int f, Metric metric);
+  // Angular, Annoy's default metric (Python warns that it will go; C++ code written as
+  // `Index t(f)` from Annoy's docs compiles as it is).
+  explicit AnnoyIndex(int f) : AnnoyIndex(f, Metric::Angular) {}
 
   // n_jobs threads share the work (-1: all cores); the trees are the same for any n_jobs.
   // `stop`: see Index::build (set from another thread, it cancels the build).
