@@ -1,6 +1,6 @@
 // Helpers shared by the project's scripts: running commands and installing what is missing.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,8 +17,27 @@ export function log(message) {
   console.log(`\x1b[1m[grove]\x1b[0m ${message}`);
 }
 
-// Runs a command, streaming its output; throws when it fails.
+// A build folder configured from another checkout (this one copied or moved) holds a CMake
+// cache naming the old paths, which CMake refuses ("CMakeCache.txt directory ... is
+// different"): such a folder is removed, so the configure that follows starts afresh.
+export function forgetStaleBuild(source, dir) {
+  const cache = path.join(dir, 'CMakeCache.txt');
+  if (!existsSync(cache)) return;
+  const home = /^CMAKE_HOME_DIRECTORY:INTERNAL=(.*)$/m.exec(readFileSync(cache, 'utf8'))?.[1];
+  const cacheDir = /^# For build in directory: (.*)$/m.exec(readFileSync(cache, 'utf8'))?.[1];
+  const same = (a, b) => a !== undefined && path.resolve(a) === path.resolve(b);
+  if (same(home, source) && (cacheDir === undefined || same(cacheDir, dir))) return;
+  log(`${dir} was configured for another checkout (${home}): configuring it afresh`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// Runs a command, streaming its output; throws when it fails. A CMake configure (-S and -B,
+// directly or through emcmake) first forgets a build folder made for another checkout.
 export function run(command, args, options = {}) {
+  const source = args.indexOf('-S'), build = args.indexOf('-B');
+  if ((command === 'cmake' || (command === 'emcmake' && args[0] === 'cmake')) && source >= 0 && build >= 0) {
+    forgetStaleBuild(path.resolve(options.cwd ?? root, args[source + 1]), path.resolve(options.cwd ?? root, args[build + 1]));
+  }
   const result = spawnSync(command, args, { stdio: 'inherit', cwd: root, ...options });
   if (result.error) throw result.error;
   if (result.status !== 0) {

@@ -2,6 +2,7 @@
 # there is no separate copy of the code and no CMake step. Install with
 #   pip install --no-build-isolation ./native/python
 # in a venv of Debian's /usr/bin/python3 made with --system-site-packages (see the README).
+import os
 from pathlib import Path
 
 from pybind11.setup_helpers import Pybind11Extension, build_ext
@@ -10,13 +11,17 @@ from setuptools import setup
 here = Path(__file__).resolve().parent
 root = here.parents[1]
 # setuptools takes source paths relative to this folder only: reach the library's sources
-# through links made here (ignored by git).
+# through links made here (ignored by git). Relative links, so a copied or moved checkout
+# builds its own sources; a link left by another layout is made again.
 linked = here / "_sources"
 linked.mkdir(exist_ok=True)
 for part in ("core", "native"):
     link = linked / part
-    if not link.exists():
-        link.symlink_to(root / part, target_is_directory=True)
+    target = os.path.relpath(root / part, linked)
+    if link.is_symlink() and os.readlink(link) != target:
+        link.unlink()
+    if not link.is_symlink():
+        link.symlink_to(target, target_is_directory=True)
 sources = [f"_sources/core/src/{p.name}" for p in sorted((root / "core" / "src").glob("*.cpp"))]
 sources += [f"_sources/native/src/{p.name}" for p in sorted((root / "native" / "src").glob("*.cpp"))]
 sources.append("src/module.cpp")
