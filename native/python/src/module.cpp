@@ -263,7 +263,8 @@ PYBIND11_MODULE(_grove, m) {
              py::gil_scoped_release release;  // waits for queries on other threads
              self.add_item(id, w);
            },
-           py::arg("i"), py::arg("vector"))
+           py::arg("i"), py::arg("vector"),
+           "add_item(i, vector): stores `vector` (f real numbers: a list, tuple, any sequence or numpy array) as item i (0 <= i < 2**31 - 1). Ids need not be contiguous: the index holds max(i) + 1 items, holes included. Before build() only.")
       .def("build",
            [](AnnoyIndex& self, int n_trees, int n_jobs) {
              std::atomic<bool> stop{false};
@@ -275,33 +276,41 @@ PYBIND11_MODULE(_grove, m) {
              });
              return true;
            },
-           py::arg("n_trees"), py::arg("n_jobs") = -1)
+           py::arg("n_trees"), py::arg("n_jobs") = -1,
+           "build(n_trees, n_jobs=-1): builds n_trees trees (-1: as many as fit twice the items' memory, as Annoy decides) on n_jobs threads (-1: all cores); the trees do not depend on n_jobs. Returns True. Ctrl-C stops it within a fraction of a second (KeyboardInterrupt), leaving the index unbuilt with its items.")
       .def("unbuild", [](AnnoyIndex& self) {
         py::gil_scoped_release release;
         return self.unbuild(), true;
-      })
+      },
+           "unbuild(): drops the trees so that items can be added again. Returns True.")
       .def("save",
            [](AnnoyIndex& self, const std::string& fn, bool prefault) {
              file_call([&] { self.save(fn, prefault); });
              return true;
            },
-           py::arg("fn"), py::arg("prefault") = false)
+           py::arg("fn"), py::arg("prefault") = false,
+           "save(fn, prefault=False): writes the index to fn atomically (and its compact companion fn + '.sq8'), then the index is a read-only memory map of fn, as in Annoy. Returns True; OSError on failure.")
       .def("load",
            [](AnnoyIndex& self, const std::string& fn, bool prefault) {
              file_call([&] { self.load(fn, prefault); });
              return true;
            },
-           py::arg("fn"), py::arg("prefault") = false)
+           py::arg("fn"), py::arg("prefault") = false,
+           "load(fn, prefault=False): memory-maps the index file fn (Annoy's or Grove's) read-only, shared between processes; prefault reads it all in now. Returns True; OSError on failure.")
       .def("unload", [](AnnoyIndex& self) {
         py::gil_scoped_release release;  // waits for queries on other threads
         return self.unload(), true;
-      })
+      },
+           "unload(): releases the index (file mapping or memory); the object is empty again. Returns True.")
       .def("on_disk_build", [](AnnoyIndex& self, const std::string& fn) { return file_call([&] { self.on_disk_build(fn); }), true; },
-           py::arg("fn"))
+           py::arg("fn"),
+           "on_disk_build(fn): builds straight into the file fn (for data larger than memory); call before add_item(). After build() the index is that file, read-only. Returns True.")
       .def("get_nns_by_item", &nns_by_item<AnnoyIndex>,
-           py::arg("i"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false)
+           py::arg("i"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false,
+           "get_nns_by_item(i, n, search_k=-1, include_distances=False): the n nearest items to item i, nearest first (with their distances if asked: a tuple of two lists). search_k: candidates to collect (-1: n * trees); n = 0 or search_k = 0 answer [].")
       .def("get_nns_by_vector", &nns_by_vector<AnnoyIndex>,
-           py::arg("vector"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false)
+           py::arg("vector"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false,
+           "get_nns_by_vector(vector, n, search_k=-1, include_distances=False): the n nearest items to a query vector of f real numbers, nearest first (with distances if asked). search_k as in get_nns_by_item.")
       .def("get_nns_by_vectors",
            [](const AnnoyIndex& self, const py::handle& queries, int n, int search_k, int n_jobs) {
              return batch(self.get_f(), queries, n, [&](const float* q, std::size_t count, std::int32_t* ids, float* d) {
@@ -310,16 +319,24 @@ PYBIND11_MODULE(_grove, m) {
            },
            py::arg("queries"), py::arg("n"), py::arg("search_k") = -1, py::arg("n_jobs") = -1,
            "Batch: a 2-D array of queries; returns (ids, distances) arrays of shape (count, n), padded with -1 and nan.")
-      .def("get_item_vector", [](const AnnoyIndex& self, const py::handle& i) { return self.get_item_vector(to_id(i, "item")); }, py::arg("i"))
+      .def("get_item_vector", [](const AnnoyIndex& self, const py::handle& i) { return self.get_item_vector(to_id(i, "item")); }, py::arg("i"),
+           "get_item_vector(i): item i's stored vector, as a list of floats (hamming: of 0s and 1s).")
       .def("get_distance",
            [](const AnnoyIndex& self, const py::handle& i, const py::handle& j) { return self.get_distance(to_id(i, "item"), to_id(j, "item")); },
-           py::arg("i"), py::arg("j"))
-      .def("get_n_items", &AnnoyIndex::get_n_items)
-      .def("get_n_trees", &AnnoyIndex::get_n_trees)
-      .def("set_seed", [](AnnoyIndex& self, std::uint64_t s) { self.set_seed(s); }, py::arg("seed"))
-      .def("verbose", [](AnnoyIndex& self, bool v) { return self.verbose(v), true; }, py::arg("v"))
-      .def("set_annoy_float_order", &AnnoyIndex::set_annoy_float_order, py::arg("on"))
-      .def("set_memory_limit", &AnnoyIndex::set_memory_limit, py::arg("bytes"))
+           py::arg("i"), py::arg("j"),
+           "get_distance(i, j): the distance between items i and j, on the scale queries report (angular: sqrt(2 - 2 cos); dot: the dot product).")
+      .def("get_n_items", &AnnoyIndex::get_n_items,
+           "get_n_items(): the number of items (max id + 1, holes included).")
+      .def("get_n_trees", &AnnoyIndex::get_n_trees,
+           "get_n_trees(): the number of trees.")
+      .def("set_seed", [](AnnoyIndex& self, std::uint64_t s) { self.set_seed(s); }, py::arg("seed"),
+           "set_seed(seed): the seed of the next build (0 to 2**64 - 1); the same seed and items give the same trees.")
+      .def("verbose", [](AnnoyIndex& self, bool v) { return self.verbose(v), true; }, py::arg("v"),
+           "verbose(v): build progress on stderr when True. Returns True.")
+      .def("set_annoy_float_order", &AnnoyIndex::set_annoy_float_order, py::arg("on"),
+           "set_annoy_float_order(on): builds and distances in Annoy's scalar float order, so a build writes the same file as Annoy's (slower); before add_item(). Default False: Grove's SIMD order, the same bits on every machine.")
+      .def("set_memory_limit", &AnnoyIndex::set_memory_limit, py::arg("bytes"),
+           "set_memory_limit(bytes): the most memory add_item may grow the items to (refuses huge ids early); 0 for no limit.")
       .def("set_dot_layout",
            [](AnnoyIndex& self, const std::string& layout) {
              grove::DotLayout value;
@@ -327,11 +344,13 @@ PYBIND11_MODULE(_grove, m) {
                throw grove::Error(ErrorCode::InvalidArgument, "dot layout must be 'released' or 'main', got '" + layout + "'");
              self.set_dot_layout(value);
            },
-           py::arg("layout"))
+           py::arg("layout"),
+           "set_dot_layout(layout): for dot indexes, the node layout the next build writes: 'released' (every released Annoy reads it; the default) or 'main' (Annoy's unreleased main branch).")
       .def("serialize", [](const AnnoyIndex& self) {
         const std::vector<std::uint8_t> bytes = self.serialize();
         return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-      })
+      },
+           "serialize(): the index as bytes, exactly the file save() writes (Annoy's format).")
       .def("deserialize",
            [](AnnoyIndex& self, const py::bytes& data, const py::object& companion) {
              const std::string bytes = data;
@@ -341,23 +360,29 @@ PYBIND11_MODULE(_grove, m) {
              if (!companion.is_none()) self.deserialize_companion(extra.data(), extra.size());
              return true;
            },
-           py::arg("bytes"), py::arg("companion") = py::none())
+           py::arg("bytes"), py::arg("companion") = py::none(),
+           "deserialize(bytes, companion=None): loads an index from bytes (copied), and its compact companion if given. Returns True; OSError for bytes that are not an index for this f and metric.")
       // Compact scoring: on by default; the answers are the same either way.
-      .def("set_compact_scoring", &AnnoyIndex::set_compact_scoring, py::arg("on"))
-      .def("get_compact_scoring", &AnnoyIndex::get_compact_scoring)
+      .def("set_compact_scoring", &AnnoyIndex::set_compact_scoring, py::arg("on"),
+           "set_compact_scoring(on): scores candidates on 8-bit codes before ranking the best exactly (default True). The answers are the same either way; off saves the companion's memory.")
+      .def("get_compact_scoring", &AnnoyIndex::get_compact_scoring,
+           "get_compact_scoring(): whether compact scoring is on.")
       .def("wants_companion", &AnnoyIndex::wants_companion,
            "Whether save() writes a compact companion and load() looks for one (compact scoring on, a float metric).")
       .def("serialize_companion", [](const AnnoyIndex& self) {
         const std::vector<std::uint8_t> bytes = self.serialize_companion();
         return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-      })
-      .def("companion_size", &AnnoyIndex::companion_size)
+      },
+           "serialize_companion(): the compact companion as bytes (what save() writes to fn + '.sq8'), made now if there is none yet.")
+      .def("companion_size", &AnnoyIndex::companion_size,
+           "companion_size(): the compact companion's size in bytes.")
       .def("deserialize_companion",
            [](AnnoyIndex& self, const py::bytes& data) {
              const std::string bytes = data;
              return self.deserialize_companion(bytes.data(), bytes.size());
            },
-           py::arg("bytes"))
+           py::arg("bytes"),
+           "deserialize_companion(bytes): offers a compact companion for the loaded index; returns whether it was taken (one made for another index is ignored, and made again on the first query).")
       // Annoy's bytes plus f and metric: how indexes travel to Dask workers.
       .def(py::pickle(
           [](const AnnoyIndex& self) {
@@ -384,20 +409,26 @@ PYBIND11_MODULE(_grove, m) {
       .def_property_readonly("metric", [](const grove::ShardedIndex& self) { return grove::metric_name(self.get_metric()); })
       .def("manifest", [](const grove::ShardedIndex& self) { return grove::manifest_json(self.manifest()); },
            "The manifest as JSON text.")
-      .def("get_n_items", &grove::ShardedIndex::get_n_items)
-      .def("get_n_shards", &grove::ShardedIndex::get_n_shards)
-      .def("get_item_vector", [](const grove::ShardedIndex& self, const py::handle& i) { return self.get_item_vector(to_id(i, "item")); }, py::arg("i"))
+      .def("get_n_items", &grove::ShardedIndex::get_n_items,
+           "get_n_items(): the items of every shard (the end of the last shard's ids).")
+      .def("get_n_shards", &grove::ShardedIndex::get_n_shards,
+           "get_n_shards(): the number of shards.")
+      .def("get_item_vector", [](const grove::ShardedIndex& self, const py::handle& i) { return self.get_item_vector(to_id(i, "item")); }, py::arg("i"),
+           "get_item_vector(i): item i's vector, from the shard holding it.")
       .def("get_nns_by_item", &nns_by_item<grove::ShardedIndex>,
-           py::arg("i"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false)
+           py::arg("i"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false,
+           "get_nns_by_item(i, n, search_k=-1, include_distances=False): as AnnoyIndex's, over every shard, the answers merged exactly.")
       .def("get_nns_by_vector", &nns_by_vector<grove::ShardedIndex>,
-           py::arg("vector"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false)
+           py::arg("vector"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false,
+           "get_nns_by_vector(vector, n, search_k=-1, include_distances=False): as AnnoyIndex's, over every shard, the answers merged exactly.")
       .def("get_nns_by_vectors",
            [](const grove::ShardedIndex& self, const py::handle& queries, int n, int search_k) {
              return batch(self.get_f(), queries, n, [&](const float* q, std::size_t count, std::int32_t* ids, float* d) {
                self.get_nns_by_vectors(q, count, n, search_k, ids, d);
              });
            },
-           py::arg("queries"), py::arg("n"), py::arg("search_k") = -1);
+           py::arg("queries"), py::arg("n"), py::arg("search_k") = -1,
+           "Batch over every shard: a 2-D array of queries; returns (ids, distances) arrays of shape (count, n), padded with -1 and nan.");
 
   m.def("save_manifest",
         [](const std::string& path, const std::string& json) { grove::save_manifest(path, grove::parse_manifest(json)); },

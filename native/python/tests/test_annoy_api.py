@@ -336,3 +336,16 @@ def test_annoys_precision_test_with_defaults(metric, n):
         index.build(10)
         found += sum(1 for i in index.get_nns_by_vector([0] * 10, n) if i < n)
     assert found / (3 * n) >= 0.98
+
+
+def test_every_method_is_documented():
+    # help(AnnoyIndex) shows what each method does, as Annoy's does, not only its signature.
+    from grove import ShardedIndex
+    for cls in (AnnoyIndex, ShardedIndex):
+        for name in dir(cls):
+            method = getattr(cls, name)
+            if name.startswith("_") or not callable(method):
+                continue
+            text = (method.__doc__ or "").split("\n")
+            described = [line for line in text[1:] if line.strip()]  # pybind's first line is the signature
+            assert described, f"{cls.__name__}.{name} has no docstring"
