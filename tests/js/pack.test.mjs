@@ -1,7 +1,7 @@
 // The published tarball: npm pack, install into an empty folder, use it from CJS and ESM.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -70,5 +70,17 @@ test('the tarball passes attw, publint and strict type checks', async () => {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// The README quotes the inline build's size against the module and its wasm: keep it true
+// (within 10%), as the build grows.
+test("the README's sizes of the inline and the default build are today's", () => {
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  const m = /\((\d+) KB instead of (\d+) KB \+ (\d+) KB, before compression/.exec(readme);
+  assert.ok(m, 'the README no longer quotes the sizes');
+  const kb = (file) => statSync(path.join(root, 'dist', file)).size / 1000;
+  for (const [quoted, file] of [[m[1], 'grove.inline.mjs'], [m[2], 'grove.browser.mjs'], [m[3], 'grove.wasm']]) {
+    assert.ok(Math.abs(Number(quoted) - kb(file)) <= 0.1 * kb(file), `README says ${quoted} KB for ${file}, it is ${kb(file).toFixed(0)} KB`);
   }
 });
