@@ -1,7 +1,9 @@
 'use strict';
 // Node entry (CommonJS): the module is compiled synchronously, so require() returns a ready API.
-const fs = require('node:fs');
-const path = require('node:path');
+// Built-in modules through process.getBuiltinModule (Node 20.16 and later) where it exists:
+// an ES module bundle (esbuild --platform=node --format=esm) has no require() to call.
+const fs = process.getBuiltinModule?.('node:fs') ?? require('node:fs');
+const path = process.getBuiltinModule?.('node:path') ?? require('node:path');
 const { createApi, GroveError, checkBlockSize } = require('./api.cjs');
 // GROVE_DIST_DIR points at another build of dist/ (the test suite runs once against a
 // build with wasm assertions and a checked heap). The literal requires let bundlers (esbuild
@@ -13,8 +15,10 @@ const createGroveModule = testDist ? require(path.join(testDist, 'grove.node.cjs
 // the bytes ourselves. In a bundle, grove.wasm is not next to this file: then the bytes come
 // from the inline copy, which the bundler includes through this literal require.
 function wasmBytes() {
-  const file = path.join(testDist || path.join(__dirname, '..', 'dist'), 'grove.wasm');
-  if (fs.existsSync(file)) return fs.readFileSync(file);
+  // No __dirname in an ES module bundle: the bytes are the bundled inline copy then.
+  const here = typeof __dirname === 'undefined' ? null : path.join(__dirname, '..', 'dist');
+  const file = testDist || here ? path.join(testDist || here, 'grove.wasm') : null;
+  if (file && fs.existsSync(file)) return fs.readFileSync(file);
   return Buffer.from(require('../dist/grove.wasm.b64.cjs'), 'base64');
 }
 const Module = createGroveModule({ wasmBinary: wasmBytes() });

@@ -3,6 +3,17 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { capture, ensurePackages, isMain, jobs, log, root, run } from './lib.mjs';
 import { ensureNodeModules } from './node-deps.mjs';
 
+// emcc 3.1.6's Node loader sets its script folder from __dirname when it starts, which an ES
+// module bundle of it (esbuild --platform=node --format=esm) does not define: a bundled
+// program then died at start. The folder is only used to find files Grove never asks it for
+// (the wasm bytes are passed in), so where __dirname is missing it is '.'.
+function portableNodeLoader(file) {
+  const text = readFileSync(file, 'utf8');
+  const from = 'scriptDirectory=__dirname+"/"';
+  if (!text.includes(from)) throw new Error(`${file}: emcc's loader changed; ${from} is not in it`);
+  writeFileSync(file, text.replace(from, 'scriptDirectory=(typeof __dirname!="undefined"?__dirname:".")+"/"'));
+}
+
 // The wasm build with runtime checks: assertions and a checked heap (every load and store
 // bounds- and alignment-checked). Only the Node loader is built; tests point GROVE_DIST_DIR at it.
 export async function buildCheckedWasm() {
@@ -15,6 +26,7 @@ export async function buildCheckedWasm() {
   run('cmake', ['--build', dir, '--parallel', jobs, '--target', 'grove_node'], { env });
   rmSync(`${dist}/grove.wasm`, { force: true });
   renameSync(`${dist}/grove.node.wasm`, `${dist}/grove.wasm`);
+  portableNodeLoader(`${dist}/grove.node.cjs`);
   return dist;
 }
 
@@ -28,6 +40,7 @@ export async function buildWasm() {
   log('wasm: build with emcc');
   run('emcmake', ['cmake', '-S', root, '-B', dir, '-DCMAKE_BUILD_TYPE=Release', `-DGROVE_WASM_OUT=${dist}`], { env });
   run('cmake', ['--build', dir, '--parallel', jobs], { env });
+  portableNodeLoader(`${dist}/grove.node.cjs`);
   // Both loaders link the same objects into the same wasm; ship it once.
   if (existsSync(`${dist}/grove.node.wasm`)) {
     capture('cmp', [`${dist}/grove.wasm`, `${dist}/grove.node.wasm`]);

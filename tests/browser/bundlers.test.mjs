@@ -114,11 +114,18 @@ for (const [name, build] of Object.entries(builds)) {
   });
 }
 
-test('esbuild --platform=node: the bundled program runs on its own', async () => {
-  const app = makeApp('node-bundle', 'grove-ann');
-  const esbuild = fromRoot('esbuild');
-  const bundle = path.join(scratch, 'node-bundle-out', 'bundle.cjs');
-  await esbuild.build({ entryPoints: [path.join(app, 'node-main.cjs')], bundle: true, platform: 'node', outfile: bundle, logLevel: 'error' });
+// Every pairing of a CommonJS or ES module program with CommonJS or ES module output.
+for (const [source, format] of [['node-main.cjs', 'cjs'], ['node-main.cjs', 'esm'], ['node-main.mjs', 'cjs'], ['node-main.mjs', 'esm']]) {
+  test(`esbuild --platform=node --format=${format} of ${source}: the bundled program runs on its own`, async () => {
+    const name = `node-bundle-${source.replace('.', '-')}-${format}`;
+    const app = makeApp(name, 'grove-ann');
+    const esbuild = fromRoot('esbuild');
+    const bundle = path.join(scratch, `${name}-out`, format === 'esm' ? 'bundle.mjs' : 'bundle.cjs');
+    await esbuild.build({ entryPoints: [path.join(app, source)], bundle: true, platform: 'node', format, outfile: bundle, logLevel: 'error' });
+    rmSync(app, { recursive: true, force: true });  // nothing of the package is left to find
+    assert.equal(execFileSync('node', [bundle], { cwd: os.tmpdir(), encoding: 'utf8' }).trim(), '[1,0]');
+  });
+}
   rmSync(app, { recursive: true, force: true });  // nothing of the package is left to find
   assert.equal(execFileSync('node', [bundle], { cwd: os.tmpdir(), encoding: 'utf8' }).trim(), '[1,0]');
 });
