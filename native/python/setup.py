@@ -24,12 +24,16 @@ for part in ("core", "native"):
         link.symlink_to(target, target_is_directory=True)
 sources = [f"_sources/core/src/{p.name}" for p in sorted((root / "core" / "src").glob("*.cpp"))]
 sources += [f"_sources/native/src/{p.name}" for p in sorted((root / "native" / "src").glob("*.cpp"))]
+# The command-line tool too, for the `grove` console script (grove/cli.py): the same program.
+sources += ["_sources/native/tools/datasets.cpp", "_sources/native/tools/grove_cli.cpp"]
 sources.append("src/module.cpp")
 
 extension = Pybind11Extension(
     "grove._grove",
     sources,
-    include_dirs=[str(root / "core" / "include"), str(root / "native" / "include"), str(root / "native" / "src")],
+    include_dirs=[str(root / "core" / "include"), str(root / "native" / "include"), str(root / "native" / "src"),
+                  str(root / "native" / "tools")],
+    define_macros=[("GROVE_CLI_NO_MAIN", "1")],
     cxx_std=17,
     # As the CMake build: float sums in source order (no fused multiply-add), so builds match
     # Annoy's and the C++ library's bit for bit.

@@ -490,7 +490,10 @@ int cmd_info(const Args& args) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// The whole program; main() below, or the Python package's `grove` console script
+// (native/python, built with GROVE_CLI_NO_MAIN), calls it.
+int grove_cli_main(int argc, char** argv);
+int grove_cli_main(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
@@ -512,3 +515,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 }
+
+#ifndef GROVE_CLI_NO_MAIN
+int main(int argc, char** argv) { return grove_cli_main(argc, argv); }
+#endif

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <condition_variable>
 #include <exception>
 #include <limits>
@@ -242,6 +243,8 @@ std::string metric_of(const py::object& metric) {
 
 }  // namespace
 
+int grove_cli_main(int argc, char** argv);  // native/tools/grove_cli.cpp
+
 PYBIND11_MODULE(_grove, m) {
   m.doc() = "Grove: approximate nearest neighbours in Annoy's file format (native module).";
   py::register_exception_translator([](std::exception_ptr p) {
@@ -430,6 +433,18 @@ PYBIND11_MODULE(_grove, m) {
            py::arg("queries"), py::arg("n"), py::arg("search_k") = -1,
            "Batch over every shard: a 2-D array of queries; returns (ids, distances) arrays of shape (count, n), padded with -1 and nan.");
 
+  m.def("_cli",
+        [](std::vector<std::string> args) {
+          std::vector<char*> argv;
+          for (std::string& a : args) argv.push_back(&a[0]);
+          argv.push_back(nullptr);
+          py::gil_scoped_release release;
+          const int status = grove_cli_main(static_cast<int>(args.size()), argv.data());
+          std::fflush(stdout);
+          std::fflush(stderr);
+          return status;
+        },
+        py::arg("argv"), "Runs the grove command line (argv as sys.argv); returns its exit status.");
   m.def("save_manifest",
         [](const std::string& path, const std::string& json) { grove::save_manifest(path, grove::parse_manifest(json)); },
         py::arg("path"), py::arg("json"),
