@@ -253,30 +253,3 @@ test('errors are GroveError, RangeError or TypeError with a code', () => {
   assert.throws(() => index.getNnsByItem(0, 1), (e) => e instanceof GroveError && e.code === 'WrongState');
   index.dispose();
 });
-
-// Annoy's test_precision_1/_10 (euclidean and manhattan): point j on a random ray at distance
-// j from the origin (f = 10, 10 trees), the origin as the query, default search_k.
-test("Annoy's precision test passes with the defaults", () => {
-  let x = 99;
-  const gauss = () => {  // Box-Muller over a fixed LCG
-    const u = ((x = (x * 1103515245 + 12345) >>> 0) + 1) / 2 ** 32, v = ((x = (x * 1103515245 + 12345) >>> 0) + 1) / 2 ** 32;
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  };
-  for (const metric of ['euclidean', 'manhattan']) {
-    for (const n of [1, 10]) {
-      let found = 0;
-      for (let round = 0; round < 2; round++) {
-        const index = new AnnoyIndex(10, metric);
-        for (let j = 0; j < 10000; j++) {
-          const p = Array.from({ length: 10 }, gauss);
-          const length = metric === 'manhattan' ? p.reduce((s, v) => s + Math.abs(v), 0) : Math.hypot(...p);
-          index.addItem(j, p.map((v) => (v / length) * j));
-        }
-        index.build(10);
-        found += index.getNnsByVector(new Array(10).fill(0), n).filter((id) => id < n).length;
-        index.dispose();
-      }
-      assert.ok(found / (2 * n) >= 0.98, `${metric} n=${n}: precision ${found / (2 * n)}`);
-    }
-  }
-});
