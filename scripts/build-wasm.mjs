@@ -10,8 +10,10 @@ import { ensureNodeModules } from './node-deps.mjs';
 function portableNodeLoader(file) {
   const text = readFileSync(file, 'utf8');
   const from = 'scriptDirectory=__dirname+"/"';
+  const to = 'scriptDirectory=(typeof __dirname!="undefined"?__dirname:".")+"/"';
+  if (text.includes(to)) return;  // patched already (the link was up to date)
   if (!text.includes(from)) throw new Error(`${file}: emcc's loader changed; ${from} is not in it`);
-  writeFileSync(file, text.replace(from, 'scriptDirectory=(typeof __dirname!="undefined"?__dirname:".")+"/"'));
+  writeFileSync(file, text.replace(from, to));
 }
 
 // The wasm build with runtime checks: assertions and a checked heap (every load and store
