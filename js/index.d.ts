@@ -77,20 +77,31 @@ export class ShardedIndex {
   private constructor();
   /** From a path (Node: shards read from its folder) or a URL (shards fetched in parallel). */
   static open(manifest: UrlLike, options?: FetchOptions): Promise<ShardedIndex>;
+  /** The manifest: f, metric, n_trees, total_items and each shard's file and id range. */
   readonly manifest: Manifest;
+  /** True after dispose(). */
   readonly disposed: boolean;
+  /** Up to n nearest items to `vector` over every shard, nearest first, merged exactly. */
   getNnsByVector(vector: Vector, n: number, searchK?: number, includeDistances?: false): number[];
   getNnsByVector(vector: Vector, n: number, searchK: number | undefined, includeDistances: true): [number[], number[]];
   getNnsByVector(vector: Vector, n: number, searchK?: number, includeDistances?: boolean): number[] | [number[], number[]];
+  /** Up to n nearest items to item `item` (from the shard holding it), over every shard. */
   getNnsByItem(item: number, n: number, searchK?: number, includeDistances?: false): number[];
   getNnsByItem(item: number, n: number, searchK: number | undefined, includeDistances: true): [number[], number[]];
   getNnsByItem(item: number, n: number, searchK?: number, includeDistances?: boolean): number[] | [number[], number[]];
+  /** Batch search over every shard: `queries` holds q vectors of f values back to back. */
   getNnsByVectors(queries: Vector, n: number, searchK?: number): BatchResult;
+  /** Item `item`'s vector, from the shard holding it. */
   getItemVector(item: number): number[];
+  /** The items of every shard: the end of the last shard's ids. */
   getNItems(): number;
+  /** The number of shards. */
   getNShards(): number;
+  /** The dimension. */
   getF(): number;
+  /** Frees every shard's wasm memory. */
   dispose(): void;
+  /** dispose(), for `using`. */
   [Symbol.dispose](): void;
   get_nns_by_item: ShardedIndex['getNnsByItem'];
   get_nns_by_vector: ShardedIndex['getNnsByVector'];
@@ -136,7 +147,9 @@ export class AnnoyIndex {
    */
   constructor(f: number, metric: Metric, options?: { dotLayout?: DotLayout });
 
+  /** The dimension (hamming: the number of bits). */
   readonly f: number;
+  /** The metric as given to the constructor. */
   readonly metric: Metric;
   /** True after dispose(). */
   readonly disposed: boolean;
@@ -175,11 +188,15 @@ export class AnnoyIndex {
   getDistance(i: number, j: number): number;
   /** max(id) + 1, holes included. */
   getNItems(): number;
+  /** The number of trees (after load: as many roots as Annoy's loader finds). */
   getNTrees(): number;
+  /** The dimension. */
   getF(): number;
   /** The metric's canonical name ('cosine' is 'angular'). */
   getMetric(): Exclude<Metric, 'cosine'>;
+  /** Built here (and not saved or loaded since). */
   isBuilt(): boolean;
+  /** Loaded from a file or bytes, or saved: read-only. */
   isLoaded(): boolean;
   /** Seed for the next build. */
   setSeed(seed: number | bigint): void;
@@ -227,6 +244,7 @@ export class AnnoyIndex {
    * which stays exactly that of a full float ranking. false: rank every candidate exactly.
    */
   setCompactScoring(on: boolean): true;
+  /** Whether compact scoring is on. */
   getCompactScoring(): boolean;
   /** Whether save() writes a compact companion and load() looks for one (compact scoring on, a float metric). */
   wantsCompanion(): boolean;
@@ -247,13 +265,16 @@ export class AnnoyIndex {
 
   /** Frees the index's wasm memory. */
   dispose(): void;
+  /** dispose(), for `using`. */
   [Symbol.dispose](): void;
 
   /** Bytes of wasm memory the module holds (it grows as needed and is reused after dispose()). */
   static wasmMemoryBytes(): number;
   /** Indexes neither disposed nor collected: each holds wasm memory until then. */
   static liveIndexes(): number;
+  /** A new index loaded from bytes in Annoy's format (and its compact companion, if given). */
   static deserialize(bytes: IndexBytes, f: number, metric: Metric, companion?: IndexBytes): AnnoyIndex;
+  /** A new index fetched from a URL or Response straight into wasm memory (see loadUrl). */
   static fromUrl(source: UrlLike | ResponseLike, f: number, metric: Metric, options?: IndexFetchOptions): Promise<AnnoyIndex>;
 
   // Annoy's names.

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { AnnoyIndex, GroveError } from 'grove-ann';
-import { bruteForce, distance, near, randomVectors } from './helpers.mjs';
+import { bruteForce, distance, near, randomVectors, root } from './helpers.mjs';
 
 const METRICS = ['angular', 'euclidean', 'manhattan', 'dot', 'hamming'];
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'grove-js-'));
@@ -252,4 +252,24 @@ test('errors are GroveError, RangeError or TypeError with a code', () => {
   const index = new AnnoyIndex(2, 'euclidean');
   assert.throws(() => index.getNnsByItem(0, 1), (e) => e instanceof GroveError && e.code === 'WrongState');
   index.dispose();
+});
+
+// Editors show the types' JSDoc: every method and property of AnnoyIndex and ShardedIndex in
+// js/index.d.ts has one (an overload's first declaration carries it; snake_case aliases point
+// at their camelCase method).
+test('every AnnoyIndex and ShardedIndex member is documented in index.d.ts', () => {
+  const lines = readFileSync(path.join(root, 'js', 'index.d.ts'), 'utf8').split('\n');
+  let inClass = null;
+  const missing = [];
+  lines.forEach((line, i) => {
+    const opening = /^export (?:declare )?class (\w+)/.exec(line);
+    if (opening) inClass = ['AnnoyIndex', 'ShardedIndex'].includes(opening[1]) ? opening[1] : null;
+    else if (line.startsWith('}')) inClass = null;
+    const member = inClass && /^ {2}(?:static |readonly )?(\[Symbol\.dispose\]|[A-Za-z]\w*)[(:?]/.exec(line);
+    if (!member || member[1].includes('_')) return;
+    let j = i - 1;
+    while (j >= 0 && lines[j].startsWith(`  ${line.trim().startsWith('static') ? 'static ' : ''}${member[1]}(`)) j--;
+    if (!lines[j].trim().endsWith('*/')) missing.push(`${inClass}.${member[1]}`);
+  });
+  assert.deepEqual([...new Set(missing)], []);
 });
