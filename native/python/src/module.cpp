@@ -245,6 +245,16 @@ std::string metric_of(const py::object& metric) {
 
 int grove_cli_main(int argc, char** argv);  // native/tools/grove_cli.cpp
 
+namespace {
+// An item's vector with the GIL released: the call waits for the index's lock, which a build
+// on another thread holds, and other Python threads should run meanwhile.
+template <class I>
+std::vector<float> released(const I& self, std::int32_t item) {
+  py::gil_scoped_release release;
+  return self.get_item_vector(item);
+}
+}  // namespace
+
 PYBIND11_MODULE(_grove, m) {
   m.doc() = "Grove: approximate nearest neighbours in Annoy's file format (native module).";
   py::register_exception_translator([](std::exception_ptr p) {
@@ -322,19 +332,23 @@ PYBIND11_MODULE(_grove, m) {
            },
            py::arg("queries"), py::arg("n"), py::arg("search_k") = -1, py::arg("n_jobs") = -1,
            "Batch: a 2-D array of queries; returns (ids, distances) arrays of shape (count, n), padded with -1 and nan.")
-      .def("get_item_vector", [](const AnnoyIndex& self, const py::handle& i) { return self.get_item_vector(to_id(i, "item")); }, py::arg("i"),
+      .def("get_item_vector", [](const AnnoyIndex& self, const py::handle& i) { return released(self, to_id(i, "item")); }, py::arg("i"),
            "get_item_vector(i): item i's stored vector, as a list of floats (hamming: of 0s and 1s).")
       .def("get_distance",
-           [](const AnnoyIndex& self, const py::handle& i, const py::handle& j) { return self.get_distance(to_id(i, "item"), to_id(j, "item")); },
+           [](const AnnoyIndex& self, const py::handle& i, const py::handle& j) {
+             const std::int32_t a = to_id(i, "item"), b = to_id(j, "item");
+             py::gil_scoped_release release;
+             return self.get_distance(a, b);
+           },
            py::arg("i"), py::arg("j"),
            "get_distance(i, j): the distance between items i and j, on the scale queries report (angular: sqrt(2 - 2 cos); dot: the dot product).")
-      .def("get_n_items", &AnnoyIndex::get_n_items,
+      .def("get_n_items", &AnnoyIndex::get_n_items, py::call_guard<py::gil_scoped_release>(),
            "get_n_items(): the number of items (max id + 1, holes included).")
-      .def("get_n_trees", &AnnoyIndex::get_n_trees,
+      .def("get_n_trees", &AnnoyIndex::get_n_trees, py::call_guard<py::gil_scoped_release>(),
            "get_n_trees(): the number of trees.")
-      .def("set_seed", [](AnnoyIndex& self, std::uint64_t s) { self.set_seed(s); }, py::arg("seed"),
+      .def("set_seed", [](AnnoyIndex& self, std::uint64_t s) { self.set_seed(s); }, py::arg("seed"), py::call_guard<py::gil_scoped_release>(),
            "set_seed(seed): the seed of the next build (0 to 2**64 - 1); the same seed and items give the same trees.")
-      .def("verbose", [](AnnoyIndex& self, bool v) { return self.verbose(v), true; }, py::arg("v"),
+      .def("verbose", [](AnnoyIndex& self, bool v) { return self.verbose(v), true; }, py::arg("v"), py::call_guard<py::gil_scoped_release>(),
            "verbose(v): build progress on stderr when True. Returns True.")
       .def("set_annoy_float_order", &AnnoyIndex::set_annoy_float_order, py::arg("on"),
            "set_annoy_float_order(on): builds and distances in Annoy's scalar float order, so a build writes the same file as Annoy's (slower); before add_item(). Default False: Grove's SIMD order, the same bits on every machine.")
@@ -416,7 +430,7 @@ PYBIND11_MODULE(_grove, m) {
            "get_n_items(): the items of every shard (the end of the last shard's ids).")
       .def("get_n_shards", &grove::ShardedIndex::get_n_shards,
            "get_n_shards(): the number of shards.")
-      .def("get_item_vector", [](const grove::ShardedIndex& self, const py::handle& i) { return self.get_item_vector(to_id(i, "item")); }, py::arg("i"),
+      .def("get_item_vector", [](const grove::ShardedIndex& self, const py::handle& i) { return released(self, to_id(i, "item")); }, py::arg("i"),
            "get_item_vector(i): item i's vector, from the shard holding it.")
       .def("get_nns_by_item", &nns_by_item<grove::ShardedIndex>,
            py::arg("i"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false,

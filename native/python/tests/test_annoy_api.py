@@ -349,3 +349,30 @@ def test_every_method_is_documented():
             text = (method.__doc__ or "").split("\n")
             described = [line for line in text[1:] if line.strip()]  # pybind's first line is the signature
             assert described, f"{cls.__name__}.{name} has no docstring"
+
+
+def test_a_call_waiting_for_a_build_lets_other_python_threads_run():
+    # get_n_items() during a build on another thread waits for the index, with the GIL
+    # released: a third thread keeps running meanwhile (it used to stall with the GIL held).
+    index = AnnoyIndex(32, "euclidean")
+    for i, v in enumerate(np.random.default_rng(1).standard_normal((20000, 32)).astype(np.float32)):
+        index.add_item(i, v)
+    building = threading.Thread(target=index.build, args=(150, 1))
+    building.start()
+    time.sleep(0.2)  # the build holds the index now
+    ticks, stop = [0], threading.Event()
+
+    def count():
+        while not stop.is_set():
+            ticks[0] += 1
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    before = ticks[0]
+    assert index.get_n_items() == 20000  # waits for the build
+    during = ticks[0] - before
+    stop.set()
+    counter.join()
+    building.join()
+    assert index.get_n_trees() == 150
+    assert during > 1000, f"the other thread ran {during} steps while get_n_items() waited"
