@@ -645,12 +645,15 @@ void build_trees(Forest& forest, const BuildOptions& options) {
 
 // Room for the trees up front, from a generous estimate (a tree of buckets at least half
 // full), so a large index is not reallocated by 1.3x steps while it grows: in wasm32 a
-// realloc that cannot extend in place needs the old and the new block at once.
+// realloc that cannot extend in place needs the old and the new block at once. At most
+// kReservedTrees trees' worth: the room is zeroed before the first tree grows, and for
+// thousands of trees that took seconds that Ctrl-C could not stop (the rest grows as needed).
+constexpr std::int64_t kReservedTrees = 128;
 void reserve_for_trees(Forest& forest, int n_trees) {
   const std::int64_t n = forest.n_items;
   const std::int64_t k = std::max<std::int64_t>(2, static_cast<std::int64_t>(forest.layout.max_bucket()));
   const std::int64_t per_tree = 4 * n / k + 2;
-  const std::int64_t trees = n_trees == -1 ? 0 : n_trees;
+  const std::int64_t trees = n_trees == -1 ? 0 : std::min<std::int64_t>(n_trees, kReservedTrees);
   const std::int64_t nodes = (n_trees == -1 ? 2 * n + per_tree : n + trees * (per_tree + 1));
   forest.reserve_hint(std::min<std::int64_t>(nodes, std::numeric_limits<std::int32_t>::max()));
 }
