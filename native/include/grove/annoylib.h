@@ -159,17 +159,23 @@ class AnnoyIndex : public AnnoyIndexInterface<S, T, typename Random::seed_type> 
     return add_item(item, copy.data(), error);
   }
   bool build(int q, int n_threads = -1, char** error = nullptr) override {
-    return detail::attempt(error, [&] { index_.build(q, ThreadedBuildPolicy::threads(n_threads)); });
+    return detail::attempt(error, [&] {
+      index_.build(q, ThreadedBuildPolicy::threads(n_threads));
+      built_on_disk_ = on_disk_;
+    });
   }
   bool unbuild(char** error = nullptr) override {
     return detail::attempt(error, [&] { index_.unbuild(); });
   }
   bool save(const char* filename, bool prefault = false, char** error = nullptr) override {
     // As in Annoy, an index built on disk is that file already: save() has nothing to write.
-    if (on_disk_ && index_.is_built()) return true;
+    if (built_on_disk_) return true;
     return detail::attempt(error, [&] { index_.save(filename ? filename : "", prefault); });
   }
-  void unload() override { index_.unload(); }
+  void unload() override {
+    index_.unload();
+    on_disk_ = built_on_disk_ = false;
+  }
   bool load(const char* filename, bool prefault = false, char** error = nullptr) override {
     return detail::attempt(error, [&] { index_.load(filename ? filename : "", prefault); });
   }
@@ -235,7 +241,8 @@ class AnnoyIndex : public AnnoyIndexInterface<S, T, typename Random::seed_type> 
 
   int f_;
   grove::AnnoyIndex index_;
-  bool on_disk_ = false;
+  bool on_disk_ = false;        // on_disk_build() was called
+  bool built_on_disk_ = false;  // and build() has published the file
 };
 
 }  // namespace Annoy
