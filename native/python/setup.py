@@ -1,7 +1,8 @@
-# Builds grove._grove from the same C++ sources as the library (core/ and native/src/), so
-# there is no separate copy of the code and no CMake step. Install with
+# Builds grove._grove from the same C++ sources as the library (core/ and native/), so there
+# is no separate copy of the code and no CMake step. Install with
 #   pip install --no-build-isolation ./native/python
-# in a venv of Debian's /usr/bin/python3 made with --system-site-packages (see the README).
+# in a venv of Debian's /usr/bin/python3 made with --system-site-packages (see the README);
+# `npm run release` builds the sdist and the wheel (see RELEASING.md).
 import os
 from pathlib import Path
 
@@ -9,30 +10,39 @@ from pybind11.setup_helpers import Pybind11Extension, build_ext
 from setuptools import setup
 
 here = Path(__file__).resolve().parent
-root = here.parents[1]
-# setuptools takes source paths relative to this folder only: reach the library's sources
-# through links made here (ignored by git). Relative links, so a copied or moved checkout
-# builds its own sources; a link left by another layout is made again.
+# setuptools takes source paths relative to this folder only, so the library's sources are
+# reached through _sources/: in a checkout, relative links made here (ignored by git), so a
+# copied or moved checkout builds its own sources; in an sdist, real folders (the sdist
+# copies what the links show). Only the folders the build reads are linked: a link to all of
+# native/ would contain this folder again, a loop for anything that walks the tree.
+PARTS = ("core/include", "core/src", "native/include", "native/src", "native/tools")
 linked = here / "_sources"
-linked.mkdir(exist_ok=True)
-for part in ("core", "native"):
-    link = linked / part
-    target = os.path.relpath(root / part, linked)
-    if link.is_symlink() and os.readlink(link) != target:
-        link.unlink()
-    if not link.is_symlink():
-        link.symlink_to(target, target_is_directory=True)
-sources = [f"_sources/core/src/{p.name}" for p in sorted((root / "core" / "src").glob("*.cpp"))]
-sources += [f"_sources/native/src/{p.name}" for p in sorted((root / "native" / "src").glob("*.cpp"))]
+for old_layout in ("core", "native"):  # earlier checkouts linked these folders whole
+    if (linked / old_layout).is_symlink():
+        (linked / old_layout).unlink()
+if (linked / "core" / "src").is_symlink() or not (linked / "core" / "src").exists():
+    root = here.parents[1]
+    for part in PARTS:
+        link = linked / part
+        link.parent.mkdir(parents=True, exist_ok=True)
+        target = os.path.relpath(root / part, link.parent)
+        if link.is_symlink() and os.readlink(link) != target:
+            link.unlink()
+        if not link.is_symlink():
+            link.symlink_to(target, target_is_directory=True)
+
+
+def cpp_files(folder):
+    return [f"_sources/{folder}/{p.name}" for p in sorted((linked / folder).glob("*.cpp"))]
+
+
 # The command-line tool too, for the `grove` console script (grove/cli.py): the same program.
-sources += ["_sources/native/tools/datasets.cpp", "_sources/native/tools/grove_cli.cpp"]
-sources.append("src/module.cpp")
+sources = cpp_files("core/src") + cpp_files("native/src") + cpp_files("native/tools") + ["src/module.cpp"]
 
 extension = Pybind11Extension(
     "grove._grove",
     sources,
-    include_dirs=[str(root / "core" / "include"), str(root / "native" / "include"), str(root / "native" / "src"),
-                  str(root / "native" / "tools")],
+    include_dirs=[f"_sources/{part}" for part in ("core/include", "native/include", "native/src", "native/tools")],
     define_macros=[("GROVE_CLI_NO_MAIN", "1")],
     cxx_std=17,
     # As the CMake build: float sums in source order (no fused multiply-add), so builds match

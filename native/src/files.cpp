@@ -179,6 +179,11 @@ class BuildFile : public Storage {
         io_error("cannot grow the on-disk index to " + std::to_string(bytes) + " bytes in", tmp_path_, err);
       }
     }
+#ifdef __EMSCRIPTEN__
+    // Emscripten emulates a shared mapping with a copy that reaches the file only on msync or
+    // munmap: write the old copy back before the new mapping reads the file.
+    if (data_ && ::msync(data_, size_, MS_SYNC) != 0) io_error("cannot sync", tmp_path_, errno);
+#endif
     std::uint8_t* mapped = nullptr;
     if (bytes > 0) {
       void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);

@@ -23,6 +23,10 @@
 #include <string>
 #include <vector>
 
+#ifdef __EMSCRIPTEN__
+#include <emscripten/emscripten.h>
+#endif
+
 #include "datasets.h"
 #include "grove/grove.h"
 
@@ -199,6 +203,20 @@ class Progress {
   bool on_;
 };
 
+#ifdef __EMSCRIPTEN__
+// Emscripten's isatty() says yes for every standard stream: ask Node.
+EM_JS(int, node_streams_are_terminals, (), { return process.stdout.isTTY && process.stderr.isTTY ? 1 : 0; });
+#endif
+
+// Progress lines only when a person watches (both streams are a terminal).
+bool on_terminal() {
+#ifdef __EMSCRIPTEN__
+  return node_streams_are_terminals() != 0;
+#else
+  return ::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO);
+#endif
+}
+
 int cmd_build(const Args& args) {
   if (args.positional.size() != 2) throw Error(ErrorCode::InvalidArgument, "build needs IN and OUT");
   const std::string metric = args.get("metric", "angular");
@@ -216,7 +234,7 @@ int cmd_build(const Args& args) {
     throw Error(ErrorCode::InvalidArgument, "--dot-layout is 'released' (what every released Annoy reads) or 'main', got '" +
                                                 args.get("dot-layout") + "'");
 
-  Progress progress(!args.has("quiet") && !json && ::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO));
+  Progress progress(!args.has("quiet") && !json && on_terminal());
   auto t0 = Clock::now();
   progress.show("reading " + args.positional[0] + "...");
   Matrix data = grove::tools::read_matrix(args.positional[0]);
@@ -273,7 +291,7 @@ int cmd_shard(const Args& args) {
   grove::DotLayout dot_layout = grove::DotLayout::Released;
   if (args.has("dot-layout") && !grove::parse_dot_layout(args.get("dot-layout"), &dot_layout))
     throw Error(ErrorCode::InvalidArgument, "--dot-layout is 'released' or 'main', got '" + args.get("dot-layout") + "'");
-  Progress progress(!args.has("quiet") && !args.has("json") && ::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO));
+  Progress progress(!args.has("quiet") && !args.has("json") && on_terminal());
   Matrix data = grove::tools::read_matrix(args.positional[0]);
   if (data.rows < static_cast<std::size_t>(n_shards))
     throw Error(ErrorCode::InvalidArgument, "cannot make " + std::to_string(n_shards) + " shards of " + std::to_string(data.rows) + " rows");
