@@ -4,9 +4,12 @@
 import { existsSync } from 'node:fs';
 import { ensurePackages, root, run } from './lib.mjs';
 
+// What building and testing the binding needs, all from Debian.
+export const pythonPackages = ['python3-dev', 'python3-venv', 'pybind11-dev', 'python3-pybind11', 'python3-numpy',
+  'python3-pytest', 'python3-distributed'];
+
 export function ensurePythonBinding() {
-  ensurePackages(['python3-dev', 'python3-venv', 'pybind11-dev', 'python3-pybind11', 'python3-numpy', 'python3-pytest',
-    'python3-distributed']);
+  ensurePackages(pythonPackages);
   const venv = `${root}/build/py-venv`;
   if (!existsSync(`${venv}/bin/python`)) run('/usr/bin/python3', ['-m', 'venv', '--system-site-packages', venv]);
   run(`${venv}/bin/python`, ['-c', 'import numpy, distributed, pybind11, pytest']);

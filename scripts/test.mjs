@@ -6,6 +6,7 @@ import { buildCheckedWasm, buildWasm } from './build-wasm.mjs';
 import { buildDemo } from './demo.mjs';
 import { fuzz } from './fuzz.mjs';
 import { ensurePythonBinding } from './python.mjs';
+import { release } from './release.mjs';
 import { buildNative, capture, ensurePackages, jobs, log, root, run } from './lib.mjs';
 
 // --quick (or GROVE_QUICK=1): the functional suites only, for fast local iteration.
@@ -50,6 +51,11 @@ ensurePackages(['chromium']);
 await buildWasm();
 await buildDemo();  // the demo page's browser test needs its site and index
 run('node', ['--test', 'tests/js/', 'tests/browser/']);
+
+log('release: every artifact (npm run release), each installed into a consumer with no compiler on PATH');
+const releaseDir = `${root}/build/release`;
+await release(releaseDir);
+run('node', ['--test', 'tests/release/'], { env: { ...process.env, GROVE_RELEASE_DIR: releaseDir } });
 
 if (quick) {
   log('--quick: skipping the sanitizer, TSan, checked-wasm and fuzz runs');

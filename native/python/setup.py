@@ -6,10 +6,12 @@
 import os
 from pathlib import Path
 
-from pybind11.setup_helpers import Pybind11Extension, build_ext
+from pybind11.setup_helpers import ParallelCompile, Pybind11Extension, build_ext
 from setuptools import setup
 
 here = Path(__file__).resolve().parent
+# Compile the sources on every core (NPY_NUM_BUILD_JOBS=N to choose).
+ParallelCompile("NPY_NUM_BUILD_JOBS").install()
 # setuptools takes source paths relative to this folder only, so the library's sources are
 # reached through _sources/: in a checkout, relative links made here (ignored by git), so a
 # copied or moved checkout builds its own sources; in an sdist, real folders (the sdist

@@ -63,8 +63,18 @@ const runners = [
     },
   },
   {
-    name: 'npm install from the tarball: tests/js/pack.test.mjs packs and installs it',
+    name: 'npm install from the tarball: tests/release/consumers.test.mjs installs the release tarball',
     takes: (b) => b.lang === 'sh' && b.code.startsWith('npm install grove-ann'),
+  },
+  {
+    name: 'Python install from the wheel: tests/release/consumers.test.mjs installs the release wheel so',
+    takes: (b) => b.lang === 'sh' && b.code.includes('.whl'),
+    run(b) {
+      const consumers = readFileSync(path.join(root, 'tests', 'release', 'consumers.test.mjs'), 'utf8');
+      assert.ok(consumers.includes("'--system-site-packages'") && consumers.includes("'--no-index'"));
+      const version = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version;
+      assert.ok(b.code.includes(`grove_ann-${version}-`), 'the wheel named is not this version');
+    },
   },
   {
     name: 'Node quick start, run as an ES module that imports the package by its name',
