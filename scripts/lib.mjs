@@ -13,8 +13,10 @@ export function isMain(moduleUrl) {
   return process.argv[1] !== undefined && moduleUrl === pathToFileURL(path.resolve(process.argv[1])).href;
 }
 
+// Each line says how long the script has run (m:ss), so a slow stage shows in CI's log.
 export function log(message) {
-  console.log(`\x1b[1m[grove]\x1b[0m ${message}`);
+  const s = Math.round(process.uptime());
+  console.log(`\x1b[1m[grove ${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}]\x1b[0m ${message}`);
 }
 
 // A build folder configured from another checkout (this one copied or moved) holds a CMake
