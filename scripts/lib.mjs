@@ -1,6 +1,6 @@
 // Helpers shared by the project's scripts: running commands and installing what is missing.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -46,6 +46,23 @@ export function run(command, args, options = {}) {
     throw new Error(`${command} ${args.join(' ')} exited with ${result.status ?? result.signal}`);
   }
   return result;
+}
+
+// Starts a command whose output goes to `logFile`, and returns a promise of its end: it
+// rejects (after printing the log) when the command fails. The caller may block meanwhile
+// (spawnSync): the command runs on, and its end is seen once the caller awaits.
+export function startInBackground(command, args, logFile, options = {}) {
+  const fd = openSync(logFile, 'w');
+  const child = spawn(command, args, { cwd: root, ...options, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (code === 0) return resolve();
+      console.log(readFileSync(logFile, 'utf8'));
+      reject(new Error(`${command} ${args.join(' ')} exited with ${code ?? signal} (log above, and in ${logFile})`));
+    });
+  });
 }
 
 export function capture(command, args, options = {}) {

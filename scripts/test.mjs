@@ -7,7 +7,7 @@ import { buildDemo } from './demo.mjs';
 import { fuzz } from './fuzz.mjs';
 import { ensurePythonBinding } from './python.mjs';
 import { release } from './release.mjs';
-import { buildNative, capture, ensurePackages, jobs, log, root, run } from './lib.mjs';
+import { buildNative, capture, ensurePackages, jobs, log, root, run, startInBackground } from './lib.mjs';
 
 // --quick (or GROVE_QUICK=1): the functional suites only, for fast local iteration.
 const quick = process.argv.includes('--quick') || process.env.GROVE_QUICK === '1';
@@ -59,6 +59,8 @@ run('node', ['--test', 'tests/release/'], { env: { ...process.env, GROVE_RELEASE
 
 if (quick) {
   log('--quick: skipping the sanitizer, TSan, checked-wasm and fuzz runs');
+  log('projects: a copied and a moved checkout (npm pack, npm run demo, the Python install), CMake subprojects');
+  run('node', ['--test', 'tests/projects/']);
 } else {
   log('native: the whole C++ suite under AddressSanitizer + UndefinedBehaviorSanitizer');
   const asan = sanitizedBuild('asan', 'address,undefined');
@@ -72,9 +74,14 @@ if (quick) {
   const checked = await buildCheckedWasm();
   run('node', ['--test', 'tests/js/'], { env: { ...process.env, GROVE_DIST_DIR: checked, GROVE_SKIP_BIG: '1' } });
 
+  // Each fuzzer runs on one core: the other builds and tests the outside projects meanwhile.
+  const projects = startInBackground('node', ['--test', 'tests/projects/'], `${root}/build/projects.log`);
+  log('projects: a copied and a moved checkout (npm pack, npm run demo, the Python install), CMake subprojects, in the background (log: build/projects.log)');
   const seconds = Number(process.env.GROVE_FUZZ_SECONDS ?? 45);
   log(`fuzzing: ${seconds} s per target`);
   fuzz(seconds);  // logs each target's executions and corpus size
+  await projects;
+  log('projects: passed');
 }
 log('all suites passed');
 
