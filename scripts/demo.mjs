@@ -4,7 +4,7 @@
 import { cpSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { buildWasm } from './build-wasm.mjs';
 import { LABELS, prepareFashionMnist } from './fashion-mnist.mjs';
-import { buildNative, isMain, log, root, run } from './lib.mjs';
+import { isMain, log, root, run } from './lib.mjs';
 import { serveStatic } from './serve.mjs';
 
 const serve = !process.argv.includes('--no-serve');
@@ -12,8 +12,10 @@ const portArg = process.argv.indexOf('--port');
 const port = portArg > 0 ? Number(process.argv[portArg + 1]) : 8080;
 
 export async function buildDemo() {
-  const cli = `${buildNative({ tests: false })}/native/grove`;
+  // The index is built by the package's own CLI (the native one compiled to wasm, the same
+  // bytes), so the demo needs no native build.
   await buildWasm();
+  const cli = `${root}/dist/grove-cli.cjs`;
   const data = prepareFashionMnist();
   const out = `${root}/demo/dist`;
   rmSync(out, { recursive: true, force: true });
@@ -24,7 +26,7 @@ export async function buildDemo() {
   // Euclidean on raw pixels: images that look alike are close, and an image is at distance 0
   // from itself (angular would also match a darker copy of the same shape).
   log(`building the index of ${data.trainLabels.length} ${data.generated ? 'generated' : 'Fashion-MNIST'} images`);
-  run(cli, ['build', '--metric', 'euclidean', '--trees', '10', '--quiet', data.train, `${out}/index.ann`]);
+  run(process.execPath, [cli, 'build', '--metric', 'euclidean', '--trees', '10', '--quiet', data.train, `${out}/index.ann`]);
   const bytes = statSync(`${out}/index.ann`).size;
   // grove build also wrote index.ann.sq8, the compact companion the page fetches with it.
   const companionBytes = statSync(`${out}/index.ann.sq8`).size;
