@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "grove/filter.h"
 #include "grove/format.h"
 #include "grove/parallel.h"
 #include "grove/storage.h"
@@ -95,8 +96,10 @@ struct SearchOutput {
 
 // Queries with the vector `query` (layout.f values; hamming: packed words). With `compact`
 // (its codes of these items), candidates are scored on codes first; results are the same.
+// filter: null or inactive for none; else only the items it allows are collected (see
+// grove/filter.h), and the search goes on until n distinct ones are found.
 void search(const Forest& forest, const Compact* compact, const void* query, int n, std::int64_t search_k,
-            SearchOutput out);
+            const Filter* filter, SearchOutput out);
 
 // Internal distance between two stored items, in the reported form.
 float item_distance(const Forest& forest, std::int32_t i, std::int32_t j);

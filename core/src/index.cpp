@@ -188,12 +188,12 @@ struct Index::Impl {
     return made;
   }
 
-  void search(const float* w, int n, int search_k, std::vector<std::int32_t>* result,
+  void search(const float* w, int n, int search_k, const Filter& filter, std::vector<std::int32_t>* result,
               std::vector<float>* distances) const {
     thread_local std::vector<std::uint8_t> packed;  // reused: no allocation per query
     packed.resize(layout().value_size * layout().f);
     pack(w, packed.data());
-    detail::search(forest, compact_on ? compact_for_search() : nullptr, packed.data(), n, search_k,
+    detail::search(forest, compact_on ? compact_for_search() : nullptr, packed.data(), n, search_k, &filter,
                    {result, distances});
   }
   // The compact copy, once it is known good; made or verified here on first use.
@@ -399,49 +399,52 @@ void Index::unload() {
 
 void Index::get_nns_by_item(std::int32_t item, int n, int search_k,
                             std::vector<std::int32_t>* result,
-                            std::vector<float>* distances) const {
+                            std::vector<float>* distances, const Filter& filter) const {
   const Impl& m = *impl_;
   Shared lock(m.lock);
   m.check_query(n, search_k);
   m.check_item(item, "item");
+  filter.check(m.forest.n_items);
   if (!result) fail(ErrorCode::InvalidArgument, "result vector is null");
   std::vector<float> w(m.forest.f);
   m.item_vector(item, w.data());
-  m.search(w.data(), n, search_k, result, distances);
+  m.search(w.data(), n, search_k, filter, result, distances);
 }
 
 void Index::get_nns_by_vector(const float* w, int n, int search_k,
                               std::vector<std::int32_t>* result,
-                              std::vector<float>* distances) const {
+                              std::vector<float>* distances, const Filter& filter) const {
   const Impl& m = *impl_;
   Shared lock(m.lock);
   m.check_query(n, search_k);
   m.check_vector(w, "query vector");
+  filter.check(m.forest.n_items);
   if (!result) fail(ErrorCode::InvalidArgument, "result vector is null");
-  m.search(w, n, search_k, result, distances);
+  m.search(w, n, search_k, filter, result, distances);
 }
 
 void Index::get_nns_by_vector(const std::vector<float>& w, int n, int search_k,
                               std::vector<std::int32_t>* result,
-                              std::vector<float>* distances) const {
+                              std::vector<float>* distances, const Filter& filter) const {
   if (w.size() != static_cast<std::size_t>(get_f()))
     fail(ErrorCode::InvalidArgument, "query vector has wrong length: expected " +
                                          std::to_string(get_f()) + ", got " +
                                          std::to_string(w.size()));
-  get_nns_by_vector(w.data(), n, search_k, result, distances);
+  get_nns_by_vector(w.data(), n, search_k, result, distances, filter);
 }
 
 void Index::get_nns_by_vectors(const float* queries, std::size_t count, int n, int search_k,
                                std::int32_t* ids, float* distances,
-                               ParallelFor* parallel) const {
+                               ParallelFor* parallel, const Filter& filter) const {
   const Impl& m = *impl_;
   Shared lock(m.lock);
   m.check_query(n, search_k);
+  filter.check(m.forest.n_items);
   const std::size_t f = static_cast<std::size_t>(m.forest.f);
   detail::check_batch_size(count, f, n);
   for (std::size_t q = 0; q < count; ++q) m.check_vector(queries + q * f, "query vector");
   detail::run_batch(queries, count, f, n, ids, distances, parallel,
-                    [&](const float* w, std::vector<std::int32_t>* r, std::vector<float>* d) { m.search(w, n, search_k, r, d); });
+                    [&](const float* w, std::vector<std::int32_t>* r, std::vector<float>* d) { m.search(w, n, search_k, filter, r, d); });
 }
 
 void Index::get_item_vector(std::int32_t item, float* out) const {

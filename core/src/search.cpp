@@ -407,9 +407,64 @@ void rank(const Forest& forest, const Compact* compact, const std::uint8_t* qnod
   best.write(out, [](typename P::Priority d) { return P::reported(d); });
 }
 
-template <class P>
+// The candidates a query collects. With a filter, only the allowed ones, counted as distinct
+// too: the search goes on until it has search_k allowed candidates and n distinct ones.
+template <bool kFiltered>
+class Collector;
+
+template <>
+class Collector<false> {
+ public:
+  Collector(std::vector<std::int32_t>& candidates, const Filter*, std::int32_t) : candidates_(candidates) {}
+  void take(std::int32_t id) { candidates_.push_back(id); }
+  void take(const std::int32_t* ids, std::int32_t count) { candidates_.insert(candidates_.end(), ids, ids + count); }
+  bool wants_more(std::int64_t search_k, int) const { return static_cast<std::int64_t>(candidates_.size()) < search_k; }
+
+ private:
+  std::vector<std::int32_t>& candidates_;
+};
+
+template <>
+class Collector<true> {
+ public:
+  Collector(std::vector<std::int32_t>& candidates, const Filter* filter, std::int32_t n_items)
+      : candidates_(candidates), filter_(*filter), n_items_(n_items) {
+    const std::size_t words = (static_cast<std::size_t>(n_items) + 63) / 64;
+    if (seen().size() < words) seen().assign(words, 0);
+  }
+  ~Collector() {
+    for (std::int32_t j : candidates_) seen()[static_cast<std::size_t>(j) / 64] = 0;
+  }
+  void take(std::int32_t id) {
+    // Holes and non-items are not counted: the ranking drops them.
+    if (id < 0 || id >= n_items_ || !filter_.allows(id)) return;
+    candidates_.push_back(id);
+    std::uint64_t& word = seen()[static_cast<std::size_t>(id) / 64];
+    const std::uint64_t bit = std::uint64_t(1) << (id % 64);
+    distinct_ += (word & bit) == 0;
+    word |= bit;
+  }
+  void take(const std::int32_t* ids, std::int32_t count) {
+    for (std::int32_t k = 0; k < count; ++k) take(ids[k]);
+  }
+  bool wants_more(std::int64_t search_k, int n) const {
+    return static_cast<std::int64_t>(candidates_.size()) < search_k || distinct_ < n;
+  }
+
+ private:
+  static std::vector<std::uint64_t>& seen() {
+    thread_local std::vector<std::uint64_t> words;
+    return words;
+  }
+  std::vector<std::int32_t>& candidates_;
+  const Filter& filter_;
+  std::int32_t n_items_;
+  int distinct_ = 0;
+};
+
+template <class P, bool kFiltered>
 void search_with(const Forest& forest, const Compact* compact, const void* query, int n, std::int64_t search_k,
-                 SearchOutput out) {
+                 const Filter* filter, SearchOutput out) {
   using Priority = typename P::Priority;
   const NodeLayout& layout = forest.layout;
   const int words = layout.f;
@@ -436,6 +491,7 @@ void search_with(const Forest& forest, const Compact* compact, const void* query
 
   thread_local std::vector<std::int32_t> candidates;
   candidates.clear();
+  Collector<kFiltered> collect(candidates, filter, forest.n_items);
   // Item nodes are shared by every tree, but each split node and bucket of a valid forest is
   // reached at most once per root that leads to it, and the loader's roots lead to disjoint
   // trees (a duplicate root at most doubles a tree). More visits than that mean a crafted
@@ -443,7 +499,7 @@ void search_with(const Forest& forest, const Compact* compact, const void* query
   // in the file's size whatever its bytes.
   const std::int64_t max_visits = 2 * n_nodes + static_cast<std::int64_t>(forest.roots.size());
   std::int64_t visits = 0;
-  while (static_cast<std::int64_t>(candidates.size()) < search_k && !queue.empty()) {
+  while (collect.wants_more(search_k, n) && !queue.empty()) {
     std::pop_heap(queue.begin(), queue.end());
     const Priority d = queue.back().first;
     const std::int32_t i = queue.back().second;
@@ -451,14 +507,13 @@ void search_with(const Forest& forest, const Compact* compact, const void* query
     const std::uint8_t* node = forest.node(i);
     const std::int32_t count = n_descendants(node);
     if (count == 1 && i < forest.n_items) {
-      candidates.push_back(i);
+      collect.take(i);
       continue;
     }
     if (++visits > max_visits) break;
     if (count <= max_bucket) {
       if (count <= 0) continue;
-      const std::int32_t* ids = field<std::int32_t>(node, P::kChildren);
-      candidates.insert(candidates.end(), ids, ids + count);
+      collect.take(field<std::int32_t>(node, P::kChildren), count);
     } else {
       auto margin = P::margin(node, qvec, words);
       const std::int32_t* children = field<std::int32_t>(node, P::kChildren);
@@ -476,9 +531,12 @@ void search_with(const Forest& forest, const Compact* compact, const void* query
 }  // namespace
 
 void search(const Forest& forest, const Compact* compact, const void* query, int n, std::int64_t search_k,
-            SearchOutput out) {
+            const Filter* filter, SearchOutput out) {
   with_policy(forest.layout, forest.annoy_float_order, [&](auto policy) {
-    search_with<decltype(policy)>(forest, compact, query, n, search_k, out);
+    if (filter && filter->active())
+      search_with<decltype(policy), true>(forest, compact, query, n, search_k, filter, out);
+    else
+      search_with<decltype(policy), false>(forest, compact, query, n, search_k, nullptr, out);
   });
 }
 

@@ -32,16 +32,19 @@ struct ShardedIndex::Impl {
                                            std::to_string(manifest.total_items) + " items)");
   }
 
-  void search(const float* w, int n, int search_k, std::vector<std::int32_t>* ids, std::vector<float>* distances) const {
+  // filter: over global ids, checked against total_items; each shard sees its window of it.
+  void search(const float* w, int n, int search_k, const Filter& filter, std::vector<std::int32_t>* ids,
+              std::vector<float>* distances) const {
     if (!ids) throw Error(ErrorCode::InvalidArgument, "result vector is null");
+    filter.check(manifest.total_items);
     std::vector<std::pair<float, std::int32_t>> all;
     std::vector<std::int32_t> local;
     std::vector<float> dist;
     for (std::size_t s = 0; s < shards.size(); ++s) {
       local.clear();
       dist.clear();
-      shards[s]->get_nns_by_vector(w, n, search_k, &local, &dist);
       const std::int64_t first = manifest.shards[s].first_id;
+      shards[s]->get_nns_by_vector(w, n, search_k, &local, &dist, filter.window(first, manifest.shards[s].items));
       for (std::size_t r = 0; r < local.size(); ++r)
         all.emplace_back(dist[r], static_cast<std::int32_t>(first + local[r]));
     }
@@ -96,23 +99,25 @@ void ShardedIndex::set_compact_scoring(bool on) {
 }
 
 void ShardedIndex::get_nns_by_vector(const float* w, int n, int search_k, std::vector<std::int32_t>* ids,
-                                     std::vector<float>* distances) const {
-  impl_->search(w, n, search_k, ids, distances);
+                                     std::vector<float>* distances, const Filter& filter) const {
+  impl_->search(w, n, search_k, filter, ids, distances);
 }
 
 void ShardedIndex::get_nns_by_item(std::int32_t item, int n, int search_k, std::vector<std::int32_t>* ids,
-                                   std::vector<float>* distances) const {
+                                   std::vector<float>* distances, const Filter& filter) const {
   const std::vector<float> w = get_item_vector(item);
-  impl_->search(w.data(), n, search_k, ids, distances);
+  impl_->search(w.data(), n, search_k, filter, ids, distances);
 }
 
 void ShardedIndex::get_nns_by_vectors(const float* queries, std::size_t count, int n, int search_k,
-                                      std::int32_t* ids, float* distances, ParallelFor* parallel) const {
+                                      std::int32_t* ids, float* distances, ParallelFor* parallel,
+                                      const Filter& filter) const {
+  filter.check(impl_->manifest.total_items);
   if (n < 1) throw Error(ErrorCode::InvalidArgument, "n must be at least 1, got " + std::to_string(n));
   const std::size_t f = static_cast<std::size_t>(impl_->manifest.f);
   detail::check_batch_size(count, f, n);
   detail::run_batch(queries, count, f, n, ids, distances, parallel,
-                    [&](const float* w, std::vector<std::int32_t>* r, std::vector<float>* d) { impl_->search(w, n, search_k, r, d); });
+                    [&](const float* w, std::vector<std::int32_t>* r, std::vector<float>* d) { impl_->search(w, n, search_k, filter, r, d); });
 }
 
 void ShardedIndex::get_item_vector(std::int32_t item, float* out) const {

@@ -79,10 +79,10 @@ void AnnoyIndex::on_disk_build(const std::string& path) {
 
 void AnnoyIndex::get_nns_by_vectors(const float* queries, std::size_t count, int n,
                                     int search_k, std::int32_t* ids, float* distances,
-                                    int n_jobs) const {
+                                    int n_jobs, const Filter& filter) const {
   check_jobs(n_jobs);
   std::unique_ptr<ParallelFor> pool = native::make_thread_pool(n_jobs);
-  Index::get_nns_by_vectors(queries, count, n, search_k, ids, distances, pool.get());
+  Index::get_nns_by_vectors(queries, count, n, search_k, ids, distances, pool.get(), filter);
 }
 
 }  // namespace grove

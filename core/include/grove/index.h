@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "grove/error.h"
+#include "grove/filter.h"
 #include "grove/format.h"
 #include "grove/parallel.h"
 #include "grove/storage.h"
@@ -54,19 +55,22 @@ class Index {
   void unload();
 
   // Appends up to n nearest ids (and distances, if asked) to the vectors, nearest first.
-  // search_k: candidates to collect, -1 for n * get_n_trees().
+  // search_k: candidates to collect, -1 for n * get_n_trees(). filter: only the items it
+  // allows are returned, and the search goes on until it has found n of them (or has seen
+  // the whole index); search_k then counts allowed candidates (see grove/filter.h).
   void get_nns_by_item(std::int32_t item, int n, int search_k, std::vector<std::int32_t>* result,
-                       std::vector<float>* distances = nullptr) const;
+                       std::vector<float>* distances = nullptr, const Filter& filter = Filter()) const;
   void get_nns_by_vector(const float* w, int n, int search_k, std::vector<std::int32_t>* result,
-                         std::vector<float>* distances = nullptr) const;
+                         std::vector<float>* distances = nullptr, const Filter& filter = Filter()) const;
   void get_nns_by_vector(const std::vector<float>& w, int n, int search_k,
                          std::vector<std::int32_t>* result,
-                         std::vector<float>* distances = nullptr) const;
+                         std::vector<float>* distances = nullptr, const Filter& filter = Filter()) const;
   // Batch: `count` queries of f values each. Writes count * n ids and distances (either may
-  // be null); rows with fewer than n results are padded with id -1 and distance NaN.
+  // be null); rows with fewer than n results are padded with id -1 and distance NaN. The
+  // filter applies to every query (a function filter is called from each thread).
   void get_nns_by_vectors(const float* queries, std::size_t count, int n, int search_k,
                           std::int32_t* ids, float* distances,
-                          ParallelFor* parallel = nullptr) const;
+                          ParallelFor* parallel = nullptr, const Filter& filter = Filter()) const;
 
   void get_item_vector(std::int32_t item, float* out) const;
   std::vector<float> get_item_vector(std::int32_t item) const;

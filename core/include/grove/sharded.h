@@ -67,14 +67,16 @@ class ShardedIndex {
   // Compact scoring in every shard (see Index::set_compact_scoring).
   void set_compact_scoring(bool on);
 
-  // Up to n nearest items over all shards, nearest first, with global ids; ties by id.
+  // Up to n nearest items over all shards, nearest first, with global ids; ties by id. The
+  // filter names global ids (a bitset covers get_n_items()).
   void get_nns_by_vector(const float* w, int n, int search_k, std::vector<std::int32_t>* ids,
-                         std::vector<float>* distances = nullptr) const;
+                         std::vector<float>* distances = nullptr, const Filter& filter = Filter()) const;
   void get_nns_by_item(std::int32_t item, int n, int search_k, std::vector<std::int32_t>* ids,
-                       std::vector<float>* distances = nullptr) const;
+                       std::vector<float>* distances = nullptr, const Filter& filter = Filter()) const;
   // As Index::get_nns_by_vectors: count x n results, padded with id -1 and distance NaN.
   void get_nns_by_vectors(const float* queries, std::size_t count, int n, int search_k,
-                          std::int32_t* ids, float* distances, ParallelFor* parallel = nullptr) const;
+                          std::int32_t* ids, float* distances, ParallelFor* parallel = nullptr,
+                          const Filter& filter = Filter()) const;
   void get_item_vector(std::int32_t item, float* out) const;
   std::vector<float> get_item_vector(std::int32_t item) const;
 

@@ -45,7 +45,8 @@ class AnnoyIndex final : public Index {
 
   // Batch queries on n_jobs threads (-1: all cores); see Index::get_nns_by_vectors.
   void get_nns_by_vectors(const float* queries, std::size_t count, int n, int search_k,
-                          std::int32_t* ids, float* distances, int n_jobs = -1) const;
+                          std::int32_t* ids, float* distances, int n_jobs = -1,
+                          const Filter& filter = Filter()) const;
 
  private:
   void write_files(const std::string& path) const;
