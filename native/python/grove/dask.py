@@ -87,21 +87,26 @@ def _open(manifest):
     return index
 
 
-def _search_batch(queries, manifest, n, search_k):
-    return _open(manifest).get_nns_by_vectors(queries, n, search_k)
+def _search_batch(queries, manifest, n, search_k, filter):
+    return _open(manifest).get_nns_by_vectors(queries, n, search_k, filter=filter)
 
 
-def search(client, manifest, queries, n, search_k=-1, batch_size=1000):
+def search(client, manifest, queries, n, search_k=-1, batch_size=1000, filter=None):
     """Searches a sharded index on the cluster: query batches go to the workers, each worker
     maps the shards once (and keeps them for later calls), and the answers, merged exactly by
     (distance, id) over all shards, come back as ``(ids, distances)`` arrays of shape
-    ``(len(queries), n)``, padded with -1 and nan where fewer than n items exist."""
+    ``(len(queries), n)``, padded with -1 and nan where fewer than n items exist. ``filter``
+    (global ids, as ``ShardedIndex.get_nns_by_vectors`` takes it) is sent to every worker
+    once: a numpy bool array, ids (sent as one int array) or a callable Dask can pickle."""
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     if queries.ndim != 2:
         raise ValueError("queries must be a 2-D array")
     manifest = os.path.abspath(manifest)
     batches = [queries[i:i + batch_size] for i in range(0, len(queries), batch_size)]
-    futures = [client.submit(_search_batch, client.scatter(b, hash=False), manifest, n, search_k, pure=False)
+    if filter is not None and not isinstance(filter, np.ndarray) and not callable(filter):
+        filter = np.fromiter(filter, dtype=np.int64)  # ids: one compact array to ship
+    shipped = client.scatter(filter, broadcast=True) if filter is not None else None
+    futures = [client.submit(_search_batch, client.scatter(b, hash=False), manifest, n, search_k, shipped, pure=False)
                for b in batches]
     parts = client.gather(futures)
     if not parts:

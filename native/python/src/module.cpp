@@ -201,9 +201,46 @@ std::int32_t to_id(const py::handle& i, const char* what) {
   return static_cast<std::int32_t>(value);
 }
 
+// The filter= argument of the queries: None (no filter), a numpy bool array of one entry per
+// item, a callable taking an id, or any iterable of ids (a set, list, range, int array).
+// A list of bools is refused: read as ids it would silently mean items 0 and 1.
+grove::Filter to_filter(const py::handle& filter) {
+  if (filter.is_none()) return grove::Filter();
+  if (py::isinstance<py::array>(filter) && py::reinterpret_borrow<py::array>(filter).dtype().kind() == 'b') {
+    auto mask = py::array_t<bool, py::array::c_style | py::array::forcecast>::ensure(filter);
+    if (mask.ndim() != 1) throw grove::Error(ErrorCode::InvalidArgument, "a filter mask must be 1-D, one bool per item");
+    std::vector<bool> allowed(static_cast<std::size_t>(mask.shape(0)));
+    for (std::size_t i = 0; i < allowed.size(); ++i) allowed[i] = mask.data()[i];
+    return grove::Filter::bits(allowed);
+  }
+  if (PyCallable_Check(filter.ptr())) {
+    // Called with the GIL taken back (the search runs without it); the reference is dropped
+    // under the GIL too, wherever the last copy of the filter goes.
+    std::shared_ptr<py::object> fn(new py::object(py::reinterpret_borrow<py::object>(filter)), [](py::object* o) {
+      py::gil_scoped_acquire gil;
+      delete o;
+    });
+    return grove::Filter::function([fn](std::int32_t id) {
+      py::gil_scoped_acquire gil;
+      return py::bool_((*fn)(id)).cast<bool>();
+    });
+  }
+  if (py::isinstance<py::str>(filter) || py::isinstance<py::bytes>(filter) || !py::hasattr(filter, "__iter__"))
+    throw py::type_error("filter must be a numpy bool array, a container of ids or a callable, got " +
+                         std::string(py::str(py::type::handle_of(filter).attr("__name__"))));
+  std::vector<std::int32_t> ids;
+  for (const py::handle& id : filter) {
+    if (PyBool_Check(id.ptr())) throw py::type_error("filter ids must be integers, got a bool (a mask is a numpy bool array)");
+    ids.push_back(to_id(id, "filter id"));
+  }
+  return grove::Filter::ids(ids);
+}
+
 template <class I>
-py::object nns_by_item(const I& self, const py::handle& item, int n, int search_k, bool include_distances) {
+py::object nns_by_item(const I& self, const py::handle& item, int n, int search_k, bool include_distances,
+                       const py::handle& filter) {
   const std::int32_t i = to_id(item, "item");
+  const grove::Filter allowed = to_filter(filter);
   std::vector<std::int32_t> ids;
   std::vector<float> distances;
   if (nothing_asked(n, search_k)) {
@@ -212,20 +249,22 @@ py::object nns_by_item(const I& self, const py::handle& item, int n, int search_
   }
   {
     py::gil_scoped_release release;
-    self.get_nns_by_item(i, n, search_k, &ids, include_distances ? &distances : nullptr);
+    self.get_nns_by_item(i, n, search_k, &ids, include_distances ? &distances : nullptr, allowed);
   }
   return results(ids, distances, include_distances);
 }
 
 template <class I>
-py::object nns_by_vector(const I& self, const py::handle& v, int n, int search_k, bool include_distances) {
+py::object nns_by_vector(const I& self, const py::handle& v, int n, int search_k, bool include_distances,
+                         const py::handle& filter) {
   const std::vector<float> w = to_vector(v, self.get_f(), "query vector");
+  const grove::Filter allowed = to_filter(filter);
   std::vector<std::int32_t> ids;
   std::vector<float> distances;
   if (nothing_asked(n, search_k)) return results(ids, distances, include_distances);
   {
     py::gil_scoped_release release;
-    self.get_nns_by_vector(w.data(), n, search_k, &ids, include_distances ? &distances : nullptr);
+    self.get_nns_by_vector(w.data(), n, search_k, &ids, include_distances ? &distances : nullptr, allowed);
   }
   return results(ids, distances, include_distances);
 }
@@ -319,19 +358,22 @@ PYBIND11_MODULE(_grove, m) {
            py::arg("fn"),
            "on_disk_build(fn): builds straight into the file fn (for data larger than memory); call before add_item(). After build() the index is that file, read-only. Returns True.")
       .def("get_nns_by_item", &nns_by_item<AnnoyIndex>,
-           py::arg("i"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false,
-           "get_nns_by_item(i, n, search_k=-1, include_distances=False): the n nearest items to item i, nearest first (with their distances if asked: a tuple of two lists). search_k: candidates to collect (-1: n * trees); n = 0 or search_k = 0 answer [].")
+           py::arg("i"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false, py::kw_only(),
+           py::arg("filter") = py::none(),
+           "get_nns_by_item(i, n, search_k=-1, include_distances=False, *, filter=None): the n nearest items to item i, nearest first (with their distances if asked: a tuple of two lists). search_k: candidates to collect (-1: n * trees); n = 0 or search_k = 0 answer []. filter: only these items are returned (a numpy bool array of get_n_items() entries, a container of ids, or a callable taking an id); the search goes on until it has n of them.")
       .def("get_nns_by_vector", &nns_by_vector<AnnoyIndex>,
-           py::arg("vector"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false,
-           "get_nns_by_vector(vector, n, search_k=-1, include_distances=False): the n nearest items to a query vector of f real numbers, nearest first (with distances if asked). search_k as in get_nns_by_item.")
+           py::arg("vector"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false, py::kw_only(),
+           py::arg("filter") = py::none(),
+           "get_nns_by_vector(vector, n, search_k=-1, include_distances=False, *, filter=None): the n nearest items to a query vector of f real numbers, nearest first (with distances if asked). search_k and filter as in get_nns_by_item.")
       .def("get_nns_by_vectors",
-           [](const AnnoyIndex& self, const py::handle& queries, int n, int search_k, int n_jobs) {
+           [](const AnnoyIndex& self, const py::handle& queries, int n, int search_k, int n_jobs, const py::handle& filter) {
+             const grove::Filter allowed = to_filter(filter);
              return batch(self.get_f(), queries, n, [&](const float* q, std::size_t count, std::int32_t* ids, float* d) {
-               self.get_nns_by_vectors(q, count, n, search_k, ids, d, n_jobs);
+               self.get_nns_by_vectors(q, count, n, search_k, ids, d, n_jobs, allowed);
              });
            },
-           py::arg("queries"), py::arg("n"), py::arg("search_k") = -1, py::arg("n_jobs") = -1,
-           "Batch: a 2-D array of queries; returns (ids, distances) arrays of shape (count, n), padded with -1 and nan.")
+           py::arg("queries"), py::arg("n"), py::arg("search_k") = -1, py::arg("n_jobs") = -1, py::kw_only(), py::arg("filter") = py::none(),
+           "Batch: a 2-D array of queries; returns (ids, distances) arrays of shape (count, n), padded with -1 and nan. filter as in get_nns_by_item, for every query.")
       .def("get_item_vector", [](const AnnoyIndex& self, const py::handle& i) { return released(self, to_id(i, "item")); }, py::arg("i"),
            "get_item_vector(i): item i's stored vector, as a list of floats (hamming: of 0s and 1s).")
       .def("get_distance",
@@ -433,19 +475,22 @@ PYBIND11_MODULE(_grove, m) {
       .def("get_item_vector", [](const grove::ShardedIndex& self, const py::handle& i) { return released(self, to_id(i, "item")); }, py::arg("i"),
            "get_item_vector(i): item i's vector, from the shard holding it.")
       .def("get_nns_by_item", &nns_by_item<grove::ShardedIndex>,
-           py::arg("i"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false,
-           "get_nns_by_item(i, n, search_k=-1, include_distances=False): as AnnoyIndex's, over every shard, the answers merged exactly.")
+           py::arg("i"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false, py::kw_only(),
+           py::arg("filter") = py::none(),
+           "get_nns_by_item(i, n, search_k=-1, include_distances=False, *, filter=None): as AnnoyIndex's, over every shard, the answers merged exactly; filter names global ids.")
       .def("get_nns_by_vector", &nns_by_vector<grove::ShardedIndex>,
-           py::arg("vector"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false,
-           "get_nns_by_vector(vector, n, search_k=-1, include_distances=False): as AnnoyIndex's, over every shard, the answers merged exactly.")
+           py::arg("vector"), py::arg("n"), py::arg("search_k") = -1, py::arg("include_distances") = false, py::kw_only(),
+           py::arg("filter") = py::none(),
+           "get_nns_by_vector(vector, n, search_k=-1, include_distances=False, *, filter=None): as AnnoyIndex's, over every shard, the answers merged exactly; filter names global ids.")
       .def("get_nns_by_vectors",
-           [](const grove::ShardedIndex& self, const py::handle& queries, int n, int search_k) {
+           [](const grove::ShardedIndex& self, const py::handle& queries, int n, int search_k, const py::handle& filter) {
+             const grove::Filter allowed = to_filter(filter);
              return batch(self.get_f(), queries, n, [&](const float* q, std::size_t count, std::int32_t* ids, float* d) {
-               self.get_nns_by_vectors(q, count, n, search_k, ids, d);
+               self.get_nns_by_vectors(q, count, n, search_k, ids, d, nullptr, allowed);
              });
            },
-           py::arg("queries"), py::arg("n"), py::arg("search_k") = -1,
-           "Batch over every shard: a 2-D array of queries; returns (ids, distances) arrays of shape (count, n), padded with -1 and nan.");
+           py::arg("queries"), py::arg("n"), py::arg("search_k") = -1, py::kw_only(), py::arg("filter") = py::none(),
+           "Batch over every shard: a 2-D array of queries; returns (ids, distances) arrays of shape (count, n), padded with -1 and nan; filter names global ids.");
 
   m.def("_cli",
         [](std::vector<std::string> args) {

@@ -65,6 +65,17 @@ def test_cluster_search_equals_local_and_maps_shards_once(client, manifest):
     assert all(n <= 1 for n in loads.values()), loads  # each worker mapped the shards once
 
 
+def test_cluster_search_takes_a_filter_of_global_ids(client, manifest):
+    queries = np.random.default_rng(14).standard_normal((300, F)).astype(np.float32)
+    allowed = np.random.default_rng(15).random(N) < 0.01
+    local_ids, local_d = ShardedIndex(manifest).get_nns_by_vectors(queries, 10, filter=allowed)
+    assert allowed[local_ids].all()
+    for form in (allowed, set(np.flatnonzero(allowed).tolist())):
+        ids, d = grove.dask.search(client, manifest, queries, 10, batch_size=100, filter=form)
+        np.testing.assert_array_equal(ids, local_ids)
+        np.testing.assert_array_equal(d, local_d)
+
+
 def _die_once(block, marker):
     # Kills the worker that computes this block, the first time only (the marker file says so).
     # (Empty blocks are dask inferring metadata in the client: leave those alone.)
