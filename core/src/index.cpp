@@ -571,6 +571,9 @@ void Index::freeze() {
   Exclusive lock(m.lock);
   m.require_queryable();
   if (m.state == State::Loaded) return;
+  // An empty index (no items) has no image to map, as an empty file cannot be loaded: it
+  // stays as built and answers nothing. (adopt() would refuse it, with the storage gone.)
+  if (m.image_size() == 0) return;
   // The built image is exactly n_nodes nodes (build() trimmed the storage), so it is
   // validated and adopted like any loaded index; the compact copy still matches it.
   bool checked = false;

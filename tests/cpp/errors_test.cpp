@@ -81,6 +81,26 @@ TEST(Errors, AnIndexWithNoItemsBuildsSavesLoadsAndAnswersNothing) {
   }
 }
 
+// build(-1) with no items makes no trees: an index of 0 bytes. freeze() (the wasm on-disk
+// build calls it) used to hand its storage to the loader, which refused 0 bytes: the storage
+// was gone and the next call read through a null pointer.
+TEST(Errors, AnEmptyIndexOfNoTreesSurvivesFreeze) {
+  grove::Index empty(3, "euclidean");
+  empty.build(-1);
+  EXPECT_EQ(empty.get_n_trees(), 0);
+  empty.freeze();
+  EXPECT_EQ(empty.serialized_size(), 0u);
+  EXPECT_TRUE(empty.serialize().empty());
+  empty.serialized_data();
+  std::vector<int32_t> ids;
+  empty.get_nns_by_vector(std::vector<float>{1, 0, 1}, 5, -1, &ids);
+  EXPECT_TRUE(ids.empty());
+  empty.unbuild();
+  empty.add_item(0, std::vector<float>{1, 2, 3});
+  empty.build(2);
+  EXPECT_EQ(empty.get_n_items(), 1);
+}
+
 TEST(Errors, CallOrder) {
   AnnoyIndex empty(3, "angular");
   std::vector<int32_t> ids;
