@@ -106,6 +106,57 @@ function searchKArg(searchK) {
   return Math.min(searchK, INT32_MAX);
 }
 
+// Queries take `{ filter }` as their last argument, after as many of their optional
+// arguments as the caller gives: getNnsByVector(v, n, { filter }) or
+// getNnsByVector(v, n, searchK, true, { filter }). Returns the optional arguments, then the
+// options (undefined when none were given).
+function withOptions(rest, optional, what) {
+  const last = rest[rest.length - 1];
+  const options = rest.length > 0 && last !== null && typeof last === 'object' && !Array.isArray(last) ? rest.pop() : undefined;
+  if (rest.length > optional) throw typeError(`${what} takes at most ${optional} optional arguments before its options, got ${rest.length}`);
+  return [...rest, ...new Array(optional - rest.length).fill(undefined), options];
+}
+
+// The `{ filter }` option as the wasm binding takes it: kind (0 none, 1 bitset, 2 ids), the
+// bytes to copy beside the query, and a count (bitset: items; ids: ids). A bitset (bit i of
+// byte i >> 3) covers every item of the index; an Array or Set names ids, which the core
+// checks; a function is asked once per item, here, before the search (a bitset is faster).
+const NO_FILTER = { kind: 0, bytes: new Uint8Array(0), count: 0 };
+function filterArg(options, nItems) {
+  if (options === undefined) return NO_FILTER;
+  if (!(options instanceof Object) || ArrayBuffer.isView(options)) {
+    throw typeError(`options must be an object such as { filter }, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'filter') throw typeError(`unknown option '${key}' (a query's options are: filter)`);
+  }
+  const { filter } = options;
+  if (filter === undefined || filter === null) return NO_FILTER;
+  if (filter instanceof Uint8Array) {
+    const need = Math.ceil(nItems / 8);
+    if (filter.length !== need) {
+      throw rangeError(`filter bitset has ${filter.length} bytes; the index has ${nItems} items, so it needs ${need}`);
+    }
+    return { kind: 1, bytes: filter, count: nItems };
+  }
+  if (typeof filter === 'function') {
+    const bits = new Uint8Array(Math.ceil(nItems / 8));
+    for (let i = 0; i < nItems; i++) if (filter(i)) bits[i >> 3] |= 1 << (i & 7);
+    return { kind: 1, bytes: bits, count: nItems };
+  }
+  if (Array.isArray(filter) || filter instanceof Set) {
+    const ids = new Int32Array(Array.isArray(filter) ? filter.length : filter.size);
+    let k = 0;
+    for (const id of filter) {
+      checkInteger(id, 'filter id');
+      if (id > INT32_MAX || id < -INT32_MAX - 1) throw rangeError(`filter id ${id} does not fit in 32 bits`, 'OutOfRange');
+      ids[k++] = id;
+    }
+    return { kind: 2, bytes: new Uint8Array(ids.buffer), count: ids.length };
+  }
+  throw typeError(`filter must be a Uint8Array bitset, an Array or Set of ids, or a function, got ${describe(filter)}`);
+}
+
 function itemArg(item, nItems) {
   checkInteger(item, 'item');
   if (item < 0) throw rangeError(`item ${item} is negative`, 'OutOfRange');
@@ -189,35 +240,42 @@ function createApi(platform, start = null) {
   // One query through a raw index (RawIndex or RawSharded). Scratch layout: [query vector
   // (f floats)] [ids (capacity)] [distances (capacity)]. byItem: `call` queries by item and
   // `vector` is unused (a flag, not a sentinel value a user could pass).
-  function queryRaw(raw, f, byItem, vector, n, searchK, includeDistances, call) {
+  // [filter bytes] follow, when there is a filter (see filterArg).
+  function queryRaw(raw, f, byItem, vector, n, searchK, includeDistances, options, call) {
     if (!byItem) checkVectorArg(f, vector, 'query vector');
     const count = countArg(n);
-    const k = searchKArg(searchK);
+    const k = searchKArg(searchK === undefined ? -1 : searchK);
+    const filter = filterArg(options, raw.nItems());
     const capacity = Math.max(1, Math.min(count, raw.nItems()));
-    const base = scratchBlock(4 * f + 8 * capacity);
+    const base = scratchBlock(4 * f + 8 * capacity + filter.bytes.length);
     if (!byItem) Module.HEAPF32.set(vector, base >>> 2);
     const ids = base + 4 * f;
     const distances = ids + 4 * capacity;
-    const found = checked(call(base, count, k, ids, distances, capacity));
+    const filterAt = distances + 4 * capacity;
+    Module.HEAPU8.set(filter.bytes, filterAt);
+    const found = checked(call(base, count, k, ids, distances, capacity, filter.kind, filterAt, filter.count));
     const outIds = Array.from(Module.HEAP32.subarray(ids >>> 2, (ids >>> 2) + found));
     if (!includeDistances) return outIds;
     return [outIds, Array.from(Module.HEAPF32.subarray(distances >>> 2, (distances >>> 2) + found))];
   }
 
   // A batch through a raw index: q×n ids and distances, padded with -1 and NaN.
-  function batchRaw(raw, f, queries, n, searchK) {
+  function batchRaw(raw, f, queries, n, searchK, options) {
     const problem = vectorProblem(queries);
     if (problem) throw typeError(`queries ${problem}`);
     if (queries.length % f !== 0) throw rangeError(`queries has length ${queries.length}, not a multiple of f=${f}`);
     const count = countArg(n);
-    const k = searchKArg(searchK);
+    const k = searchKArg(searchK === undefined ? -1 : searchK);
+    const filter = filterArg(options, raw.nItems());
     const q = queries.length / f;
     const out = q * count;
-    const base = scratchBlock(4 * queries.length + 8 * out);
+    const base = scratchBlock(4 * queries.length + 8 * out + filter.bytes.length);
     Module.HEAPF32.set(queries, base >>> 2);
     const ids = base + 4 * queries.length;
     const distances = ids + 4 * out;
-    checked(raw.byVectors(base, q, count, k, ids, distances));
+    const filterAt = distances + 4 * out;
+    Module.HEAPU8.set(filter.bytes, filterAt);
+    checked(raw.byVectors(base, q, count, k, ids, distances, filter.kind, filterAt, filter.count));
     return {
       ids: Module.HEAP32.slice(ids >>> 2, (ids >>> 2) + out),
       distances: Module.HEAPF32.slice(distances >>> 2, (distances >>> 2) + out),
@@ -349,27 +407,34 @@ function createApi(platform, start = null) {
       return true;
     }
 
-    /** Up to n nearest items to item `item`, nearest first. */
-    getNnsByItem(item, n, searchK = -1, includeDistances = false) {
+    /**
+     * Up to n nearest items to item `item`, nearest first: (item, n, searchK = -1,
+     * includeDistances = false, { filter }), the options last after any optional argument.
+     */
+    getNnsByItem(item, n, ...rest) {
+      const [searchK, includeDistances, options] = withOptions(rest, 2, 'getNnsByItem');
       const raw = this.#index();
       this.#item(item);
-      return queryRaw(raw, this.#f, true, undefined, n, searchK, includeDistances,
-        (_, count, k, ids, dists, capacity) => raw.byItem(item, count, k, ids, dists, capacity));
+      return queryRaw(raw, this.#f, true, undefined, n, searchK, includeDistances, options,
+        (_, ...args) => raw.byItem(item, ...args));
     }
 
-    /** Up to n nearest items to `vector`, nearest first. */
-    getNnsByVector(vector, n, searchK = -1, includeDistances = false) {
+    /** Up to n nearest items to `vector`, nearest first; arguments as getNnsByItem. */
+    getNnsByVector(vector, n, ...rest) {
+      const [searchK, includeDistances, options] = withOptions(rest, 2, 'getNnsByVector');
       const raw = this.#index();
-      return queryRaw(raw, this.#f, false, vector, n, searchK, includeDistances,
-        (ptr, count, k, ids, dists, capacity) => raw.byVector(ptr, count, k, ids, dists, capacity));
+      return queryRaw(raw, this.#f, false, vector, n, searchK, includeDistances, options,
+        (ptr, ...args) => raw.byVector(ptr, ...args));
     }
 
     /**
      * Batch search: `queries` holds q vectors of f values back to back. Returns q×n ids and
      * distances; rows with fewer than n results are padded with id -1 and distance NaN.
+     * (queries, n, searchK = -1, { filter }).
      */
-    getNnsByVectors(queries, n, searchK = -1) {
-      return batchRaw(this.#index(), this.#f, queries, n, searchK);
+    getNnsByVectors(queries, n, ...rest) {
+      const [searchK, options] = withOptions(rest, 1, 'getNnsByVectors');
+      return batchRaw(this.#index(), this.#f, queries, n, searchK, options);
     }
 
     getItemVector(item) {
@@ -745,24 +810,30 @@ function createApi(platform, start = null) {
       return status;
     }
 
-    /** Up to n nearest items to `vector` over all shards, nearest first, with global ids. */
-    getNnsByVector(vector, n, searchK = -1, includeDistances = false) {
+    /**
+     * Up to n nearest items to `vector` over all shards, nearest first, with global ids;
+     * arguments as AnnoyIndex.getNnsByVector (a filter names global ids).
+     */
+    getNnsByVector(vector, n, ...rest) {
+      const [searchK, includeDistances, options] = withOptions(rest, 2, 'getNnsByVector');
       const raw = this.#index();
-      return queryRaw(raw, this.#f, false, vector, n, searchK, includeDistances,
-        (ptr, count, k, ids, dists, capacity) => raw.byVector(ptr, count, k, ids, dists, capacity));
+      return queryRaw(raw, this.#f, false, vector, n, searchK, includeDistances, options,
+        (ptr, ...args) => raw.byVector(ptr, ...args));
     }
 
-    /** Up to n nearest items to item `item` (a global id). */
-    getNnsByItem(item, n, searchK = -1, includeDistances = false) {
+    /** Up to n nearest items to item `item` (a global id); arguments as AnnoyIndex.getNnsByItem. */
+    getNnsByItem(item, n, ...rest) {
+      const [searchK, includeDistances, options] = withOptions(rest, 2, 'getNnsByItem');
       const raw = this.#index();
       itemArg(item, () => this.getNItems());
-      return queryRaw(raw, this.#f, true, undefined, n, searchK, includeDistances,
-        (_, count, k, ids, dists, capacity) => raw.byItem(item, count, k, ids, dists, capacity));
+      return queryRaw(raw, this.#f, true, undefined, n, searchK, includeDistances, options,
+        (_, ...args) => raw.byItem(item, ...args));
     }
 
     /** Batch search, as AnnoyIndex.getNnsByVectors. */
-    getNnsByVectors(queries, n, searchK = -1) {
-      return batchRaw(this.#index(), this.#f, queries, n, searchK);
+    getNnsByVectors(queries, n, ...rest) {
+      const [searchK, options] = withOptions(rest, 1, 'getNnsByVectors');
+      return batchRaw(this.#index(), this.#f, queries, n, searchK, options);
     }
 
     getItemVector(item) {

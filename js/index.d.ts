@@ -32,6 +32,19 @@ export type DotLayout = 'released' | 'main';
 
 /** Index bytes in Annoy's file format. */
 export type IndexBytes = ArrayBuffer | ArrayBufferView;
+/**
+ * Which items a query may return: a bitset (bit i of byte i >> 3 allows item i; one bit per
+ * item of the index, so Math.ceil(getNItems() / 8) bytes), an Array or Set of ids, or a
+ * function asked once per item before the search (a bitset is fastest). The search goes on
+ * until it has n allowed items, or has seen the whole index. A sharded index takes global ids.
+ */
+export type Filter = Uint8Array | readonly number[] | ReadonlySet<number> | ((id: number) => boolean);
+
+/** A query's options, its last argument (after any of the optional ones). */
+export interface QueryOptions {
+  filter?: Filter;
+}
+
 /** A compact companion: bytes, or a path (Node). */
 export type CompanionSource = string | IndexBytes;
 
@@ -82,15 +95,20 @@ export class ShardedIndex {
   /** True after dispose(). */
   readonly disposed: boolean;
   /** Up to n nearest items to `vector` over every shard, nearest first, merged exactly. */
-  getNnsByVector(vector: Vector, n: number, searchK?: number, includeDistances?: false): number[];
-  getNnsByVector(vector: Vector, n: number, searchK: number | undefined, includeDistances: true): [number[], number[]];
-  getNnsByVector(vector: Vector, n: number, searchK?: number, includeDistances?: boolean): number[] | [number[], number[]];
+  getNnsByVector(vector: Vector, n: number, options?: QueryOptions): number[];
+  getNnsByVector(vector: Vector, n: number, searchK: number, options?: QueryOptions): number[];
+  getNnsByVector(vector: Vector, n: number, searchK?: number, includeDistances?: false, options?: QueryOptions): number[];
+  getNnsByVector(vector: Vector, n: number, searchK: number | undefined, includeDistances: true, options?: QueryOptions): [number[], number[]];
+  getNnsByVector(vector: Vector, n: number, searchK?: number, includeDistances?: boolean, options?: QueryOptions): number[] | [number[], number[]];
   /** Up to n nearest items to item `item` (from the shard holding it), over every shard. */
-  getNnsByItem(item: number, n: number, searchK?: number, includeDistances?: false): number[];
-  getNnsByItem(item: number, n: number, searchK: number | undefined, includeDistances: true): [number[], number[]];
-  getNnsByItem(item: number, n: number, searchK?: number, includeDistances?: boolean): number[] | [number[], number[]];
+  getNnsByItem(item: number, n: number, options?: QueryOptions): number[];
+  getNnsByItem(item: number, n: number, searchK: number, options?: QueryOptions): number[];
+  getNnsByItem(item: number, n: number, searchK?: number, includeDistances?: false, options?: QueryOptions): number[];
+  getNnsByItem(item: number, n: number, searchK: number | undefined, includeDistances: true, options?: QueryOptions): [number[], number[]];
+  getNnsByItem(item: number, n: number, searchK?: number, includeDistances?: boolean, options?: QueryOptions): number[] | [number[], number[]];
   /** Batch search over every shard: `queries` holds q vectors of f values back to back. */
-  getNnsByVectors(queries: Vector, n: number, searchK?: number): BatchResult;
+  getNnsByVectors(queries: Vector, n: number, options?: QueryOptions): BatchResult;
+  getNnsByVectors(queries: Vector, n: number, searchK?: number, options?: QueryOptions): BatchResult;
   /** Item `item`'s vector, from the shard holding it. */
   getItemVector(item: number): number[];
   /** The items of every shard: the end of the last shard's ids. */
@@ -171,16 +189,24 @@ export class AnnoyIndex {
    */
   onDiskBuild(path: string): true;
 
-  /** Up to n nearest items to item `item`, nearest first. searchK: candidates to collect (-1: n × trees). */
-  getNnsByItem(item: number, n: number, searchK?: number, includeDistances?: false): number[];
-  getNnsByItem(item: number, n: number, searchK: number | undefined, includeDistances: true): [number[], number[]];
-  getNnsByItem(item: number, n: number, searchK?: number, includeDistances?: boolean): number[] | [number[], number[]];
+  /**
+   * Up to n nearest items to item `item`, nearest first. searchK: candidates to collect (-1: n × trees).
+   * options.filter: only the items it allows are returned (see Filter).
+   */
+  getNnsByItem(item: number, n: number, options?: QueryOptions): number[];
+  getNnsByItem(item: number, n: number, searchK: number, options?: QueryOptions): number[];
+  getNnsByItem(item: number, n: number, searchK?: number, includeDistances?: false, options?: QueryOptions): number[];
+  getNnsByItem(item: number, n: number, searchK: number | undefined, includeDistances: true, options?: QueryOptions): [number[], number[]];
+  getNnsByItem(item: number, n: number, searchK?: number, includeDistances?: boolean, options?: QueryOptions): number[] | [number[], number[]];
   /** Up to n nearest items to `vector`, nearest first. */
-  getNnsByVector(vector: Vector, n: number, searchK?: number, includeDistances?: false): number[];
-  getNnsByVector(vector: Vector, n: number, searchK: number | undefined, includeDistances: true): [number[], number[]];
-  getNnsByVector(vector: Vector, n: number, searchK?: number, includeDistances?: boolean): number[] | [number[], number[]];
+  getNnsByVector(vector: Vector, n: number, options?: QueryOptions): number[];
+  getNnsByVector(vector: Vector, n: number, searchK: number, options?: QueryOptions): number[];
+  getNnsByVector(vector: Vector, n: number, searchK?: number, includeDistances?: false, options?: QueryOptions): number[];
+  getNnsByVector(vector: Vector, n: number, searchK: number | undefined, includeDistances: true, options?: QueryOptions): [number[], number[]];
+  getNnsByVector(vector: Vector, n: number, searchK?: number, includeDistances?: boolean, options?: QueryOptions): number[] | [number[], number[]];
   /** Batch search: `queries` holds q vectors of f values back to back. */
-  getNnsByVectors(queries: Vector, n: number, searchK?: number): BatchResult;
+  getNnsByVectors(queries: Vector, n: number, options?: QueryOptions): BatchResult;
+  getNnsByVectors(queries: Vector, n: number, searchK?: number, options?: QueryOptions): BatchResult;
 
   /** The stored vector (hamming: 0/1 values). */
   getItemVector(item: number): number[];

@@ -57,6 +57,14 @@ std::unique_ptr<grove::Storage> owned_block(std::uintptr_t data, double size) {
 }
 
 // The results of a query, copied out to wasm memory the JS wrapper owns (at most `capacity`).
+// A query's filter as JS passes it (js/api.cjs): kind 0 none; 1 a bitset of `count` items at
+// `data`; 2 `count` int32 ids at `data`. The bytes stay in JS's scratch block for the call.
+grove::Filter filter_from(int kind, std::uintptr_t data, int count) {
+  if (kind == 1) return grove::Filter::bits(heap<const std::uint8_t>(data), static_cast<std::size_t>(count));
+  if (kind == 2) return grove::Filter::ids(heap<const std::int32_t>(data), static_cast<std::size_t>(count));
+  return grove::Filter();
+}
+
 class QueryResults {
  protected:
   template <class Search>
@@ -100,22 +108,24 @@ class WasmIndex : public QueryResults {
   int freeze() { return guarded([&] { return index_->freeze(), 0; }); }
 
   // Writes up to n results at ids/distances (capacity given by the caller); returns the count.
-  int byItem(int item, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances, int capacity) {
+  int byItem(int item, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances, int capacity,
+             int filter_kind, std::uintptr_t filter, int filter_count) {
     return answer(ids, distances, capacity, [&](std::vector<std::int32_t>* r, std::vector<float>* d) {
-      index_->get_nns_by_item(item, n, search_k, r, d);
+      index_->get_nns_by_item(item, n, search_k, r, d, filter_from(filter_kind, filter, filter_count));
     });
   }
   int byVector(std::uintptr_t vector, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances,
-               int capacity) {
+               int capacity, int filter_kind, std::uintptr_t filter, int filter_count) {
     return answer(ids, distances, capacity, [&](std::vector<std::int32_t>* r, std::vector<float>* d) {
-      index_->get_nns_by_vector(heap<const float>(vector), n, search_k, r, d);
+      index_->get_nns_by_vector(heap<const float>(vector), n, search_k, r, d, filter_from(filter_kind, filter, filter_count));
     });
   }
   int byVectors(std::uintptr_t queries, int count, int n, int search_k, std::uintptr_t ids,
-                std::uintptr_t distances) {
+                std::uintptr_t distances, int filter_kind, std::uintptr_t filter, int filter_count) {
     return guarded([&] {
       index_->get_nns_by_vectors(heap<const float>(queries), static_cast<std::size_t>(count), n,
-                                 search_k, heap<std::int32_t>(ids), heap<float>(distances));
+                                 search_k, heap<std::int32_t>(ids), heap<float>(distances), nullptr,
+                                 filter_from(filter_kind, filter, filter_count));
       return 0;
     });
   }
@@ -241,20 +251,24 @@ class WasmSharded : public QueryResults {
     });
   }
 
-  int byItem(int item, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances, int capacity) {
+  int byItem(int item, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances, int capacity,
+             int filter_kind, std::uintptr_t filter, int filter_count) {
     return answer(ids, distances, capacity, [&](std::vector<std::int32_t>* r, std::vector<float>* d) {
-      ready().get_nns_by_item(item, n, search_k, r, d);
+      ready().get_nns_by_item(item, n, search_k, r, d, filter_from(filter_kind, filter, filter_count));
     });
   }
-  int byVector(std::uintptr_t vector, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances, int capacity) {
+  int byVector(std::uintptr_t vector, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances, int capacity,
+               int filter_kind, std::uintptr_t filter, int filter_count) {
     return answer(ids, distances, capacity, [&](std::vector<std::int32_t>* r, std::vector<float>* d) {
-      ready().get_nns_by_vector(heap<const float>(vector), n, search_k, r, d);
+      ready().get_nns_by_vector(heap<const float>(vector), n, search_k, r, d, filter_from(filter_kind, filter, filter_count));
     });
   }
-  int byVectors(std::uintptr_t queries, int count, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances) {
+  int byVectors(std::uintptr_t queries, int count, int n, int search_k, std::uintptr_t ids, std::uintptr_t distances,
+                int filter_kind, std::uintptr_t filter, int filter_count) {
     return guarded([&] {
       ready().get_nns_by_vectors(heap<const float>(queries), static_cast<std::size_t>(count), n, search_k,
-                                 heap<std::int32_t>(ids), heap<float>(distances));
+                                 heap<std::int32_t>(ids), heap<float>(distances), nullptr,
+                                 filter_from(filter_kind, filter, filter_count));
       return 0;
     });
   }

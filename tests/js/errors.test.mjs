@@ -26,6 +26,17 @@ function small() {
   return index;
 }
 
+// The argument fuzzer's seed 344000: an on-disk build of nothing (0 trees, 0 bytes) left the
+// index without its storage, and serialize() then crashed the wasm.
+test('an on-disk build of no items leaves a usable index', () => {
+  const index = new AnnoyIndex(3, 'euclidean');
+  index.onDiskBuild(path.join(tmp, 'nothing.ann'));
+  index.build(-1);
+  assert.equal(index.serialize().length, 0);
+  assert.deepEqual(index.getNnsByVector([1, 2, 3], 3), []);
+  index.dispose();
+});
+
 test('constructor', () => {
   throwsLike(() => new AnnoyIndex(3, 'cosinus'), RangeError, "unknown metric 'cosinus'", 'InvalidArgument');
   throwsLike(() => new AnnoyIndex(0, 'angular'), RangeError, 'dimension f must be between 1');

@@ -21,6 +21,12 @@ async function main(): Promise<void> {
   const [ids, distances] = index.getNnsByVector([1, 2, 3], 2, undefined, true);
   const plain: number[] = index.getNnsByItem(0, 2);
   void either, ids, distances, plain;
+  // A filter as the last argument, after any of the optional ones.
+  const bitset: number[] = index.getNnsByVector([1, 2, 3], 2, { filter: new Uint8Array(1) });
+  const some: number[] = index.getNnsByItem(0, 2, -1, { filter: new Set([1, 2]) });
+  const [fids, fdist] = index.getNnsByVector([1, 2, 3], 2, -1, true, { filter: (id: number) => id > 3 });
+  const batch = index.getNnsByVectors(new Float32Array(6), 2, { filter: [0, 1] });
+  void bitset, some, fids, fdist, batch;
 
   const ok: true = index.save('x.ann');
   const copy = AnnoyIndex.deserialize(bytes, 3, 'euclidean');

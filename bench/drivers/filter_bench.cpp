@@ -1,0 +1,135 @@
+// Filtered search against the way an unfiltered library is used: ask for n / selectivity
+// neighbours with a search_k scaled alike, then discard the items the filter rejects. One
+// process, one thread; at each parameter the two alternate, and the median q/s of `rounds`
+// passes is kept. Recall@n is against brute force over the allowed items (double precision).
+// Usage: filter_bench metric train.npy test.npy n_queries trees "s1,s2,..." "k1,k2,..." rounds
+// Prints one JSON object: per selectivity, per search_k, recall and q/s of both.
+#include <grove/grove.h>
+
+#include <cmath>
+#include <random>
+
+#include "harness.h"
+
+namespace {
+
+constexpr int kN = 10;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+std::vector<double> parse_doubles(const std::string& s) {
+  std::vector<double> out;
+  std::stringstream ss(s);
+  std::string part;
+  while (std::getline(ss, part, ',')) out.push_back(std::atof(part.c_str()));
+  return out;
+}
+
+// The n nearest allowed items, by double-precision distance (ties: smaller id).
+std::vector<std::int32_t> truth(const bench::Matrix& train, const float* q, const std::vector<bool>& allowed,
+                                bool angular) {
+  std::vector<std::pair<double, std::int32_t>> all;
+  double qq = 0;
+  for (std::size_t j = 0; j < train.cols; ++j) qq += double(q[j]) * q[j];
+  for (std::size_t i = 0; i < train.rows; ++i) {
+    if (!allowed[i]) continue;
+    const float* x = train.row(i);
+    double d = 0, dot = 0, xx = 0;
+    for (std::size_t j = 0; j < train.cols; ++j) {
+      const double diff = double(x[j]) - q[j];
+      d += diff * diff;
+      dot += double(x[j]) * q[j];
+      xx += double(x[j]) * x[j];
+    }
+    if (angular) d = xx * qq > 0 ? 2 - 2 * dot / std::sqrt(xx * qq) : 2;
+    all.push_back({d, static_cast<std::int32_t>(i)});
+  }
+  const std::size_t k = std::min<std::size_t>(kN, all.size());
+  std::partial_sort(all.begin(), all.begin() + k, all.end());
+  std::vector<std::int32_t> ids;
+  for (std::size_t r = 0; r < k; ++r) ids.push_back(all[r].second);
+  return ids;
+}
+
+double recall_of(const std::vector<std::int32_t>& got, const std::vector<std::int32_t>& want) {
+  std::size_t hit = 0;
+  for (std::int32_t id : want) hit += std::count(got.begin(), got.end(), id) ? 1 : 0;
+  return want.empty() ? 1.0 : double(hit) / want.size();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 9) {
+    std::fprintf(stderr, "usage: %s metric train.npy test.npy n_queries trees selectivities search_ks rounds\n", argv[0]);
+    return 2;
+  }
+  const std::string metric = argv[1];
+  bench::Matrix train = bench::read_npy(argv[2]), test = bench::read_npy(argv[3]);
+  const std::size_t nq = std::min<std::size_t>(std::atoi(argv[4]), test.rows);
+  const int trees = std::atoi(argv[5]);
+  const std::vector<double> selectivities = parse_doubles(argv[6]);
+  const std::vector<int> search_ks = bench::parse_list(argv[7]);
+  const int rounds = std::atoi(argv[8]);
+  const int f = static_cast<int>(train.cols);
+  const auto n_items = static_cast<std::int32_t>(train.rows);
+
+  grove::AnnoyIndex index(f, metric);
+  for (std::size_t i = 0; i < train.rows; ++i) index.add_item(static_cast<std::int32_t>(i), train.row(i));
+  index.build(trees, -1);
+
+  std::printf("{\"metric\":\"%s\",\"items\":%d,\"queries\":%zu,\"trees\":%d,\"rounds\":%d,\"selectivities\":[",
+              metric.c_str(), n_items, nq, trees, rounds);
+  for (std::size_t si = 0; si < selectivities.size(); ++si) {
+    const double s = selectivities[si];
+    std::mt19937 rng(1234);
+    std::vector<bool> allowed(train.rows);
+    for (std::size_t i = 0; i < train.rows; ++i) allowed[i] = std::uniform_real_distribution<double>(0, 1)(rng) < s;
+    const grove::Filter filter = grove::Filter::bits(allowed);
+    std::vector<std::vector<std::int32_t>> want(nq);
+    for (std::size_t q = 0; q < nq; ++q) want[q] = truth(train, test.row(q), allowed, metric == "angular");
+    // The unfiltered way: n / s results, search_k scaled alike, the rejected ones dropped.
+    const int wide = static_cast<int>(std::min<double>(n_items, std::ceil(kN / s)));
+
+    std::printf("%s{\"selectivity\":%g,\"wide_n\":%d,\"points\":[", si ? "," : "", s, wide);
+    for (std::size_t ki = 0; ki < search_ks.size(); ++ki) {
+      const int k = search_ks[ki];
+      const std::int64_t wide_k = std::min<std::int64_t>(std::int64_t(k / s), std::int64_t(n_items) * trees);
+      std::vector<double> qps_filtered, qps_post;
+      double recall_filtered = 0, recall_post = 0;
+      for (int r = 0; r < rounds; ++r) {
+        double sum_f = 0, sum_p = 0;
+        const double t_f = bench::seconds([&] {
+          for (std::size_t q = 0; q < nq; ++q) {
+            std::vector<std::int32_t> ids;
+            index.get_nns_by_vector(test.row(q), kN, k, &ids, nullptr, filter);
+            sum_f += recall_of(ids, want[q]);
+          }
+        });
+        const double t_p = bench::seconds([&] {
+          for (std::size_t q = 0; q < nq; ++q) {
+            std::vector<std::int32_t> ids, kept;
+            index.get_nns_by_vector(test.row(q), wide, static_cast<int>(wide_k), &ids);
+            for (std::int32_t id : ids)
+              if (allowed[id] && kept.size() < static_cast<std::size_t>(kN)) kept.push_back(id);
+            sum_p += recall_of(kept, want[q]);
+          }
+        });
+        qps_filtered.push_back(nq / t_f);
+        qps_post.push_back(nq / t_p);
+        recall_filtered = sum_f / nq;
+        recall_post = sum_p / nq;
+      }
+      std::printf("%s{\"search_k\":%d,\"filtered\":{\"recall\":%.4f,\"qps\":%.1f},\"post_filter\":{\"search_k\":%lld,\"recall\":%.4f,\"qps\":%.1f}}",
+                  ki ? "," : "", k, recall_filtered, median(qps_filtered), static_cast<long long>(wide_k), recall_post,
+                  median(qps_post));
+      std::fflush(stdout);
+    }
+    std::printf("]}");
+  }
+  std::printf("]}\n");
+  return 0;
+}
