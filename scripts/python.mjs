@@ -8,12 +8,14 @@ import { ensurePackages, root, run } from './lib.mjs';
 export const pythonPackages = ['python3-dev', 'python3-venv', 'pybind11-dev', 'python3-pybind11', 'python3-numpy',
   'python3-pytest', 'python3-distributed'];
 
-export function ensurePythonBinding() {
+// wheel: install that (npm test's release wheel: the source is compiled once) instead of
+// building the checkout's native/python, as the README's source install does.
+export function ensurePythonBinding({ wheel } = {}) {
   ensurePackages(pythonPackages);
   const venv = `${root}/build/py-venv`;
   if (!existsSync(`${venv}/bin/python`)) run('/usr/bin/python3', ['-m', 'venv', '--system-site-packages', venv]);
   run(`${venv}/bin/python`, ['-c', 'import numpy, distributed, pybind11, pytest']);
-  run(`${venv}/bin/pip`, ['install', '--no-build-isolation', '--no-index', '--disable-pip-version-check', '--quiet',
-    `${root}/native/python`]);
+  const source = wheel ? ['--force-reinstall', '--no-deps', wheel] : ['--no-build-isolation', `${root}/native/python`];
+  run(`${venv}/bin/pip`, ['install', '--no-index', '--disable-pip-version-check', '--quiet', ...source]);
   return `${venv}/bin/python`;
 }

@@ -27,12 +27,27 @@ export function releaseVersion() {
   return found['package.json'];
 }
 
-export async function release(out = path.join(root, 'release')) {
+// The Python sdist, then the wheel built from it (python -m build's default), so the sdist is
+// proven to build: Debian's python3 and packages, no package index (--no-isolation). Into a
+// fresh `out`; returns the wheel's path.
+export function buildPythonDist(out) {
+  releaseVersion();
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  ensurePackages([...pythonPackages, 'python3-build']);
+  run('/usr/bin/python3', ['-m', 'build', '--no-isolation', '--outdir', out, path.join(root, 'native', 'python')]);
+  const wheel = readdirSync(out).find((f) => f.endsWith('.whl'));
+  if (!wheel || !readdirSync(out).some((f) => f.endsWith('.tar.gz'))) throw new Error(`python -m build left no wheel or sdist in ${out}`);
+  return path.join(out, wheel);
+}
+
+// pythonBuilt: `out` already holds this checkout's sdist and wheel (npm test builds them
+// first, for its Python stage); otherwise they are built here.
+export async function release(out = path.join(root, 'release'), { pythonBuilt = false } = {}) {
   const version = releaseVersion();
   log(`release ${version}: artifacts into ${out}`);
   await buildWasm();
-  rmSync(out, { recursive: true, force: true });
-  mkdirSync(out, { recursive: true });
+  if (!pythonBuilt) buildPythonDist(out);
 
   // dist/ is built above: pack it as it is (--ignore-scripts skips prepack's second build).
   run('npm', ['pack', '--ignore-scripts', '--pack-destination', out]);
@@ -41,11 +56,6 @@ export async function release(out = path.join(root, 'release')) {
   const dryRun = spawnSync('npm', ['publish', '--dry-run', '--ignore-scripts', tarball], { cwd: out, encoding: 'utf8' });
   const warnings = `${dryRun.stdout}${dryRun.stderr}`.split('\n').filter((l) => /^npm (warn|error)/i.test(l) && !/logged in/.test(l));
   if (dryRun.status !== 0 || warnings.length) throw new Error(`npm publish --dry-run is not clean:\n${dryRun.stderr}`);
-
-  // The sdist, then the wheel built from it (python -m build's default): the sdist is proven
-  // to build. Debian's python3 and packages, no package index (--no-isolation).
-  ensurePackages([...pythonPackages, 'python3-build']);
-  run('/usr/bin/python3', ['-m', 'build', '--no-isolation', '--outdir', out, path.join(root, 'native', 'python')]);
 
   const files = readdirSync(out).sort();
   const wheel = files.find((f) => f.endsWith('.whl'));

@@ -6,7 +6,7 @@ import { buildCheckedWasm, buildWasm } from './build-wasm.mjs';
 import { buildDemo } from './demo.mjs';
 import { fuzz } from './fuzz.mjs';
 import { ensurePythonBinding } from './python.mjs';
-import { release } from './release.mjs';
+import { buildPythonDist, release } from './release.mjs';
 import { buildNative, capture, ensurePackages, jobs, log, root, run, startInBackground } from './lib.mjs';
 
 // --quick (or GROVE_QUICK=1): the functional suites only, for fast local iteration.
@@ -40,8 +40,9 @@ try {
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
-log('python: the binding in a venv of Debian\'s python3, and its pytest suite (Dask included)');
-runPythonSuite();
+log('python: the sdist and the wheel built from it (the release\'s), the wheel in a venv of Debian\'s python3, and the pytest suite (Dask included)');
+const releaseDir = `${root}/build/release`;
+runPythonSuite(buildPythonDist(releaseDir));
 
 log('wasm: the C++ suite compiled to wasm32, run by Node');
 runWasmCppSuite();
@@ -53,8 +54,7 @@ await buildDemo();  // the demo page's browser test needs its site and index
 run('node', ['--test', 'tests/js/', 'tests/browser/']);
 
 log('release: every artifact (npm run release), each installed into a consumer with no compiler on PATH');
-const releaseDir = `${root}/build/release`;
-await release(releaseDir);
+await release(releaseDir, { pythonBuilt: true });
 run('node', ['--test', 'tests/release/'], { env: { ...process.env, GROVE_RELEASE_DIR: releaseDir } });
 
 if (quick) {
@@ -72,11 +72,12 @@ if (quick) {
 
   log('wasm: the Node suite against a build with assertions and a checked heap');
   const checked = await buildCheckedWasm();
-  run('node', ['--test', 'tests/js/'], { env: { ...process.env, GROVE_DIST_DIR: checked, GROVE_SKIP_BIG: '1' } });
-
-  // Each fuzzer runs on one core: the other builds and tests the outside projects meanwhile.
+  // The checked suite (node --test runs one file at a time) and each fuzzer run on one core:
+  // the other builds and tests the outside projects meanwhile.
   const projects = startInBackground('node', ['--test', 'tests/projects/'], `${root}/build/projects.log`);
   log('projects: a copied and a moved checkout (npm pack, npm run demo, the Python install), CMake subprojects, in the background (log: build/projects.log)');
+  run('node', ['--test', 'tests/js/'], { env: { ...process.env, GROVE_DIST_DIR: checked, GROVE_SKIP_BIG: '1' } });
+
   const seconds = Number(process.env.GROVE_FUZZ_SECONDS ?? 45);
   log(`fuzzing: ${seconds} s per target`);
   fuzz(seconds);  // logs each target's executions and corpus size
@@ -85,8 +86,8 @@ if (quick) {
 }
 log('all suites passed');
 
-function runPythonSuite() {
-  const python = ensurePythonBinding();
+function runPythonSuite(wheel) {
+  const python = ensurePythonBinding({ wheel });
   run(python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `${root}/native/python/tests`]);
 }
 

@@ -100,7 +100,7 @@ const runners = [
     takes: (b) => b.lang === 'python' && b.code.startsWith('from grove import AnnoyIndex'),
   },
   {
-    name: 'Python install on Debian: scripts/python.mjs runs these commands for npm test',
+    name: 'Python install on Debian: scripts/python.mjs runs these commands (tests/projects/checkout.test.mjs installs from a copied checkout so)',
     takes: (b) => b.lang === 'sh' && b.code.includes('pip install --no-build-isolation'),
     run(b) {
       const script = readFileSync(path.join(root, 'scripts', 'python.mjs'), 'utf8');
