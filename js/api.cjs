@@ -356,6 +356,36 @@ function createApi(platform, start = null) {
       this.#check(raw.addItem(item, this.#vector(vector)));
     }
 
+    /** Takes item `item` out: no query returns it again (see index.d.ts). */
+    removeItem(item) {
+      return this.removeItems([item]);
+    }
+
+    /** removeItem for every id of an Array, Set or Int32Array; all are checked before any is removed. */
+    removeItems(items) {
+      const raw = this.#index();
+      if (!(Array.isArray(items) || items instanceof Set || items instanceof Int32Array)) {
+        throw typeError(`items must be an Array, Set or Int32Array of ids, got ${describe(items)}`);
+      }
+      const ids = new Int32Array(items instanceof Set ? items.size : items.length);
+      let k = 0;
+      for (const id of items) {
+        checkInteger(id, 'item');
+        if (id > INT32_MAX || id < -INT32_MAX - 1) throw rangeError(`item ${id} does not fit in 32 bits`, 'OutOfRange');
+        ids[k++] = id;
+      }
+      const ptr = scratchBlock(Math.max(4, ids.byteLength));
+      Module.HEAP32.set(ids, ptr >>> 2);
+      this.#check(raw.removeItems(ptr, ids.length));
+      return true;
+    }
+
+    /** A loaded (read-only) index becomes an in-memory copy that takes changes, as if just built. */
+    thaw() {
+      this.#check(this.#index().thaw());
+      return true;
+    }
+
     /** Builds nTrees trees (-1: automatic). nJobs is accepted for API parity; wasm builds on one thread. */
     build(nTrees, nJobs = -1) {
       const raw = this.#index();
@@ -899,7 +929,7 @@ function createApi(platform, start = null) {
 
   // Annoy's names, so code written from Annoy's documentation runs unchanged.
   const aliases = {
-    add_item: 'addItem', on_disk_build: 'onDiskBuild', get_nns_by_item: 'getNnsByItem',
+    add_item: 'addItem', remove_item: 'removeItem', remove_items: 'removeItems', on_disk_build: 'onDiskBuild', get_nns_by_item: 'getNnsByItem',
     get_nns_by_vector: 'getNnsByVector', get_nns_by_vectors: 'getNnsByVectors',
     get_item_vector: 'getItemVector', get_distance: 'getDistance', get_n_items: 'getNItems',
     get_n_trees: 'getNTrees', get_f: 'getF', get_metric: 'getMetric', set_seed: 'setSeed', set_annoy_float_order: 'setAnnoyFloatOrder', is_built: 'isBuilt',

@@ -172,8 +172,26 @@ export class AnnoyIndex {
   /** True after dispose(). */
   readonly disposed: boolean;
 
-  /** Stores `vector` as item `item` (ids >= 0; the index grows to max(id) + 1 items). */
+  /**
+   * Stores `vector` as item `item` (ids >= 0; the index grows to max(id) + 1 items). After
+   * build() too: the item goes into every tree and the next query finds it; an id already in
+   * gets the new vector. A loaded index is read-only: thaw() it first.
+   */
   addItem(item: number, vector: Vector): void;
+  /**
+   * Takes item `item` out of the index: no query returns it again, and getItemVector(),
+   * getDistance() and getNnsByItem() throw a RangeError for it; addItem() puts it back.
+   * getNItems() does not change (max id + 1). serialize() and save() write it as a hole,
+   * which Annoy never returns either.
+   */
+  removeItem(item: number): true;
+  /** removeItem() for each id; every id is checked (an item in the index, listed once) before any is removed. */
+  removeItems(items: readonly number[] | ReadonlySet<number> | Int32Array): true;
+  /**
+   * Makes a loaded (read-only) index an in-memory copy that takes addItem() and removeItem(),
+   * as if just built (the file or bytes it came from are not touched). A built index stays as it is.
+   */
+  thaw(): true;
   /**
    * Builds nTrees trees (-1: as many as fit twice the items' memory, as Annoy decides).
    * nJobs is accepted for parity with the C++ API; the wasm build uses one thread.
@@ -305,6 +323,8 @@ export class AnnoyIndex {
 
   // Annoy's names.
   add_item: AnnoyIndex['addItem'];
+  remove_item: AnnoyIndex['removeItem'];
+  remove_items: AnnoyIndex['removeItems'];
   on_disk_build: AnnoyIndex['onDiskBuild'];
   get_nns_by_item: AnnoyIndex['getNnsByItem'];
   get_nns_by_vector: AnnoyIndex['getNnsByVector'];

@@ -102,6 +102,11 @@ class WasmIndex : public QueryResults {
   int addItem(int item, std::uintptr_t vector) {
     return guarded([&] { return index_->add_item(item, heap<const float>(vector)), 0; });
   }
+  // ids: `count` int32 item ids in wasm memory.
+  int removeItems(std::uintptr_t ids, int count) {
+    return guarded([&] { return index_->remove_items(heap<const std::int32_t>(ids), static_cast<std::size_t>(count)), 0; });
+  }
+  int thaw() { return guarded([&] { return index_->thaw(), 0; }); }
   int build(int n_trees) { return guarded([&] { return index_->build(n_trees), 0; }); }
   int unbuild() { return guarded([&] { return index_->unbuild(), 0; }); }
   int unload() { return guarded([&] { return index_->unload(), 0; }); }
@@ -301,6 +306,8 @@ EMSCRIPTEN_BINDINGS(grove) {
       .constructor<int, std::string>()
       .function("valid", &WasmIndex::valid)
       .function("addItem", &WasmIndex::addItem)
+      .function("removeItems", &WasmIndex::removeItems)
+      .function("thaw", &WasmIndex::thaw)
       .function("build", &WasmIndex::build)
       .function("unbuild", &WasmIndex::unbuild)
       .function("unload", &WasmIndex::unload)

@@ -660,6 +660,14 @@ void reserve_for_trees(Forest& forest, int n_trees) {
 
 }  // namespace
 
+std::int32_t make_subtree(Forest& forest, const std::vector<std::int32_t>& ids, bool is_root, Kiss64& rng) {
+  const BuildOptions options;
+  return with_policy(forest.layout, forest.annoy_float_order, [&](auto policy) {
+    TreeBuilder<decltype(policy)> builder(forest, rng, options);
+    return builder.make_tree(ids, is_root);
+  });
+}
+
 void check_stop(const BuildOptions& options) {
   if (options.stop && options.stop->load(std::memory_order_relaxed))
     throw Error(ErrorCode::Cancelled, "build cancelled: the index is unbuilt, with its items");
@@ -668,6 +676,9 @@ void check_stop(const BuildOptions& options) {
 void build_forest(Forest& forest, const BuildOptions& options) {
   forest.n_nodes = forest.n_items;
   forest.roots.clear();
+  forest.item_room = 0;
+  forest.annoy_layout = true;
+  forest.trees_name_removed = false;
   const bool dot = forest.layout.metric == Metric::Dot;
   const bool dot_main = dot && forest.layout.dot_layout == DotLayout::Main;
   if (dot_main) {

@@ -12,6 +12,7 @@
 #include "grove/filter.h"
 #include "grove/format.h"
 #include "grove/parallel.h"
+#include "grove/random.h"
 #include "grove/storage.h"
 
 namespace grove {
@@ -38,6 +39,20 @@ struct Forest {
   std::vector<std::int32_t> roots;
   // Annoy's scalar float order instead of Grove's fast SIMD order (see kernels.h).
   bool annoy_float_order = false;
+  // Changes after build (changes.h). Items removed since: bit i of removed[i / 64] (empty
+  // when none); while trees still name some (trees_name_removed), searches skip them as
+  // they collect. item_room: the node slots kept for items before the first tree node (0:
+  // exactly n_items, as in Annoy's files). annoy_layout: false once a change has left nodes
+  // out of Annoy's order; settle() restores it before the image is read.
+  std::vector<std::uint64_t> removed;
+  bool trees_name_removed = false;
+  std::int64_t item_room = 0;
+  bool annoy_layout = true;
+  bool is_removed(std::int32_t i) const {
+    const std::size_t w = static_cast<std::size_t>(i) / 64;
+    return w < removed.size() && ((removed[w] >> (i % 64)) & 1);
+  }
+  std::int64_t first_tree_node() const { return item_room > n_items ? item_room : n_items; }
 
   const std::uint8_t* node(std::int64_t i) const {
     return storage->data() + static_cast<std::size_t>(i) * layout.node_size;
@@ -77,6 +92,11 @@ void check_stop(const BuildOptions& options);
 
 // Appends the trees and the root copies to `forest` (items must be in place).
 void build_forest(Forest& forest, const BuildOptions& options);
+
+// One subtree over `ids` by build()'s split rule (Annoy's, on the float vectors, drawing from
+// rng), its nodes appended to the forest; returns its node (a lone id, not a root, is its
+// own subtree). A bucket that outgrows its node after build() is split so (changes.cpp).
+std::int32_t make_subtree(Forest& forest, const std::vector<std::int32_t>& ids, bool is_root, Kiss64& rng);
 
 // The largest single block this platform can allocate. On wasm32 (emcc 3.1.6, Debian's) that
 // is just under 2 GiB: dlmalloc refuses larger blocks, and emmalloc returns blocks that wrap

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "batch.h"
+#include "changes.h"
 #include "compact.h"
 #include "compact_cache.h"
 #include "forest.h"
@@ -73,6 +74,9 @@ struct Index::Impl {
   // Compact scoring: the copy is made or checked once, by the first query that needs it.
   bool compact_on = true;
   detail::CompactCache compact;
+  // Draws for the sides and splits of items added after build (changes.h): seeded at build
+  // and thaw, so the same changes give the same index.
+  Kiss64 change_rng;
 
   Impl(int f, Metric metric) : dimension(f), metric(metric) {
     forest.f = f;
@@ -174,8 +178,15 @@ struct Index::Impl {
     for (int j = 0; j < forest.f; ++j) out[j] = (words[j / 64] >> (j % 64)) & 1 ? 1.0f : 0.0f;
   }
 
+  // An item id that is not removed (holes read as zeros, as in Annoy).
+  void check_present(std::int32_t item, const char* what) const {
+    check_item(item, what);
+    if (forest.is_removed(item))
+      fail(ErrorCode::OutOfRange, std::string(what) + " " + std::to_string(item) + " was removed");
+  }
+
   void item_vector(std::int32_t item, float* out) const {
-    check_item(item, "item");
+    check_present(item, "item");
     unpack(forest.node(item) + layout().vector, out);
   }
 
@@ -265,6 +276,75 @@ struct Index::Impl {
     return detail::n_descendants(first) == 1 && first[main.built] == 1;
   }
 
+  // Changes leave the nodes out of Annoy's layout; anything that reads the image (or makes a
+  // companion for it) settles them first. The bytes change, so the compact copy is made again.
+  void settle() {
+    if (forest.annoy_layout) return;
+    detail::settle(forest);
+    drop_compact();
+  }
+  // Runs read() under the shared lock with the nodes settled: settled first under the
+  // exclusive lock, and again if another thread changed the index in between.
+  template <class Read>
+  auto settled(Read read) -> decltype(read()) {
+    for (;;) {
+      {
+        Shared shared(lock);
+        if (forest.annoy_layout) return read();
+      }
+      Exclusive exclusive(lock);
+      settle();
+    }
+  }
+
+  void require_changeable(const char* what) const {
+    if (state == State::Loaded)
+      fail(ErrorCode::WrongState, std::string("cannot ") + what +
+                                      " a loaded index (it is read-only): thaw() makes an in-memory copy that takes changes");
+  }
+
+  // Checks an id for remove_item(): an item now in the index.
+  void check_removable(std::int32_t item) const {
+    check_item(item, "item");
+    if (forest.is_removed(item))
+      fail(ErrorCode::InvalidArgument, "item " + std::to_string(item) + " was removed already");
+    if (detail::n_descendants(forest.node(item)) != 1)
+      fail(ErrorCode::InvalidArgument, "item " + std::to_string(item) + " is not in the index (never added)");
+  }
+
+  // add_item() on a built index: the item goes into every tree (a new id, a removed one, or
+  // a new vector for one already in, which replaces it). Every check comes first.
+  void add_after_build(std::int32_t item, const float* w, std::int64_t needed) {
+    if (forest.roots.empty())
+      fail(ErrorCode::WrongState, "the index was built with no trees (it had no items): unbuild() and build() again");
+    const bool replacing = item < forest.n_items && detail::n_descendants(forest.node(item)) == 1;
+    try {
+      detail::make_item_room(forest, needed);
+    } catch (const std::bad_alloc&) {
+      fail(ErrorCode::OutOfMemory, "out of memory: item id " + std::to_string(item) + " needs room for " +
+                                       std::to_string(needed) + " items");
+    }
+    if (replacing) detail::remove_from_forest(forest, item);
+    write_item(item, w);
+    forest.n_items = static_cast<std::int32_t>(needed);
+    if (forest.is_removed(item)) forest.removed[static_cast<std::size_t>(item) / 64] &= ~(std::uint64_t(1) << (item % 64));
+    if (layout().metric == Metric::Dot) detail::init_dot_item(forest, forest.mutable_node(item));
+    drop_compact();  // it has no code for the new item: made again by the next query
+    try {
+      detail::insert_into_trees(forest, item, change_rng);
+    } catch (const std::bad_alloc&) {
+      fail(ErrorCode::OutOfMemory, "out of memory: item " + std::to_string(item) + " is in only some of the trees");
+    }
+  }
+
+  void write_item(std::int32_t item, const float* w) {
+    std::uint8_t* node = forest.mutable_node(item);
+    std::memset(node, 0, forest.layout.node_size);
+    detail::n_descendants(node) = 1;
+    pack(w, node + forest.layout.vector);
+    detail::init_item(forest, node);
+  }
+
   void reset_storage() {
     forest.layout = make_layout(layout().metric, layout().f, dot_layout);  // a load may have changed it
     forest.storage.reset(new MemoryStorage());
@@ -302,10 +382,7 @@ void Index::add_item(std::int32_t item, const std::vector<float>& w) {
 void Index::add_item(std::int32_t item, const float* w) {
   Impl& m = *impl_;
   Exclusive lock(m.lock);
-  if (m.state == State::Loaded)
-    fail(ErrorCode::WrongState, "cannot add items to a loaded index (it is read-only)");
-  if (m.state == State::Built)
-    fail(ErrorCode::WrongState, "cannot add items after build(): call unbuild() first");
+  m.require_changeable("add items to");
   if (item < 0)
     fail(ErrorCode::OutOfRange, "item id " + std::to_string(item) + " is negative");
   if (item == std::numeric_limits<std::int32_t>::max())
@@ -320,19 +397,63 @@ void Index::add_item(std::int32_t item, const float* w) {
          "item id " + std::to_string(item) + " needs " + std::to_string(bytes >> 20) +
              " MiB for the items alone, over the memory limit of " +
              std::to_string(m.memory_limit >> 20) + " MiB: use smaller ids, or raise the limit with set_memory_limit()");
+  if (m.state == State::Built) return m.add_after_build(item, w, needed);
   try {
     forest.reserve(needed);
   } catch (const std::bad_alloc&) {
     fail(ErrorCode::OutOfMemory, "out of memory: item id " + std::to_string(item) + " needs " +
                                      std::to_string(needed) + " nodes");
   }
-  std::uint8_t* node = forest.mutable_node(item);
-  std::memset(node, 0, forest.layout.node_size);
-  detail::n_descendants(node) = 1;
-  m.pack(w, node + forest.layout.vector);
-  detail::init_item(forest, node);
+  m.write_item(item, w);
+  if (forest.is_removed(item)) forest.removed[static_cast<std::size_t>(item) / 64] &= ~(std::uint64_t(1) << (item % 64));
   forest.n_items = static_cast<std::int32_t>(needed);
   forest.n_nodes = forest.n_items;
+}
+
+void Index::remove_item(std::int32_t item) { remove_items(&item, 1); }
+
+void Index::remove_items(const std::int32_t* items, std::size_t count) {
+  Impl& m = *impl_;
+  Exclusive lock(m.lock);
+  m.require_changeable("remove items from");
+  if (!items && count) fail(ErrorCode::InvalidArgument, "item ids are null");
+  std::vector<std::uint64_t> listed;
+  for (std::size_t k = 0; k < count; ++k) {
+    m.check_removable(items[k]);
+    listed.resize((static_cast<std::size_t>(m.forest.n_items) + 63) / 64, 0);
+    std::uint64_t& word = listed[static_cast<std::size_t>(items[k]) / 64];
+    const std::uint64_t bit = std::uint64_t(1) << (items[k] % 64);
+    if (word & bit) fail(ErrorCode::InvalidArgument, "item " + std::to_string(items[k]) + " is listed twice");
+    word |= bit;
+  }
+  for (std::size_t k = 0; k < count; ++k) detail::remove_from_forest(m.forest, items[k]);
+  // Before build() a removed item is a hole, as an id never added; no tree names it.
+  if (m.state == State::Adding) {
+    m.forest.trees_name_removed = false;
+    m.forest.annoy_layout = true;
+  }
+}
+
+void Index::thaw() {
+  Impl& m = *impl_;
+  Exclusive lock(m.lock);
+  m.require_queryable();
+  if (m.state == State::Built) return;
+  const std::size_t size = m.image_size();
+  std::unique_ptr<MemoryStorage> copy(new MemoryStorage());
+  try {
+    copy->resize(size);
+  } catch (const Error&) {
+    fail(ErrorCode::OutOfMemory, "out of memory: thaw() needs a copy of the index (" + std::to_string(size >> 20) + " MiB)");
+  }
+  std::memcpy(copy->mutable_data(), m.forest.storage->data(), size);
+  // The same bytes: the compact copy still matches them.
+  bool checked = false;
+  std::unique_ptr<detail::Compact> compact = m.compact.take(&checked);
+  m.forest.storage = std::move(copy);
+  m.compact.restore(std::move(compact), checked);
+  m.state = State::Built;
+  m.change_rng = Kiss64(m.seed ^ 0x9e3779b97f4a7c15ULL);
 }
 
 void Index::build(int n_trees, ParallelFor* parallel, const std::atomic<bool>* stop) {
@@ -370,6 +491,7 @@ void Index::build(int n_trees, ParallelFor* parallel, const std::atomic<bool>* s
     m.forest.n_nodes = m.forest.n_items;
     throw;
   }
+  m.change_rng = Kiss64(m.seed ^ 0x9e3779b97f4a7c15ULL);
   // A build into a file leaves the file read-only and published: from here on the index is
   // that file, as after save(), so nothing can rewrite it under the processes mapping it.
   m.state = m.forest.storage->mutable_data() ? State::Built : State::Loaded;
@@ -388,6 +510,9 @@ void Index::unbuild() {
   if (m.state == State::Loaded) fail(ErrorCode::WrongState, "cannot unbuild a loaded index");
   m.forest.roots.clear();
   m.forest.n_nodes = m.forest.n_items;
+  m.forest.item_room = 0;  // items keep their slots; the trees are gone
+  m.forest.annoy_layout = true;
+  m.forest.trees_name_removed = false;
   m.state = State::Adding;
   m.drop_compact();
 }
@@ -403,7 +528,7 @@ void Index::get_nns_by_item(std::int32_t item, int n, int search_k,
   const Impl& m = *impl_;
   Shared lock(m.lock);
   m.check_query(n, search_k);
-  m.check_item(item, "item");
+  m.check_present(item, "item");
   filter.check(m.forest.n_items);
   if (!result) fail(ErrorCode::InvalidArgument, "result vector is null");
   std::vector<float> w(m.forest.f);
@@ -461,8 +586,8 @@ std::vector<float> Index::get_item_vector(std::int32_t item) const {
 float Index::get_distance(std::int32_t i, std::int32_t j) const {
   const Impl& m = *impl_;
   Shared lock(m.lock);
-  m.check_item(i, "item");
-  m.check_item(j, "item");
+  m.check_present(i, "item");
+  m.check_present(j, "item");
   return detail::item_distance(m.forest, i, j);
 }
 
@@ -512,30 +637,33 @@ void Index::set_annoy_float_order(bool on) {
   m.forest.annoy_float_order = on;
 }
 
+// Everything that reads the image settles the changes made since build first (Impl::settled).
 std::size_t Index::serialized_size() const {
-  Shared lock(impl_->lock);
-  return impl_->image_size();
+  return impl_->settled([&] { return impl_->image_size(); });
 }
 
 const std::uint8_t* Index::serialized_data() const {
-  Shared lock(impl_->lock);
-  impl_->require_queryable();
-  return impl_->forest.storage->data();
+  return impl_->settled([&] {
+    impl_->require_queryable();
+    return impl_->forest.storage->data();
+  });
 }
 
 std::vector<std::uint8_t> Index::serialize() const {
-  Shared lock(impl_->lock);
-  const std::size_t size = impl_->image_size();
-  const std::uint8_t* data = impl_->forest.storage->data();
-  return std::vector<std::uint8_t>(data, data + size);
+  return impl_->settled([&] {
+    const std::size_t size = impl_->image_size();
+    const std::uint8_t* data = impl_->forest.storage->data();
+    return std::vector<std::uint8_t>(data, data + size);
+  });
 }
 
 void Index::write_image(bool with_companion, const ImageWriter& write) const {
-  Shared lock(impl_->lock);
   const Impl& m = *impl_;
-  const std::size_t size = m.image_size();
-  const detail::Compact* companion = with_companion ? m.companion() : nullptr;
-  write(*m.forest.storage, size, companion ? companion->bytes() : nullptr, companion ? companion->size() : 0);
+  impl_->settled([&] {
+    const std::size_t size = m.image_size();
+    const detail::Compact* companion = with_companion ? m.companion() : nullptr;
+    write(*m.forest.storage, size, companion ? companion->bytes() : nullptr, companion ? companion->size() : 0);
+  });
 }
 
 bool Index::wants_companion() const {
@@ -571,6 +699,7 @@ void Index::freeze() {
   Exclusive lock(m.lock);
   m.require_queryable();
   if (m.state == State::Loaded) return;
+  m.settle();
   // An empty index (no items) has no image to map, as an empty file cannot be loaded: it
   // stays as built and answers nothing. (adopt() would refuse it, with the storage gone.)
   if (m.image_size() == 0) return;
@@ -590,20 +719,23 @@ bool Index::get_compact_scoring() const {
   return impl_->compact_on;
 }
 const std::uint8_t* Index::companion_data() const {
-  Shared lock(impl_->lock);
-  const detail::Compact* companion = impl_->companion();
-  return companion ? companion->bytes() : nullptr;
+  return impl_->settled([&] {
+    const detail::Compact* companion = impl_->companion();
+    return companion ? companion->bytes() : nullptr;
+  });
 }
 std::size_t Index::companion_size() const {
-  Shared lock(impl_->lock);
-  const detail::Compact* companion = impl_->companion();
-  return companion ? companion->size() : 0;
+  return impl_->settled([&] {
+    const detail::Compact* companion = impl_->companion();
+    return companion ? companion->size() : std::size_t(0);
+  });
 }
 std::vector<std::uint8_t> Index::serialize_companion() const {
-  Shared lock(impl_->lock);
-  const detail::Compact* companion = impl_->companion();
-  if (!companion) return {};
-  return std::vector<std::uint8_t>(companion->bytes(), companion->bytes() + companion->size());
+  return impl_->settled([&] {
+    const detail::Compact* companion = impl_->companion();
+    if (!companion) return std::vector<std::uint8_t>();
+    return std::vector<std::uint8_t>(companion->bytes(), companion->bytes() + companion->size());
+  });
 }
 bool Index::load_companion(std::unique_ptr<Storage> storage, std::string* why) {
   Exclusive lock(impl_->lock);

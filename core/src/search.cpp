@@ -408,14 +408,15 @@ void rank(const Forest& forest, const Compact* compact, const std::uint8_t* qnod
 }
 
 // The candidates a query collects. With a filter, only the allowed ones, counted as distinct
-// too: the search goes on until it has search_k allowed candidates and n distinct ones.
+// too: the search goes on until it has search_k allowed candidates and n distinct ones. Items
+// removed since build (that the trees still name) are skipped the same way.
 template <bool kFiltered>
 class Collector;
 
 template <>
 class Collector<false> {
  public:
-  Collector(std::vector<std::int32_t>& candidates, const Filter*, std::int32_t) : candidates_(candidates) {}
+  Collector(std::vector<std::int32_t>& candidates, const Filter*, const Forest&) : candidates_(candidates) {}
   void take(std::int32_t id) { candidates_.push_back(id); }
   void take(const std::int32_t* ids, std::int32_t count) { candidates_.insert(candidates_.end(), ids, ids + count); }
   bool wants_more(std::int64_t search_k, int) const { return static_cast<std::int64_t>(candidates_.size()) < search_k; }
@@ -427,8 +428,10 @@ class Collector<false> {
 template <>
 class Collector<true> {
  public:
-  Collector(std::vector<std::int32_t>& candidates, const Filter* filter, std::int32_t n_items)
-      : candidates_(candidates), filter_(*filter), n_items_(n_items) {
+  Collector(std::vector<std::int32_t>& candidates, const Filter* filter, const Forest& forest)
+      : candidates_(candidates), filter_(filter && filter->active() ? filter : nullptr),
+        removed_(forest.trees_name_removed ? &forest : nullptr), n_items_(forest.n_items) {
+    const std::int32_t n_items = n_items_;
     const std::size_t words = (static_cast<std::size_t>(n_items) + 63) / 64;
     if (seen().size() < words) seen().assign(words, 0);
   }
@@ -437,7 +440,7 @@ class Collector<true> {
   }
   void take(std::int32_t id) {
     // Holes and non-items are not counted: the ranking drops them.
-    if (id < 0 || id >= n_items_ || !filter_.allows(id)) return;
+    if (id < 0 || id >= n_items_ || (filter_ && !filter_->allows(id)) || (removed_ && removed_->is_removed(id))) return;
     candidates_.push_back(id);
     std::uint64_t& word = seen()[static_cast<std::size_t>(id) / 64];
     const std::uint64_t bit = std::uint64_t(1) << (id % 64);
@@ -457,7 +460,8 @@ class Collector<true> {
     return words;
   }
   std::vector<std::int32_t>& candidates_;
-  const Filter& filter_;
+  const Filter* filter_;    // null: every item allowed
+  const Forest* removed_;   // non-null: skip the items removed since build (changes.h)
   std::int32_t n_items_;
   int distinct_ = 0;
 };
@@ -491,7 +495,7 @@ void search_with(const Forest& forest, const Compact* compact, const void* query
 
   thread_local std::vector<std::int32_t> candidates;
   candidates.clear();
-  Collector<kFiltered> collect(candidates, filter, forest.n_items);
+  Collector<kFiltered> collect(candidates, filter, forest);
   // Item nodes are shared by every tree, but each split node and bucket of a valid forest is
   // reached at most once per root that leads to it, and the loader's roots lead to disjoint
   // trees (a duplicate root at most doubles a tree). More visits than that mean a crafted
@@ -533,7 +537,7 @@ void search_with(const Forest& forest, const Compact* compact, const void* query
 void search(const Forest& forest, const Compact* compact, const void* query, int n, std::int64_t search_k,
             const Filter* filter, SearchOutput out) {
   with_policy(forest.layout, forest.annoy_float_order, [&](auto policy) {
-    if (filter && filter->active())
+    if ((filter && filter->active()) || forest.trees_name_removed)
       search_with<decltype(policy), true>(forest, compact, query, n, search_k, filter, out);
     else
       search_with<decltype(policy), false>(forest, compact, query, n, search_k, nullptr, out);

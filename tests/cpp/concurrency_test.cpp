@@ -186,6 +186,50 @@ TEST(Concurrency, QueriesDuringStateChanges) {
   }
 }
 
+// Queries and serialize() on other threads while items are added and removed after build:
+// every answer is whole (n ids of items the index has held), and once the changes stop no
+// removed item is ever returned.
+TEST(Concurrency, QueriesDuringAddsAndRemoves) {
+  auto items = grove_test::random_vectors(3000, kF, 51);
+  auto queries = grove_test::random_vectors(40, kF, 52);
+  grove::AnnoyIndex index(kF, "euclidean");
+  for (int i = 0; i < 2000; ++i) index.add_item(i, items[i]);
+  index.build(5, 1);
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0}, wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t)
+    threads.emplace_back([&, t] {
+      for (std::size_t k = static_cast<std::size_t>(t); !stop.load(); k = (k + 1) % queries.size()) {
+        std::vector<int32_t> ids;
+        index.get_nns_by_vector(queries[k], 10, -1, &ids);
+        bool whole = ids.size() == 10;
+        for (int32_t id : ids) whole = whole && id >= 0 && id < 3000;
+        if (whole) ++answered;
+        else ++wrong;
+      }
+    });
+  threads.emplace_back([&] {
+    while (!stop.load()) {
+      const std::vector<std::uint8_t> bytes = index.serialize();
+      if (bytes.empty()) ++wrong;
+    }
+  });
+  for (int i = 2000; i < 3000; ++i) {
+    index.add_item(i, items[i]);
+    if (i % 5 == 0) index.remove_item(i - 2000);
+  }
+  stop = true;
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_GT(answered.load(), 0);
+  for (const auto& q : queries) {
+    std::vector<int32_t> ids;
+    index.get_nns_by_vector(q, 10, -1, &ids);
+    for (int32_t id : ids) EXPECT_FALSE(id < 1000 && id % 5 == 0) << "removed item " << id;
+  }
+}
+
 // A stop flag set from another thread cancels a build in either order: Cancelled, and the
 // index is as before the call (items kept, unbuilt), so the next build works.
 TEST(Concurrency, StopFlagCancelsABuildAndKeepsTheItems) {

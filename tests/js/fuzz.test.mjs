@@ -32,7 +32,7 @@ const METHODS = {
   addItem: 2, build: 2, unbuild: 0, unload: 0, getNnsByItem: 4, getNnsByVector: 4,
   getNnsByVectors: 3, getItemVector: 1, getDistance: 2, getNItems: 0, getNTrees: 0, getF: 0,
   isBuilt: 0, isLoaded: 0, verbose: 1, setSeed: 1, setAnnoyFloatOrder: 1, setMemoryLimit: 1,
-  setDotLayout: 1, getDotLayout: 0, serialize: 0, load: 2, onDiskBuild: 1,
+  setDotLayout: 1, getDotLayout: 0, serialize: 0, load: 2, onDiskBuild: 1, removeItem: 1, removeItems: 1, thaw: 0,
 };
 
 function value(random, f) {

@@ -41,9 +41,24 @@ class Index {
   const NodeLayout& get_layout() const;
 
   // Stores f values as item `item` (ids are >= 0; storage grows to max(id) + 1 items).
-  // Hamming values must be 0 or 1.
+  // Hamming values must be 0 or 1. After build() too (see below).
   void add_item(std::int32_t item, const float* w);
   void add_item(std::int32_t item, const std::vector<float>& w);
+
+  // Changes after build(), in memory (a loaded index, read-only, takes them after thaw()).
+  // add_item() on a built index puts the item into every tree: a new id, a removed one
+  // again, or a new vector for an id already in (it replaces the old one); the next query
+  // finds it. remove_item() takes an item out: no query returns it again, and
+  // get_item_vector(), get_distance() and get_nns_by_item() refuse it (OutOfRange). Before
+  // build() a removed item is a hole, as an id never added. get_n_items() stays max id + 1,
+  // removed items and holes included, as in Annoy. save() and serialize() write an ordinary
+  // Annoy file in which removed items are holes. remove_items() checks every id (each an
+  // item now in the index, listed once) before it removes any.
+  void remove_item(std::int32_t item);
+  void remove_items(const std::int32_t* items, std::size_t count);
+  // Makes a loaded (read-only) index an in-memory copy that takes changes, as if just built
+  // (the file it came from is not touched). A built index is left as it is.
+  void thaw();
 
   // Builds n_trees trees (-1: as many as fit twice the items' memory, as Annoy decides).
   // `parallel` shares large splits between threads; the result does not depend on it.

@@ -316,7 +316,31 @@ PYBIND11_MODULE(_grove, m) {
              self.add_item(id, w);
            },
            py::arg("i"), py::arg("vector"),
-           "add_item(i, vector): stores `vector` (f real numbers: a list, tuple, any sequence or numpy array) as item i (0 <= i < 2**31 - 1). Ids need not be contiguous: the index holds max(i) + 1 items, holes included. Before build() only.")
+           "add_item(i, vector): stores `vector` (f real numbers: a list, tuple, any sequence or numpy array) as item i (0 <= i < 2**31 - 1). Ids need not be contiguous: the index holds max(i) + 1 items, holes included. After build() too (unlike Annoy): the item goes into every tree and the next query finds it; an id already in gets the new vector. A loaded index is read-only: thaw() first.")
+      .def("remove_item",
+           [](AnnoyIndex& self, const py::handle& i) {
+             const std::int32_t id = to_id(i, "item");
+             py::gil_scoped_release release;
+             return self.remove_item(id), true;
+           },
+           py::arg("i"),
+           "remove_item(i): takes item i out of the index: no query returns it again, and get_item_vector, get_distance and get_nns_by_item raise IndexError for it; add_item(i, v) puts it back. get_n_items() does not change (max id + 1). save() writes it as a hole, which Annoy never returns either. Returns True.")
+      .def("remove_items",
+           [](AnnoyIndex& self, const py::handle& items) {
+             if (py::isinstance<py::str>(items) || py::isinstance<py::bytes>(items) || !py::hasattr(items, "__iter__"))
+               throw py::type_error("items must be a container of ids, got " + std::string(py::str(py::type::handle_of(items).attr("__name__"))));
+             std::vector<std::int32_t> ids;
+             for (const py::handle& id : items) ids.push_back(to_id(id, "item"));
+             py::gil_scoped_release release;
+             return self.remove_items(ids.data(), ids.size()), true;
+           },
+           py::arg("items"),
+           "remove_items(items): remove_item for each id of a container (a list, set, range or int array); every id is checked (an item in the index, listed once) before any is removed. Returns True.")
+      .def("thaw", [](AnnoyIndex& self) {
+        py::gil_scoped_release release;
+        return self.thaw(), true;
+      },
+           "thaw(): makes a loaded (read-only) index an in-memory copy that takes add_item and remove_item, as if just built; the file is not touched. A built index is left as it is. Returns True.")
       .def("build",
            [](AnnoyIndex& self, int n_trees, int n_jobs) {
              std::atomic<bool> stop{false};
@@ -385,7 +409,7 @@ PYBIND11_MODULE(_grove, m) {
            py::arg("i"), py::arg("j"),
            "get_distance(i, j): the distance between items i and j, on the scale queries report (angular: sqrt(2 - 2 cos); dot: the dot product).")
       .def("get_n_items", &AnnoyIndex::get_n_items, py::call_guard<py::gil_scoped_release>(),
-           "get_n_items(): the number of items (max id + 1, holes included).")
+           "get_n_items(): the number of items (max id + 1, holes and removed items included).")
       .def("get_n_trees", &AnnoyIndex::get_n_trees, py::call_guard<py::gil_scoped_release>(),
            "get_n_trees(): the number of trees.")
       .def("set_seed", [](AnnoyIndex& self, std::uint64_t s) { self.set_seed(s); }, py::arg("seed"), py::call_guard<py::gil_scoped_release>(),

@@ -1,0 +1,118 @@
+// Adding after build against building on everything: the first half of the items built
+// (`trees` trees), the second half added one by one after build(), against a fresh build of
+// all of them; recall@10 against brute force at each search_k, and q/s of both (one thread,
+// alternating, the median of `rounds` passes). Also times the adds.
+// Usage: changes_bench metric train.npy test.npy n_queries trees "k1,k2,..." rounds
+// Prints one JSON object.
+#include <grove/grove.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "harness.h"
+
+namespace {
+
+constexpr int kN = 10;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// The n nearest items by double-precision distance (angular: 2 - 2 cos; else euclidean).
+std::vector<std::int32_t> truth(const bench::Matrix& train, const float* q, bool angular) {
+  std::vector<std::pair<double, std::int32_t>> all;
+  double qq = 0;
+  for (std::size_t j = 0; j < train.cols; ++j) qq += double(q[j]) * q[j];
+  for (std::size_t i = 0; i < train.rows; ++i) {
+    const float* x = train.row(i);
+    double d = 0, dot = 0, xx = 0;
+    for (std::size_t j = 0; j < train.cols; ++j) {
+      const double diff = double(x[j]) - q[j];
+      d += diff * diff;
+      dot += double(x[j]) * q[j];
+      xx += double(x[j]) * x[j];
+    }
+    if (angular) d = xx * qq > 0 ? 2 - 2 * dot / std::sqrt(xx * qq) : 2;
+    all.push_back({d, static_cast<std::int32_t>(i)});
+  }
+  const std::size_t k = std::min<std::size_t>(kN, all.size());
+  std::partial_sort(all.begin(), all.begin() + k, all.end());
+  std::vector<std::int32_t> ids;
+  for (std::size_t r = 0; r < k; ++r) ids.push_back(all[r].second);
+  return ids;
+}
+
+double recall_of(const std::vector<std::int32_t>& got, const std::vector<std::int32_t>& want) {
+  std::size_t hit = 0;
+  for (std::int32_t id : want) hit += std::count(got.begin(), got.end(), id) ? 1 : 0;
+  return want.empty() ? 1.0 : double(hit) / want.size();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 8) {
+    std::fprintf(stderr, "usage: %s metric train.npy test.npy n_queries trees search_ks rounds\n", argv[0]);
+    return 2;
+  }
+  const std::string metric = argv[1];
+  bench::Matrix train = bench::read_npy(argv[2]), test = bench::read_npy(argv[3]);
+  const std::size_t nq = std::min<std::size_t>(std::atoi(argv[4]), test.rows);
+  const int trees = std::atoi(argv[5]);
+  const std::vector<int> search_ks = bench::parse_list(argv[6]);
+  const int rounds = std::atoi(argv[7]);
+  const int f = static_cast<int>(train.cols);
+  const auto n = static_cast<std::int32_t>(train.rows);
+
+  grove::AnnoyIndex fresh(f, metric), grown(f, metric);
+  const double build_all = bench::seconds([&] {
+    for (std::int32_t i = 0; i < n; ++i) fresh.add_item(i, train.row(static_cast<std::size_t>(i)));
+    fresh.build(trees, 1);
+  });
+  const double build_half = bench::seconds([&] {
+    for (std::int32_t i = 0; i < n / 2; ++i) grown.add_item(i, train.row(static_cast<std::size_t>(i)));
+    grown.build(trees, 1);
+  });
+  const double add_half = bench::seconds([&] {
+    for (std::int32_t i = n / 2; i < n; ++i) grown.add_item(i, train.row(static_cast<std::size_t>(i)));
+  });
+  // The first query after adds makes the compact copy again: outside the timings.
+  std::vector<std::int32_t> warm;
+  grown.get_nns_by_vector(test.row(0), kN, -1, &warm);
+  const double settle = bench::seconds([&] { (void)grown.serialized_size(); });
+  grown.get_nns_by_vector(test.row(0), kN, -1, &warm);
+
+  std::vector<std::vector<std::int32_t>> want(nq);
+  for (std::size_t q = 0; q < nq; ++q) want[q] = truth(train, test.row(q), metric == "angular");
+
+  std::printf("{\"metric\":\"%s\",\"items\":%d,\"queries\":%zu,\"trees\":%d,\"rounds\":%d,"
+              "\"build_all_s\":%.3f,\"build_half_s\":%.3f,\"add_half_s\":%.3f,\"settle_s\":%.3f,\"points\":[",
+              metric.c_str(), n, nq, trees, rounds, build_all, build_half, add_half, settle);
+  for (std::size_t ki = 0; ki < search_ks.size(); ++ki) {
+    const int k = search_ks[ki];
+    std::vector<double> qps[2];
+    double recall[2] = {0, 0};
+    for (int r = 0; r < rounds; ++r) {
+      for (int which = 0; which < 2; ++which) {
+        const grove::AnnoyIndex& index = which ? grown : fresh;
+        double sum = 0;
+        const double t = bench::seconds([&] {
+          for (std::size_t q = 0; q < nq; ++q) {
+            std::vector<std::int32_t> ids;
+            index.get_nns_by_vector(test.row(q), kN, k, &ids);
+            sum += recall_of(ids, want[q]);
+          }
+        });
+        qps[which].push_back(nq / t);
+        recall[which] = sum / nq;
+      }
+    }
+    std::printf("%s{\"search_k\":%d,\"fresh\":{\"recall\":%.4f,\"qps\":%.1f},\"grown\":{\"recall\":%.4f,\"qps\":%.1f}}",
+                ki ? "," : "", k, recall[0], median(qps[0]), recall[1], median(qps[1]));
+    std::fflush(stdout);
+  }
+  std::printf("]}\n");
+  return 0;
+}
