@@ -10,6 +10,7 @@
 // grove::ErrorCode in order (core/include/grove/error.h). Cancelled never reaches JS: a JS
 // build has no stop flag.
 const ERROR_CODES = ['InvalidArgument', 'OutOfRange', 'WrongState', 'Io', 'BadFormat', 'OutOfMemory', 'Cancelled'];
+const stored = require('./stored.cjs');
 const INT32_MAX = 2147483647;
 const MAX_DIMENSION = 1 << 24;  // the core's limit (index.cpp)
 
@@ -185,6 +186,7 @@ function companionOption(options) {
 // on demand and returns a promise of it (browsers); Node attaches its module at once.
 function createApi(platform, start = null) {
   let Module = null;  // the Emscripten module, once attached
+  const store = stored.createStore(GroveError);
   let scratch = 0;
   let scratchBytes = 0;
 
@@ -729,6 +731,29 @@ function createApi(platform, start = null) {
       return true;
     }
 
+    /**
+     * Keeps the index in the browser under a name ('opfs:<name>'): the Origin Private File
+     * System, or IndexedDB where there is none; AnnoyIndex.open() opens it again, after a
+     * reload too. The bytes are taken at the call (later changes are not saved) and the index
+     * stays as it is. A failed save (QuotaExceeded, Io) leaves what was saved there before.
+     */
+    async saveTo(target, { onProgress } = {}) {
+      const name = stored.storedName(target, typeError, rangeError);
+      const raw = this.#index();
+      if (!this.isBuilt() && !this.isLoaded()) throw new GroveError('cannot save an index that has not been built', 'WrongState');
+      const view = this.#bytesView();
+      const meta = { grove: 1, f: this.#f, metric: this.metric, index: { size: view.byteLength, checksum: stored.checksum(view) }, companion: null };
+      const index = new Blob([view]);  // a copy, now: wasm memory may move while the save awaits
+      let companion = null;
+      if (raw.wantsCompanion()) {
+        const bytes = this.#companionView();
+        meta.companion = { size: bytes.byteLength, checksum: stored.checksum(bytes) };
+        companion = new Blob([bytes]);
+      }
+      await store.save(name, { meta, index, companion }, onProgress);
+      return true;
+    }
+
     /** Frees the index's wasm memory. The object cannot be used afterwards. */
     dispose() {
       if (!this.#raw) return;
@@ -753,6 +778,37 @@ function createApi(platform, start = null) {
       const index = new AnnoyIndex(f, metric);
       try {
         index.load(bytes, { companion });
+      } catch (e) {
+        index.dispose();
+        throw e;
+      }
+      return index;
+    }
+
+    /**
+     * An index saved with saveTo('opfs:<name>'), in this origin's OPFS or IndexedDB, into wasm
+     * memory (with its companion). Errors: Io when nothing is saved under the name,
+     * BadFormat when what is there is damaged (its checksum or sizes do not match).
+     */
+    static async open(source, { onProgress } = {}) {
+      const name = stored.storedName(source, typeError, rangeError);
+      if (!Module && start) await start();
+      const found = await store.open(name);
+      const { meta } = found;
+      const index = new AnnoyIndex(meta.f, meta.metric);
+      try {
+        const heap = await readIntoHeap(found.index, meta.index, name, onProgress);
+        if (!heap.ok) {
+          Module._free(heap.ptr);
+          throw new GroveError(`'opfs:${name}' is corrupt (${heap.why}): save it again`, 'BadFormat');
+        }
+        index.#adopt(index.#index(), heap.ptr, heap.size);
+        if (found.companion && meta.companion && index.wantsCompanion()) {
+          // Optional: a damaged companion is left out, and the first query makes the copy.
+          const extra = await readIntoHeap(found.companion, meta.companion, name);
+          if (extra.ok) index.#adoptCompanion(index.#index(), extra.ptr, extra.size);
+          else Module._free(extra.ptr);
+        }
       } catch (e) {
         index.dispose();
         throw e;
@@ -951,6 +1007,16 @@ function createApi(platform, start = null) {
     if (!url) throw typeError('companion: true needs the index URL: pass the companion URL instead');
     const at = url.search(/[?#]/);
     return at < 0 ? `${url}.sq8` : `${url.slice(0, at)}.sq8${url.slice(at)}`;
+  }
+
+  // A stored part (a Blob) into wasm memory: { ptr, size, ok, why }, ok when its size and
+  // checksum are those saved (the caller frees ptr otherwise).
+  async function readIntoHeap(blob, part, name, onProgress) {
+    const response = new Response(blob, { headers: { 'content-length': String(blob.size) } });
+    const { ptr, size } = await fetchIntoHeap(response, onProgress);
+    if (size !== part.size) return { ptr, size, ok: false, why: `${size} bytes where ${part.size} were saved` };
+    const ok = stored.checksum(Module.HEAPU8.subarray(ptr, ptr + size)) === part.checksum;
+    return { ptr, size, ok, why: ok ? '' : 'its checksum does not match' };
   }
 
   // Streams a response body into one growing malloc'd block: no second full copy in JS.

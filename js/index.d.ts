@@ -143,6 +143,9 @@ export interface FetchOptions {
   onProgress?: (loaded: number, total: number | undefined) => void;
 }
 
+/** A name an index is kept under in the browser: 'opfs:' and 1 to 200 letters, digits, '.', '_' or '-'. */
+export type StoredName = `opfs:${string}`;
+
 export interface IndexFetchOptions extends FetchOptions {
   /** The compact companion to fetch too: its URL or Response, or true for "<url>.sq8" (then optional). */
   companion?: UrlLike | ResponseLike | true;
@@ -150,7 +153,7 @@ export interface IndexFetchOptions extends FetchOptions {
 
 /** Errors that are not about a bad value: wrong call order, files, format, memory. */
 export class GroveError extends Error {
-  readonly code: 'WrongState' | 'Io' | 'BadFormat' | 'OutOfMemory';
+  readonly code: 'WrongState' | 'Io' | 'BadFormat' | 'OutOfMemory' | 'QuotaExceeded';
 }
 
 /**
@@ -307,6 +310,15 @@ export class AnnoyIndex {
   /** Node: writes the index atomically (temp file + rename); the index is then loaded from it. */
   save(path: string, prefault?: boolean): true;
 
+  /**
+   * Keeps the index in the browser under a name: the Origin Private File System, or IndexedDB
+   * where there is none (pages and workers alike); AnnoyIndex.open() opens it again, after a
+   * reload too. The bytes (and the compact companion) are taken at the call, and the index
+   * stays as it is. A failed save rejects with a GroveError, 'QuotaExceeded' when the storage
+   * quota is full, and leaves the index saved under that name before, if any, as it was.
+   */
+  saveTo(target: StoredName, options?: FetchOptions): Promise<true>;
+
   /** Frees the index's wasm memory. */
   dispose(): void;
   /** dispose(), for `using`. */
@@ -320,6 +332,12 @@ export class AnnoyIndex {
   static deserialize(bytes: IndexBytes, f: number, metric: Metric, companion?: IndexBytes): AnnoyIndex;
   /** A new index fetched from a URL or Response straight into wasm memory (see loadUrl). */
   static fromUrl(source: UrlLike | ResponseLike, f: number, metric: Metric, options?: IndexFetchOptions): Promise<AnnoyIndex>;
+  /**
+   * An index kept with saveTo(), into wasm memory (its f and metric were saved with it). Rejects
+   * with a GroveError: 'Io' when nothing is saved under the name, 'BadFormat' when what is
+   * saved is damaged (sizes or checksum).
+   */
+  static open(source: StoredName, options?: FetchOptions): Promise<AnnoyIndex>;
 
   // Annoy's names.
   add_item: AnnoyIndex['addItem'];

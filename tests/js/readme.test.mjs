@@ -96,6 +96,16 @@ const runners = [
     takes: (b) => b.lang === 'js' && b.code.startsWith('// search.mjs'),
   },
   {
+    name: 'kept in the browser: tests/browser/stored.test.mjs makes these calls in Chromium (tests/browser/stored-common.mjs)',
+    takes: (b) => b.lang === 'js' && b.code.startsWith('// Kept in the browser'),
+    run(b) {
+      const common = readFileSync(path.join(root, 'tests', 'browser', 'stored-common.mjs'), 'utf8');
+      for (const call of ['saveTo(', 'AnnoyIndex.open(', 'onProgress']) {
+        assert.ok(b.code.includes(call) && common.includes(call), `${call} is not in both the block and the test`);
+      }
+    },
+  },
+  {
     name: 'Python quick start: native/python/tests/test_examples.py runs it as pasted',
     takes: (b) => b.lang === 'python' && b.code.startsWith('from grove import AnnoyIndex'),
   },

@@ -28,6 +28,14 @@ async function main(): Promise<void> {
   const batch = index.getNnsByVectors(new Float32Array(6), 2, { filter: [0, 1] });
   void bitset, some, fids, fdist, batch;
 
+  // Changes after build, and indexes kept in the browser.
+  index.addItem(2, [3, 2, 1]);
+  const removed: true = index.removeItem(2) && index.removeItems([0]) && index.remove_items(new Int32Array([1]));
+  await index.saveTo('opfs:products', { onProgress: (loaded: number, total: number | undefined) => void [loaded, total] });
+  const reopened: AnnoyIndex = await AnnoyIndex.open('opfs:products');
+  reopened.thaw();
+  void removed;
+
   const ok: true = index.save('x.ann');
   const copy = AnnoyIndex.deserialize(bytes, 3, 'euclidean');
   copy.deserialize(bytes);
