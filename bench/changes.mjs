@@ -15,7 +15,7 @@ const buildDir = `${root}/build/bench`;
 run('cmake', ['-S', root, '-B', buildDir, '-DCMAKE_BUILD_TYPE=Release', '-DGROVE_BUILD_TESTS=OFF', '-DGROVE_BUILD_BENCH=ON']);
 run('cmake', ['--build', buildDir, '--parallel', jobs, '--target', 'changes_bench']);
 
-const queries = quick ? 50 : 200;
+const queries = quick ? 50 : 1000;
 const rounds = quick ? 1 : 3;
 const searchK = [100, 300, 1000, 3000, 10000, 30000];
 const glove = prepareGlove({ items: 100000, queries: 1000 });
