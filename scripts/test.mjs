@@ -78,7 +78,7 @@ if (quick) {
   log('projects: a copied and a moved checkout (npm pack, npm run demo, the Python install), CMake subprojects, in the background (log: build/projects.log)');
   run('node', ['--test', 'tests/js/'], { env: { ...process.env, GROVE_DIST_DIR: checked, GROVE_SKIP_BIG: '1' } });
 
-  const seconds = Number(process.env.GROVE_FUZZ_SECONDS ?? 25);
+  const seconds = Number(process.env.GROVE_FUZZ_SECONDS ?? 15);
   log(`fuzzing: ${seconds} s per target`);
   fuzz(seconds);  // logs each target's executions and corpus size
   await projects;

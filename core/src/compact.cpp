@@ -242,6 +242,14 @@ bool companion_names_other_metric(const std::uint8_t* bytes, std::size_t size, c
 
 bool compact_applies(Metric metric) { return metric != Metric::Hamming; }
 
+bool Compact::forget(std::int32_t i) {
+  std::uint8_t* bytes = storage_ ? storage_->mutable_data() : nullptr;
+  if (bytes != bytes_ || !bytes || i < 0 || i >= coded_items()) return false;
+  reinterpret_cast<float*>(bytes + layout_.records)[2 * static_cast<std::size_t>(i)] = std::numeric_limits<float>::infinity();
+  ++forgotten_;
+  return true;
+}
+
 void Compact::attach(const std::uint8_t* bytes, std::size_t size) {
   bytes_ = bytes;
   size_ = size;

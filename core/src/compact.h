@@ -13,6 +13,7 @@
 #ifndef GROVE_CORE_COMPACT_H
 #define GROVE_CORE_COMPACT_H
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -80,6 +81,14 @@ class Compact {
   float scale() const { return header().scale; }
   const float* offsets() const { return reinterpret_cast<const float*>(bytes_ + layout_.offsets); }
   float error(std::int32_t i) const { return records()[2 * static_cast<std::size_t>(i)]; }
+  // The items the copy has codes for: ids from here on were added after it was made, and a
+  // search ranks them on their floats (as items without a code).
+  std::int32_t coded_items() const { return static_cast<std::int32_t>(header().n_items); }
+  // Item i's vector changed after the copy was made (added again after build): from now on
+  // it is ranked on its floats. False when the copy cannot be written (a mapped companion).
+  bool forget(std::int32_t i);
+  // How many items are ranked on floats for want of a code: forgotten, or past coded_items().
+  std::int64_t uncoded(std::int32_t n_items) const { return forgotten_ + std::max(0, n_items - coded_items()); }
   float extra(std::int32_t i) const { return records()[2 * static_cast<std::size_t>(i) + 1]; }  // see format.h
   // An item's code row (rows follow the first trees' leaves: see format.h).
   const std::uint8_t* code(std::int32_t i) const {
@@ -116,6 +125,7 @@ class Compact {
   // Read from the companion block itself, the table made native queries 35% slower on the
   // development machine (cause not found); a private copy costs 4 bytes an item.
   mutable std::vector<std::int32_t> rows_;
+  std::int64_t forgotten_ = 0;
 };
 
 // The checksum a companion's header records: of every byte after the header.

@@ -30,6 +30,9 @@ class CompactCache {
     std::lock_guard<std::mutex> guard(mutex_);
     return ensure(forest, log);
   }
+  // The copy, when it is in use (made here or verified), to change in place: the caller holds
+  // the index's exclusive lock, so no query reads it meanwhile.
+  Compact* in_use() { return checked_ ? compact_.get() : nullptr; }
   // Forgets the copy (the index changed).
   void drop() {
     ready_.store(nullptr);

@@ -329,12 +329,23 @@ struct Index::Impl {
     forest.n_items = static_cast<std::int32_t>(needed);
     if (forest.is_removed(item)) forest.removed[static_cast<std::size_t>(item) / 64] &= ~(std::uint64_t(1) << (item % 64));
     if (layout().metric == Metric::Dot) detail::init_dot_item(forest, forest.mutable_node(item));
-    drop_compact();  // it has no code for the new item: made again by the next query
+    keep_compact_for(item);
     try {
       detail::insert_into_trees(forest, item, change_rng);
     } catch (const std::bad_alloc&) {
       fail(ErrorCode::OutOfMemory, "out of memory: item " + std::to_string(item) + " is in only some of the trees");
     }
+  }
+
+  // The compact copy has no code for an item added after it was made: the search ranks such
+  // items on their floats, so the copy stays in use (a new id needs nothing; an id it coded
+  // before gets its code marked stale). Once a tenth of the items lack codes it is made again,
+  // by the next query.
+  void keep_compact_for(std::int32_t item) {
+    detail::Compact* codes = compact.in_use();
+    if (!codes) return drop_compact();
+    if (item < codes->coded_items() && !codes->forget(item)) return drop_compact();
+    if (10 * codes->uncoded(forest.n_items) > forest.n_items) drop_compact();
   }
 
   void write_item(std::int32_t item, const float* w) {

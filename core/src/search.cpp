@@ -256,8 +256,8 @@ inline double lower_bound(const CodedQuery& c, bool angular, double scale, doubl
   return -approx - slack - 1e-12 * std::fabs(approx) - c.tiny;
 }
 
-// Every distinct candidate's bound, from its code (items without one: -infinity, so they
-// are ranked exactly; holes: left out). Candidates are scored kRowsMax at a time, the
+// Every distinct candidate's bound, from its code (items without one, added after the copy
+// was made included: -infinity, so they are ranked exactly; holes: left out). Candidates are scored kRowsMax at a time, the
 // query's steps read once for all of them; L2 sums come as |q|^2 + |c|^2 - 2 q.c, with
 // |c|^2 from the item's record (rounded down: the sum, and so the bound, never overstates).
 template <CodeKind K>
@@ -287,12 +287,15 @@ void score_codes(const Compact& compact, const CodedQuery& coded, bool angular, 
     count = 0;
   };
   const std::size_t ahead = kPrefetchAhead;
-  auto fetch = [&](std::int32_t id) { prefetch(compact.code(id), static_cast<std::size_t>(stride)); };
+  const std::int32_t with_codes = compact.coded_items();
+  auto fetch = [&](std::int32_t id) {
+    if (id < with_codes) prefetch(compact.code(id), static_cast<std::size_t>(stride));
+  };
   for (std::size_t c = 0; c < std::min(ahead, unique.size()); ++c) fetch(unique[c]);
   for (std::size_t c = 0; c < unique.size(); ++c) {
     if (c + ahead < unique.size()) fetch(unique[c + ahead]);
     const std::int32_t id = unique[c];
-    const float error = compact.error(id);
+    const float error = id < with_codes ? compact.error(id) : std::numeric_limits<float>::infinity();
     if (!(error >= 0)) continue;  // a hole
     if (error == std::numeric_limits<float>::infinity()) {
       bounds.push_back({-std::numeric_limits<double>::infinity(), id});

@@ -218,6 +218,45 @@ TEST(Changes, BadChangesAreNamedErrorsAndChangeNothing) {
   expect_error([&] { hole.remove_item(1); }, ErrorCode::InvalidArgument, "never added");
 }
 
+// Adds between queries keep the compact copy in use: items it has no code for (new ids, ids
+// that were holes, a replaced vector) are ranked on their floats, and answers stay exact.
+TEST(Changes, AnswersStayExactAsItemsAreAddedBetweenQueries) {
+  for (const std::string metric : {"euclidean", "angular", "manhattan", "dot"}) {
+    const int f = 12;
+    auto items = clustered(1100, f, 31, false);
+    auto queries = clustered(6, f, 32, false);
+    grove::Index index(f, metric);
+    Live live;
+    for (int i = 0; i < 1000; ++i) {
+      if (i >= 10 && i < 20) continue;  // holes, filled after build
+      index.add_item(i, items[i]);
+      live[i] = items[i];
+    }
+    index.build(5);
+    expect_exact(index, metric, live, queries, metric + " built");
+    for (int i = 10; i < 20; ++i) {
+      index.add_item(i, items[i]);
+      live[i] = items[i];
+      std::vector<std::int32_t> got;
+      std::vector<float> distances;
+      index.get_nns_by_vector(items[i], 1, -1, &got, &distances);
+      ASSERT_EQ(got.size(), 1u);
+      if (metric != "dot") {
+        EXPECT_NEAR(distances[0], 0.0f, 1e-3) << metric << ": item " << i << " is found as soon as it is added";
+      }
+    }
+    index.add_item(5, items[1050]);  // a new vector for an id the copy has a code for
+    live[5] = items[1050];
+    for (int i = 1000; i < 1040; ++i) {
+      index.add_item(i, items[i]);
+      live[i] = items[i];
+    }
+    expect_exact(index, metric, live, queries, metric + " after adds between queries");
+    queries.push_back(items[1050]);
+    expect_exact(index, metric, live, queries, metric + " the replaced item");
+  }
+}
+
 TEST(Changes, SmallIndexesGrowPastABucketAndShrinkBack) {
   // A bucket's worth of items makes every root a bucket; adds turn them into splits, and
   // removals down to a few items leave a split with a zero plane over them.
