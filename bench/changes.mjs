@@ -30,17 +30,18 @@ const results = [];
 for (const set of sets) {
   log(`adding after build: ${set.name}, ${set.metric}`);
   const out = execFileSync(`${buildDir}/bench/changes_bench`, [set.metric, set.train, set.test, String(queries), '10',
-    searchK.join(','), String(rounds)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    searchK.join(','), String(rounds), buildDir], { encoding: 'utf8', maxBuffer: 1 << 24 });
   results.push({ ...set, ...JSON.parse(out) });
 }
 
-let table = `An index built (10 trees, one thread) on the first half of the items, the second half then added one by one with add_item() after build(), against a fresh build on all of them. Recall@10 against brute force, ${queries} held-out queries, one thread, the two alternating at each search_k (median q/s of ${rounds} passes). Made by \`node bench/changes.mjs\`.\n\n`;
-table += `| data, metric | build all | build half + add half | ${searchK.map((k) => `search_k ${k}: recall fresh / grown`).join(' | ')} | worst recall difference |\n`;
-table += `| --- | --- | --- | ${searchK.map(() => '---').join(' | ')} | --- |\n`;
+let table = `An index built (10 trees, one thread) on the first half of the items, the second half then added one by one with add_item() after build(), against a fresh build on all of them; the grown index saved and loaded by Annoy (Debian's annoylib.h), whose answers at an exhaustive search_k are compared with Grove's. Recall@10 against brute force, ${queries} held-out queries, one thread, the two alternating at each search_k (median q/s of ${rounds} passes). Made by \`node bench/changes.mjs\`.\n\n`;
+table += `| data, metric | build all | build half + add half | ${searchK.map((k) => `search_k ${k}: recall fresh / grown`).join(' | ')} | worst recall difference | grown file in Annoy: same exhaustive answers |\n`;
+table += `| --- | --- | --- | ${searchK.map(() => '---').join(' | ')} | --- | --- |\n`;
 for (const r of results) {
   const cells = r.points.map((p) => `${p.fresh.recall.toFixed(3)} / ${p.grown.recall.toFixed(3)}`);
   const worst = Math.min(...r.points.map((p) => p.grown.recall - p.fresh.recall));
-  table += `| ${r.name}, ${r.metric} | ${r.build_all_s.toFixed(1)} s | ${r.build_half_s.toFixed(1)} s + ${r.add_half_s.toFixed(1)} s | ${cells.join(' | ')} | ${worst >= 0 ? '+' : ''}${worst.toFixed(3)} |\n`;
+  const annoy = r.annoy.loaded ? `${r.annoy.same} of ${r.annoy.queries} queries` : 'did not load';
+  table += `| ${r.name}, ${r.metric} | ${r.build_all_s.toFixed(1)} s | ${r.build_half_s.toFixed(1)} s + ${r.add_half_s.toFixed(1)} s | ${cells.join(' | ')} | ${worst >= 0 ? '+' : ''}${worst.toFixed(3)} | ${annoy} |\n`;
 }
 console.log(table);
 if (!quick) {

@@ -2,12 +2,18 @@
 // (`trees` trees), the second half added one by one after build(), against a fresh build of
 // all of them; recall@10 against brute force at each search_k, and q/s of both (one thread,
 // alternating, the median of `rounds` passes). Also times the adds.
-// Usage: changes_bench metric train.npy test.npy n_queries trees "k1,k2,..." rounds
+// Then the grown index, saved, is loaded by Annoy (Debian's header): its answers to the first
+// queries at an exhaustive search_k are compared with Grove's.
+// Usage: changes_bench metric train.npy test.npy n_queries trees "k1,k2,..." rounds out_dir
 // Prints one JSON object.
 #include <grove/grove.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+
+#include "annoylib.h"
+#include "kissrandom.h"
 
 #include "harness.h"
 
@@ -50,11 +56,35 @@ double recall_of(const std::vector<std::int32_t>& got, const std::vector<std::in
   return want.empty() ? 1.0 : double(hit) / want.size();
 }
 
+// Annoy loads the file Grove saved: how many queries (at an exhaustive search_k) get the same ids.
+template <class Distance>
+std::string annoy_on(const grove::AnnoyIndex& grown, const std::string& path, const bench::Matrix& test, std::size_t nq) {
+  AnnoyIndex<std::int32_t, float, Distance, Kiss64Random, AnnoyIndexSingleThreadedBuildPolicy> annoy(grown.get_f());
+  if (!annoy.load(path.c_str())) return "{\"loaded\":false}";
+  const int exhaustive = grown.get_n_items() * grown.get_n_trees();
+  std::size_t same = 0;
+  for (std::size_t q = 0; q < nq; ++q) {
+    std::vector<std::int32_t> a, g;
+    annoy.get_nns_by_vector(test.row(q), kN, exhaustive, &a, nullptr);
+    grown.get_nns_by_vector(test.row(q), kN, exhaustive, &g);
+    same += a == g;
+  }
+  char out[160];
+  std::snprintf(out, sizeof out, "{\"loaded\":true,\"items\":%d,\"trees\":%d,\"queries\":%zu,\"same\":%zu}",
+                static_cast<int>(annoy.get_n_items()), static_cast<int>(annoy.get_n_trees()), nq, same);
+  return out;
+}
+
+std::string annoy_agrees(const std::string& metric, const grove::AnnoyIndex& grown, const std::string& path,
+                         const bench::Matrix& test, std::size_t nq) {
+  return metric == "angular" ? annoy_on<Angular>(grown, path, test, nq) : annoy_on<Euclidean>(grown, path, test, nq);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 8) {
-    std::fprintf(stderr, "usage: %s metric train.npy test.npy n_queries trees search_ks rounds\n", argv[0]);
+  if (argc != 9) {
+    std::fprintf(stderr, "usage: %s metric train.npy test.npy n_queries trees search_ks rounds out_dir\n", argv[0]);
     return 2;
   }
   const std::string metric = argv[1];
@@ -113,6 +143,11 @@ int main(int argc, char** argv) {
                 ki ? "," : "", k, recall[0], median(qps[0]), recall[1], median(qps[1]));
     std::fflush(stdout);
   }
-  std::printf("]}\n");
+  std::printf("],\"annoy\":");
+  const std::string path = std::string(argv[8]) + "/changes-grown-" + metric + ".ann";
+  grown.save(path);
+  std::printf("%s}\n", annoy_agrees(metric, grown, path, test, std::min<std::size_t>(nq, 100)).c_str());
+  std::remove(path.c_str());
+  std::remove(grove::companion_path(path).c_str());
   return 0;
 }
