@@ -51,6 +51,15 @@ class Relayout {
   void run(bool annoy_tail) {
     std::vector<std::int32_t> roots;
     for (std::int32_t root : forest_.roots) roots.push_back(tree(root));
+    // With no more ids than a bucket holds, every tree is one root bucket, and Annoy's loader
+    // reads w such trees and their copies as 2w - 1 trees. Written as they are, t trees would
+    // come back as 2t - 1, doubling at every save and load; (t + 2) / 2 of them come back as t
+    // (t odd, as after a load) or t + 1.
+    if (annoy_tail && forest_.n_items <= k_ && roots.size() > 1) {
+      const std::size_t kept = (roots.size() + 2) / 2;
+      out_.resize(out_.size() - (roots.size() - kept) * forest_.layout.node_size);  // one node a tree
+      roots.resize(kept);
+    }
     const std::size_t s = forest_.layout.node_size;
     if (annoy_tail)
       for (std::int32_t root : roots) append(out_.data() + static_cast<std::size_t>(root - room_) * s);

@@ -257,6 +257,34 @@ TEST(Changes, AnswersStayExactAsItemsAreAddedBetweenQueries) {
   }
 }
 
+// An index of fewer items than a bucket holds: every tree is the same bucket, and Annoy's
+// loader counts the trees of such a file as 2n - 1. Changing, saving and loading it again and
+// again must not multiply its trees.
+TEST(Changes, TinyIndexesKeepTheirTreesThroughChangesAndReloads) {
+  const int f = 8;
+  auto items = clustered(20, f, 41, false);
+  grove::Index index(f, "euclidean");
+  for (int i = 0; i < 5; ++i) index.add_item(i, items[i]);
+  index.build(10);
+  std::int32_t trees = 0;
+  for (int round = 0; round < 6; ++round) {
+    index.add_item(5 + round, items[5 + round]);
+    index.remove_item(round);
+    auto copy = reloaded(index);
+    if (round > 0) {
+      EXPECT_EQ(copy->get_n_trees(), trees) << "round " << round;
+    }
+    trees = copy->get_n_trees();
+    EXPECT_LE(trees, 19);  // a fresh build of 10 trees over 5 items loads as 19, as in Annoy
+    index.deserialize(copy->serialize());
+    index.thaw();
+    std::vector<std::int32_t> got;
+    index.get_nns_by_vector(items[5 + round], 3, -1, &got);
+    ASSERT_FALSE(got.empty());
+    EXPECT_EQ(got[0], 5 + round);
+  }
+}
+
 TEST(Changes, SmallIndexesGrowPastABucketAndShrinkBack) {
   // A bucket's worth of items makes every root a bucket; adds turn them into splits, and
   // removals down to a few items leave a split with a zero plane over them.
