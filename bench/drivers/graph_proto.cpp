@@ -6,7 +6,8 @@
 // neighbours of each item's neighbours, and its reverse neighbours) refine them; then each
 // list is diversified (a candidate is kept only when it is nearer the item than every one
 // kept before it, as HNSW's heuristic) to at most R, and reverse edges are added under R.
-// Search: descend tree 0 to a leaf for seeds, then best-first with a list of ef.
+// Search: descend tree 0 to a leaf for seeds, then best-first with a list of ef, on the float
+// vectors or (graph_codes) on 8-bit codes of them, the ef found then ranked on floats.
 // Usage: graph_proto train.npy test.npy n_queries G R rounds "ef1,ef2,..." "hnsw_ef1,..."
 #include <grove/grove.h>
 #include <hnswlib/hnswlib.h>
@@ -207,6 +208,45 @@ Graph grow(const bench::Matrix& x, const Trees& t, int g, int r, int rounds) {
   return graph;
 }
 
+// 8-bit codes of the unit vectors, per dimension (lo + step * code): a quarter of the bytes.
+struct Codes {
+  std::size_t f = 0;
+  std::vector<float> lo, step;
+  std::vector<std::uint8_t> codes;
+  explicit Codes(const bench::Matrix& x) : f(x.cols), lo(x.cols, 1e30f), step(x.cols, 0), codes(x.rows * x.cols) {
+    std::vector<float> hi(f, -1e30f);
+    for (std::size_t i = 0; i < x.rows; ++i)
+      for (std::size_t j = 0; j < f; ++j) lo[j] = std::min(lo[j], x.row(i)[j]), hi[j] = std::max(hi[j], x.row(i)[j]);
+    for (std::size_t j = 0; j < f; ++j) step[j] = (hi[j] - lo[j]) / 255.0f;
+    for (std::size_t i = 0; i < x.rows; ++i)
+      for (std::size_t j = 0; j < f; ++j)
+        codes[i * f + j] = static_cast<std::uint8_t>(std::lround(step[j] > 0 ? (x.row(i)[j] - lo[j]) / step[j] : 0));
+  }
+  const std::uint8_t* row(std::int32_t i) const { return &codes[static_cast<std::size_t>(i) * f]; }
+};
+
+// q . decoded(code) = base + sum_j (q_j step_j) code_j, eight codes at a time.
+inline float coded_dot(const float* qs, float base, const std::uint8_t* c, std::size_t f) {
+#if defined(__AVX2__) && defined(__FMA__)
+  __m256 acc = _mm256_setzero_ps();
+  std::size_t j = 0;
+  for (; j + 8 <= f; j += 8) {
+    const __m256 v = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(c + j))));
+    acc = _mm256_fmadd_ps(_mm256_loadu_ps(qs + j), v, acc);
+  }
+  __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+  s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  s4 = _mm_add_ss(s4, _mm_shuffle_ps(s4, s4, 1));
+  float s = _mm_cvtss_f32(s4);
+  for (; j < f; ++j) s += qs[j] * c[j];
+  return base + s;
+#else
+  float s = base;
+  for (std::size_t j = 0; j < f; ++j) s += qs[j] * c[j];
+  return s;
+#endif
+}
+
 struct Searcher {
   const bench::Matrix& x;
   const Trees& t;
@@ -215,16 +255,28 @@ struct Searcher {
   std::uint32_t epoch = 0;
   Searcher(const bench::Matrix& x, const Trees& t, const Graph& g) : x(x), t(t), graph(g), seen(x.rows, 0) {}
 
+  const Codes* codes = nullptr;
+  std::vector<float> qs;
+
+  // coded: walk the graph on code distances, then rank the ef best on floats.
   std::vector<std::int32_t> search(const float* q, int ef) {
     ++epoch;
     const std::size_t f = x.cols;
+    float base = 0;
+    if (codes) {
+      qs.resize(f);
+      for (std::size_t j = 0; j < f; ++j) qs[j] = q[j] * codes->step[j], base += q[j] * codes->lo[j];
+    }
+    auto distance = [&](std::int32_t v) {
+      return codes ? 1 - coded_dot(qs.data(), base, codes->row(v), f) : 1 - dot(x.row(v), q, f);
+    };
     using Entry = std::pair<float, std::int32_t>;
     std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> frontier;  // nearest first
     std::priority_queue<Entry> best;                                              // worst first
     auto visit = [&](std::int32_t v) {
       if (seen[static_cast<std::size_t>(v)] == epoch) return;
       seen[static_cast<std::size_t>(v)] = epoch;
-      const float d = 1 - dot(x.row(v), q, f);
+      const float d = distance(v);
       if (static_cast<int>(best.size()) < ef || d < best.top().first) {
         frontier.push({d, v});
         best.push({d, v});
@@ -242,12 +294,14 @@ struct Searcher {
       frontier.pop();
       const std::int32_t* nb = &graph.adj[static_cast<std::size_t>(e.second) * graph.r];
       for (int k = 0; k < graph.degree[static_cast<std::size_t>(e.second)]; ++k) {
-        if (k + 1 < graph.degree[static_cast<std::size_t>(e.second)]) __builtin_prefetch(x.row(nb[k + 1]));
+        if (k + 1 < graph.degree[static_cast<std::size_t>(e.second)]) __builtin_prefetch(codes ? static_cast<const void*>(codes->row(nb[k + 1])) : x.row(nb[k + 1]));
         visit(nb[k]);
       }
     }
     std::vector<Entry> out;
     while (!best.empty()) out.push_back(best.top()), best.pop();
+    if (codes)
+      for (Entry& e : out) e.first = 1 - dot(x.row(e.second), q, f);  // the exact ranking of the ef found
     std::sort(out.begin(), out.end());
     std::vector<std::int32_t> ids;
     for (std::size_t k = 0; k < out.size() && k < static_cast<std::size_t>(kN); ++k) ids.push_back(out[k].second);
@@ -312,6 +366,11 @@ int main(int argc, char** argv) {
     std::printf("]");
   };
   run("graph", efs, [&](const float* q, int ef) { return searcher.search(q, ef); });
+  std::printf(",\n");
+  Codes codes(train);
+  Searcher coded(train, trees, graph);
+  coded.codes = &codes;
+  run("graph_codes", efs, [&](const float* q, int ef) { return coded.search(q, ef); });
   std::printf(",\n");
   run("hnswlib", hnsw_efs, [&](const float* q, int ef) {
     hnsw->setEf(ef);
