@@ -7,13 +7,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { prepareFashionMnist } from '../scripts/fashion-mnist.mjs';
 import { prepareGlove } from '../scripts/glove.mjs';
-import { ensurePackages, jobs, log, root, run } from '../scripts/lib.mjs';
+import { log, root } from '../scripts/lib.mjs';
+import { buildDrivers } from './native.mjs';
 
 const quick = process.argv.includes('--quick');
-ensurePackages(['g++', 'cmake', 'make', 'r-cran-rcppannoy', 'libhnswlib-dev']);
-const buildDir = `${root}/build/bench`;
-run('cmake', ['-S', root, '-B', buildDir, '-DCMAKE_BUILD_TYPE=Release', '-DGROVE_BUILD_TESTS=OFF', '-DGROVE_BUILD_BENCH=ON']);
-run('cmake', ['--build', buildDir, '--parallel', jobs, '--target', 'changes_bench']);
+const bin = buildDrivers('changes_bench');
 
 const queries = quick ? 50 : 1000;
 const rounds = quick ? 1 : 3;
@@ -29,8 +27,8 @@ const sets = [
 const results = [];
 for (const set of sets) {
   log(`adding after build: ${set.name}, ${set.metric}`);
-  const out = execFileSync(`${buildDir}/bench/changes_bench`, [set.metric, set.train, set.test, String(queries), '10',
-    searchK.join(','), String(rounds), buildDir], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const out = execFileSync(`${bin}/changes_bench`, [set.metric, set.train, set.test, String(queries), '10',
+    searchK.join(','), String(rounds), bin], { encoding: 'utf8', maxBuffer: 1 << 24 });
   results.push({ ...set, ...JSON.parse(out) });
 }
 

@@ -8,13 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { prepareFashionMnist } from '../scripts/fashion-mnist.mjs';
 import { prepareGlove } from '../scripts/glove.mjs';
-import { ensurePackages, jobs, log, root, run } from '../scripts/lib.mjs';
+import { log, root } from '../scripts/lib.mjs';
+import { buildDrivers } from './native.mjs';
 
 const quick = process.argv.includes('--quick');
-ensurePackages(['g++', 'cmake', 'make', 'r-cran-rcppannoy', 'libhnswlib-dev']);
-const buildDir = `${root}/build/bench`;
-run('cmake', ['-S', root, '-B', buildDir, '-DCMAKE_BUILD_TYPE=Release', '-DGROVE_BUILD_TESTS=OFF', '-DGROVE_BUILD_BENCH=ON']);
-run('cmake', ['--build', buildDir, '--parallel', jobs, '--target', 'filter_bench']);
+const bin = buildDrivers('filter_bench');
 
 const queries = quick ? 50 : 200;
 const rounds = quick ? 1 : 3;
@@ -51,7 +49,7 @@ function qpsAt(points, recall) {
 const results = [];
 for (const set of sets) {
   log(`filtered search: ${set.name}, ${set.metric}`);
-  const out = execFileSync(`${buildDir}/bench/filter_bench`, [set.metric, set.train, set.test, String(queries), '10',
+  const out = execFileSync(`${bin}/filter_bench`, [set.metric, set.train, set.test, String(queries), '10',
     selectivities.join(','), searchK.join(','), String(rounds)], { encoding: 'utf8', maxBuffer: 1 << 24 });
   results.push({ ...set, ...JSON.parse(out) });
 }

@@ -5,13 +5,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { prepareFashionMnist } from '../scripts/fashion-mnist.mjs';
 import { prepareGlove } from '../scripts/glove.mjs';
-import { ensurePackages, jobs, log, root, run } from '../scripts/lib.mjs';
+import { log, root } from '../scripts/lib.mjs';
+import { buildDrivers } from './native.mjs';
 
 const quick = process.argv.includes('--quick');
-ensurePackages(['g++', 'cmake', 'make', 'r-cran-rcppannoy', 'libhnswlib-dev']);
-const buildDir = `${root}/build/bench`;
-run('cmake', ['-S', root, '-B', buildDir, '-DCMAKE_BUILD_TYPE=Release', '-DGROVE_BUILD_TESTS=OFF', '-DGROVE_BUILD_BENCH=ON']);
-run('cmake', ['--build', buildDir, '--parallel', jobs, '--target', 'tree_quality']);
+const bin = buildDrivers('tree_quality');
 
 const queries = quick ? 200 : 1000;
 // Five seeds: at small search_k a query reads a few whole leaves (784-d Fashion-MNIST leaves
@@ -31,7 +29,7 @@ const sets = [
 const results = [];
 for (const set of sets) {
   log(`tree quality: ${set.name}, ${set.metric}`);
-  const out = execFileSync(`${buildDir}/bench/tree_quality`,
+  const out = execFileSync(`${bin}/tree_quality`,
     [set.metric, set.train, set.test, String(queries), '10', searchK.join(','), String(seeds)], { encoding: 'utf8' });
   const r = { ...set, ...JSON.parse(out) };
   results.push(r);

@@ -21,41 +21,6 @@ namespace {
 
 constexpr int kN = 10;
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
-// The n nearest items by double-precision distance (angular: 2 - 2 cos; else euclidean).
-std::vector<std::int32_t> truth(const bench::Matrix& train, const float* q, bool angular) {
-  std::vector<std::pair<double, std::int32_t>> all;
-  double qq = 0;
-  for (std::size_t j = 0; j < train.cols; ++j) qq += double(q[j]) * q[j];
-  for (std::size_t i = 0; i < train.rows; ++i) {
-    const float* x = train.row(i);
-    double d = 0, dot = 0, xx = 0;
-    for (std::size_t j = 0; j < train.cols; ++j) {
-      const double diff = double(x[j]) - q[j];
-      d += diff * diff;
-      dot += double(x[j]) * q[j];
-      xx += double(x[j]) * x[j];
-    }
-    if (angular) d = xx * qq > 0 ? 2 - 2 * dot / std::sqrt(xx * qq) : 2;
-    all.push_back({d, static_cast<std::int32_t>(i)});
-  }
-  const std::size_t k = std::min<std::size_t>(kN, all.size());
-  std::partial_sort(all.begin(), all.begin() + k, all.end());
-  std::vector<std::int32_t> ids;
-  for (std::size_t r = 0; r < k; ++r) ids.push_back(all[r].second);
-  return ids;
-}
-
-double recall_of(const std::vector<std::int32_t>& got, const std::vector<std::int32_t>& want) {
-  std::size_t hit = 0;
-  for (std::int32_t id : want) hit += std::count(got.begin(), got.end(), id) ? 1 : 0;
-  return want.empty() ? 1.0 : double(hit) / want.size();
-}
-
 // Annoy loads the file Grove saved: how many queries (at an exhaustive search_k) get the same ids.
 template <class Distance>
 std::string annoy_on(const grove::AnnoyIndex& grown, const std::string& path, const bench::Matrix& test, std::size_t nq) {
@@ -115,7 +80,7 @@ int main(int argc, char** argv) {
   grown.get_nns_by_vector(test.row(0), kN, -1, &warm);
 
   std::vector<std::vector<std::int32_t>> want(nq);
-  for (std::size_t q = 0; q < nq; ++q) want[q] = truth(train, test.row(q), metric == "angular");
+  for (std::size_t q = 0; q < nq; ++q) want[q] = bench::exact_top(train, test.row(q), metric == "angular", kN);
 
   std::printf("{\"metric\":\"%s\",\"items\":%d,\"queries\":%zu,\"trees\":%d,\"rounds\":%d,"
               "\"build_all_s\":%.3f,\"build_half_s\":%.3f,\"add_half_s\":%.3f,\"settle_s\":%.3f,\"points\":[",
@@ -132,7 +97,7 @@ int main(int argc, char** argv) {
           for (std::size_t q = 0; q < nq; ++q) {
             std::vector<std::int32_t> ids;
             index.get_nns_by_vector(test.row(q), kN, k, &ids);
-            sum += recall_of(ids, want[q]);
+            sum += bench::recall_of(ids, want[q]);
           }
         });
         qps[which].push_back(nq / t);
@@ -140,7 +105,7 @@ int main(int argc, char** argv) {
       }
     }
     std::printf("%s{\"search_k\":%d,\"fresh\":{\"recall\":%.4f,\"qps\":%.1f},\"grown\":{\"recall\":%.4f,\"qps\":%.1f}}",
-                ki ? "," : "", k, recall[0], median(qps[0]), recall[1], median(qps[1]));
+                ki ? "," : "", k, recall[0], bench::median(qps[0]), recall[1], bench::median(qps[1]));
     std::fflush(stdout);
   }
   std::printf("],\"annoy\":");

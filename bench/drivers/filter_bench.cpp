@@ -15,49 +15,12 @@ namespace {
 
 constexpr int kN = 10;
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
 std::vector<double> parse_doubles(const std::string& s) {
   std::vector<double> out;
   std::stringstream ss(s);
   std::string part;
   while (std::getline(ss, part, ',')) out.push_back(std::atof(part.c_str()));
   return out;
-}
-
-// The n nearest allowed items, by double-precision distance (ties: smaller id).
-std::vector<std::int32_t> truth(const bench::Matrix& train, const float* q, const std::vector<bool>& allowed,
-                                bool angular) {
-  std::vector<std::pair<double, std::int32_t>> all;
-  double qq = 0;
-  for (std::size_t j = 0; j < train.cols; ++j) qq += double(q[j]) * q[j];
-  for (std::size_t i = 0; i < train.rows; ++i) {
-    if (!allowed[i]) continue;
-    const float* x = train.row(i);
-    double d = 0, dot = 0, xx = 0;
-    for (std::size_t j = 0; j < train.cols; ++j) {
-      const double diff = double(x[j]) - q[j];
-      d += diff * diff;
-      dot += double(x[j]) * q[j];
-      xx += double(x[j]) * x[j];
-    }
-    if (angular) d = xx * qq > 0 ? 2 - 2 * dot / std::sqrt(xx * qq) : 2;
-    all.push_back({d, static_cast<std::int32_t>(i)});
-  }
-  const std::size_t k = std::min<std::size_t>(kN, all.size());
-  std::partial_sort(all.begin(), all.begin() + k, all.end());
-  std::vector<std::int32_t> ids;
-  for (std::size_t r = 0; r < k; ++r) ids.push_back(all[r].second);
-  return ids;
-}
-
-double recall_of(const std::vector<std::int32_t>& got, const std::vector<std::int32_t>& want) {
-  std::size_t hit = 0;
-  for (std::int32_t id : want) hit += std::count(got.begin(), got.end(), id) ? 1 : 0;
-  return want.empty() ? 1.0 : double(hit) / want.size();
 }
 
 }  // namespace
@@ -90,7 +53,7 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < train.rows; ++i) allowed[i] = std::uniform_real_distribution<double>(0, 1)(rng) < s;
     const grove::Filter filter = grove::Filter::bits(allowed);
     std::vector<std::vector<std::int32_t>> want(nq);
-    for (std::size_t q = 0; q < nq; ++q) want[q] = truth(train, test.row(q), allowed, metric == "angular");
+    for (std::size_t q = 0; q < nq; ++q) want[q] = bench::exact_top(train, test.row(q), metric == "angular", kN, &allowed);
     // The unfiltered way: m * n / s results (m = 1, 2, 4: more, as the allowed ones among the
     // first n / s are often fewer than n), search_k scaled alike, the rejected ones dropped.
     const int factors[] = {1, 2, 4};
@@ -112,7 +75,7 @@ int main(int argc, char** argv) {
           for (std::size_t q = 0; q < nq; ++q) {
             std::vector<std::int32_t> ids;
             index.get_nns_by_vector(test.row(q), kN, k, &ids, nullptr, filter);
-            sum += recall_of(ids, want[q]);
+            sum += bench::recall_of(ids, want[q]);
           }
         });
         qps_filtered.push_back(nq / t_f);
@@ -125,7 +88,7 @@ int main(int argc, char** argv) {
               index.get_nns_by_vector(test.row(q), wide[m], static_cast<int>(wide_k[m]), &ids);
               for (std::int32_t id : ids)
                 if (allowed[id] && kept.size() < static_cast<std::size_t>(kN)) kept.push_back(id);
-              sum += recall_of(kept, want[q]);
+              sum += bench::recall_of(kept, want[q]);
             }
           });
           qps_post[m].push_back(nq / t_p);
@@ -133,10 +96,10 @@ int main(int argc, char** argv) {
         }
       }
       std::printf("%s{\"search_k\":%d,\"filtered\":{\"recall\":%.4f,\"qps\":%.1f},\"post_filter\":[", ki ? "," : "", k,
-                  recall_filtered, median(qps_filtered));
+                  recall_filtered, bench::median(qps_filtered));
       for (int m = 0; m < 3; ++m)
         std::printf("%s{\"n\":%d,\"search_k\":%lld,\"recall\":%.4f,\"qps\":%.1f}", m ? "," : "", wide[m],
-                    static_cast<long long>(wide_k[m]), recall_post[m], median(qps_post[m]));
+                    static_cast<long long>(wide_k[m]), recall_post[m], bench::median(qps_post[m]));
       std::printf("]}");
       std::fflush(stdout);
     }

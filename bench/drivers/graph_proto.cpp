@@ -49,16 +49,6 @@ inline float dot(const float* a, const float* b, std::size_t f) {
 #endif
 }
 
-void normalise(bench::Matrix& m) {
-  for (std::size_t r = 0; r < m.rows; ++r) {
-    float* v = m.values.data() + r * m.cols;
-    double n = 0;
-    for (std::size_t c = 0; c < m.cols; ++c) n += double(v[c]) * v[c];
-    n = std::sqrt(n);
-    if (n > 0) for (std::size_t c = 0; c < m.cols; ++c) v[c] = static_cast<float>(v[c] / n);
-  }
-}
-
 std::vector<std::int32_t> truth_of(const bench::Matrix& train, const float* q) {
   std::vector<std::pair<float, std::int32_t>> all(train.rows);
   for (std::size_t i = 0; i < train.rows; ++i) all[i] = {-dot(train.row(i), q, train.cols), static_cast<std::int32_t>(i)};
@@ -66,12 +56,6 @@ std::vector<std::int32_t> truth_of(const bench::Matrix& train, const float* q) {
   std::vector<std::int32_t> ids;
   for (int r = 0; r < kN; ++r) ids.push_back(all[r].second);
   return ids;
-}
-
-double recall_of(const std::vector<std::int32_t>& got, const std::vector<std::int32_t>& want) {
-  std::size_t hit = 0;
-  for (std::int32_t id : want) hit += std::count(got.begin(), got.end(), id) ? 1 : 0;
-  return double(hit) / want.size();
 }
 
 // Fixed-size nearest lists (distance = 1 - dot on unit vectors), worst last.
@@ -317,8 +301,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   bench::Matrix train = bench::read_npy(argv[1]), test = bench::read_npy(argv[2]);
-  normalise(train);
-  normalise(test);
+  bench::normalise(train);
+  bench::normalise(test);
   const std::size_t nq = std::min<std::size_t>(std::atoi(argv[3]), test.rows);
   const int g = std::atoi(argv[4]), r = std::atoi(argv[5]), rounds = std::atoi(argv[6]);
   const std::vector<int> efs = bench::parse_list(argv[7]), hnsw_efs = bench::parse_list(argv[8]);
@@ -356,7 +340,7 @@ int main(int argc, char** argv) {
       for (int pass = 0; pass < 3; ++pass) {
         sum = 0;
         const double t = bench::seconds([&] {
-          for (std::size_t q = 0; q < nq; ++q) sum += recall_of(query(test.row(q), params[p]), want[q]);
+          for (std::size_t q = 0; q < nq; ++q) sum += bench::recall_of(query(test.row(q), params[p]), want[q]);
         });
         best_t = std::min(best_t, t);
       }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -111,6 +112,56 @@ inline Point measure(int param, const Matrix& test, std::size_t nq, const std::v
     best = std::min(best, t);
   }
   return {param, nq / best, recall_sum / nq};
+}
+
+inline double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// Scales every row to unit length (angular as an inner product, as hnswlib takes it).
+inline void normalise(Matrix& m) {
+  for (std::size_t r = 0; r < m.rows; ++r) {
+    float* v = m.values.data() + r * m.cols;
+    double n = 0;
+    for (std::size_t c = 0; c < m.cols; ++c) n += double(v[c]) * v[c];
+    n = std::sqrt(n);
+    if (n > 0) for (std::size_t c = 0; c < m.cols; ++c) v[c] = static_cast<float>(v[c] / n);
+  }
+}
+
+// The k nearest rows to q by double-precision distance (angular: 2 - 2 cos; else euclidean),
+// ties to the smaller id; only rows `allowed` says yes to, when it is given.
+inline std::vector<std::int32_t> exact_top(const Matrix& train, const float* q, bool angular, std::size_t k,
+                                           const std::vector<bool>* allowed = nullptr) {
+  std::vector<std::pair<double, std::int32_t>> all;
+  double qq = 0;
+  for (std::size_t j = 0; j < train.cols; ++j) qq += double(q[j]) * q[j];
+  for (std::size_t i = 0; i < train.rows; ++i) {
+    if (allowed && !(*allowed)[i]) continue;
+    const float* x = train.row(i);
+    double d = 0, dot = 0, xx = 0;
+    for (std::size_t j = 0; j < train.cols; ++j) {
+      const double diff = double(x[j]) - q[j];
+      d += diff * diff;
+      dot += double(x[j]) * q[j];
+      xx += double(x[j]) * x[j];
+    }
+    if (angular) d = xx * qq > 0 ? 2 - 2 * dot / std::sqrt(xx * qq) : 2;
+    all.push_back({d, static_cast<std::int32_t>(i)});
+  }
+  k = std::min(k, all.size());
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k), all.end());
+  std::vector<std::int32_t> ids;
+  for (std::size_t r = 0; r < k; ++r) ids.push_back(all[r].second);
+  return ids;
+}
+
+// The share of `want` found in `got`.
+inline double recall_of(const std::vector<std::int32_t>& got, const std::vector<std::int32_t>& want) {
+  std::size_t hit = 0;
+  for (std::int32_t id : want) hit += std::count(got.begin(), got.end(), id) ? 1 : 0;
+  return want.empty() ? 1.0 : double(hit) / want.size();
 }
 
 inline void print_result(const std::string& system, const Args& a, double build1, double build_all,

@@ -12,16 +12,7 @@ int main(int argc, char** argv) {
   bench::Matrix train = bench::read_npy(a.train), test = bench::read_npy(a.test);
   std::vector<std::int32_t> truth = bench::read_i32(a.truth);
   const bool angular = a.metric == "angular";
-  auto normalise = [&](bench::Matrix& m) {
-    for (std::size_t r = 0; r < m.rows; ++r) {
-      float* v = m.values.data() + r * m.cols;
-      double n = 0;
-      for (std::size_t c = 0; c < m.cols; ++c) n += double(v[c]) * v[c];
-      n = std::sqrt(n);
-      if (n > 0) for (std::size_t c = 0; c < m.cols; ++c) v[c] = static_cast<float>(v[c] / n);
-    }
-  };
-  if (angular) normalise(train), normalise(test);
+  if (angular) bench::normalise(train), bench::normalise(test);
   std::unique_ptr<hnswlib::SpaceInterface<float>> space;
   if (angular) space.reset(new hnswlib::InnerProductSpace(train.cols));
   else space.reset(new hnswlib::L2Space(train.cols));
