@@ -415,6 +415,11 @@ void Index::add_item(std::int32_t item, const float* w) {
     fail(ErrorCode::OutOfMemory, "out of memory: item id " + std::to_string(item) + " needs " +
                                      std::to_string(needed) + " nodes");
   }
+  // Slots past the last item may hold the nodes of trees that unbuild() dropped: the ids
+  // skipped on the way to this one become holes (zeros), not those nodes read as items.
+  if (item > forest.n_items)
+    std::memset(forest.mutable_node(forest.n_items), 0,
+                static_cast<std::size_t>(item - forest.n_items) * forest.layout.node_size);
   m.write_item(item, w);
   if (forest.is_removed(item)) forest.removed[static_cast<std::size_t>(item) / 64] &= ~(std::uint64_t(1) << (item % 64));
   forest.n_items = static_cast<std::int32_t>(needed);

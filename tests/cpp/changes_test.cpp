@@ -317,6 +317,23 @@ TEST(Changes, SmallIndexesGrowPastABucketAndShrinkBack) {
   }
 }
 
+// unbuild() drops the trees but their nodes stay in memory past the items: ids added past the
+// end afterwards leave holes that read as zeros and are never returned, as ids never added.
+TEST(Changes, HolesAfterUnbuildAreZeros) {
+  grove::Index index(4, "euclidean");
+  for (int i = 0; i < 100; ++i) index.add_item(i, std::vector<float>{float(i), 0, 0, 0});
+  index.build(5);
+  index.unbuild();
+  index.add_item(150, std::vector<float>{1000, 0, 0, 0});
+  index.build(5);
+  EXPECT_EQ(index.get_item_vector(120), std::vector<float>(4, 0.0f));
+  for (float x : {0.0f, 50.0f, 120.0f, 900.0f}) {
+    std::vector<std::int32_t> got;
+    index.get_nns_by_vector(std::vector<float>{x, 0, 0, 0}, 20, 100000, &got);
+    for (std::int32_t id : got) EXPECT_TRUE(id < 100 || id == 150) << "returned hole " << id;
+  }
+}
+
 // Build on half, add the other half: recall at each search_k within 0.02 of a fresh build
 // (Gaussian data here; GloVe and Fashion-MNIST are measured by bench/changes.mjs).
 TEST(Changes, AddingHalfAfterBuildKeepsRecall) {
