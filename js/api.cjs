@@ -743,12 +743,12 @@ function createApi(platform, start = null) {
       if (!this.isBuilt() && !this.isLoaded()) throw new GroveError('cannot save an index that has not been built', 'WrongState');
       const view = this.#bytesView();
       const meta = { grove: 1, f: this.#f, metric: this.metric, index: { size: view.byteLength, checksum: stored.checksum(view) }, companion: null };
-      const index = new Blob([view]);  // a copy, now: wasm memory may move while the save awaits
+      const index = view.slice();  // a copy, now: wasm memory may move or change while the save awaits
       let companion = null;
       if (raw.wantsCompanion()) {
         const bytes = this.#companionView();
         meta.companion = { size: bytes.byteLength, checksum: stored.checksum(bytes) };
-        companion = new Blob([bytes]);
+        companion = bytes.slice();
       }
       await store.save(name, { meta, index, companion }, onProgress);
       return true;

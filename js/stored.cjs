@@ -10,8 +10,10 @@
 // quota) leaves the index saved before it as it was. IndexedDB: one record per name, written
 // in one transaction, which either completes or leaves the old record.
 //
-// createStore(GroveError) returns { save, open }; the API (api.cjs) snapshots the index bytes
-// into Blobs, and loads what open() returns into wasm memory.
+// createStore(GroveError) returns { save, open }; the API (api.cjs) copies the index bytes out
+// of wasm memory (Uint8Arrays) to save them, and loads what open() returns (Blobs, from a file
+// or a record) into wasm memory. Bytes are written from memory, not from Blobs: a Blob written
+// into a full OPFS fails as an unreadable Blob (NotReadableError), not as a full quota.
 
 const FOLDER = 'grove-indexes';
 const DATABASE = 'grove-indexes';
@@ -47,7 +49,7 @@ function createStore(GroveError) {
   function failure(name, doing, e) {
     if (e instanceof GroveError) return e;
     if (e?.name === 'QuotaExceededError') {
-      const error = new GroveError(`cannot save ${where(name)}: the storage quota is exceeded (${e.message}); the index saved there before, if any, is unchanged`, 'QuotaExceeded');
+      const error = new GroveError(`cannot save ${where(name)}: the storage quota is exceeded (${e.message || e.name}); the index saved there before, if any, is unchanged`, 'QuotaExceeded');
       error.cause = e;
       return error;
     }
@@ -60,7 +62,7 @@ function createStore(GroveError) {
     return new GroveError(`${where(name)} is corrupt (${why}): save it again`, 'BadFormat');
   }
 
-  // The parts saved and opened: { meta, index: Blob, companion: Blob | null }. meta.index and
+  // The parts saved ({ meta, index, companion } with Uint8Array bytes) and opened (Blobs). meta.index and
   // meta.companion hold { size, checksum } (and, in OPFS, the file name).
   function checkMeta(name, meta) {
     const part = (p) => p && Number.isSafeInteger(p.size) && p.size >= 0 && typeof p.checksum === 'string';
@@ -90,14 +92,15 @@ function createStore(GroveError) {
     return typeof proto.createWritable === 'function' || typeof proto.createSyncAccessHandle === 'function';
   }
 
-  async function writeFile(folder, file, blob, progress) {
+  async function writeFile(folder, file, bytes, progress) {
     const handle = await folder.getFileHandle(file, { create: true });
     if (typeof handle.createWritable === 'function') {
       const out = await handle.createWritable();
       try {
-        for (let at = 0; at < blob.size; at += CHUNK) {
-          await out.write(blob.slice(at, Math.min(blob.size, at + CHUNK)));
-          progress(Math.min(blob.size, at + CHUNK) - at);
+        for (let at = 0; at < bytes.byteLength; at += CHUNK) {
+          const chunk = bytes.subarray(at, Math.min(bytes.byteLength, at + CHUNK));
+          await out.write(chunk);
+          progress(chunk.byteLength);
         }
         await out.close();  // the file changes here, all at once
       } catch (e) {
@@ -109,8 +112,8 @@ function createStore(GroveError) {
     const sync = await handle.createSyncAccessHandle();
     try {
       sync.truncate(0);
-      for (let at = 0; at < blob.size; at += CHUNK) {
-        const chunk = new Uint8Array(await blob.slice(at, Math.min(blob.size, at + CHUNK)).arrayBuffer());
+      for (let at = 0; at < bytes.byteLength; at += CHUNK) {
+        const chunk = bytes.subarray(at, Math.min(bytes.byteLength, at + CHUNK));
         if (sync.write(chunk, { at }) !== chunk.byteLength) throw new DOMException('short write', 'QuotaExceededError');
         progress(chunk.byteLength);
       }
@@ -144,7 +147,7 @@ function createStore(GroveError) {
     try {
       await writeFile(folder, files[0], parts.index, progress);
       if (parts.companion) await writeFile(folder, files[1], parts.companion, progress);
-      await writeFile(folder, `${name}.json`, new Blob([JSON.stringify(meta)]), () => {});
+      await writeFile(folder, `${name}.json`, new TextEncoder().encode(JSON.stringify(meta)), () => {});
     } catch (e) {
       for (const file of files) await folder.removeEntry(file).catch(() => {});
       throw e;
@@ -194,16 +197,31 @@ function createStore(GroveError) {
   async function idbOpen(db, name) {
     const record = await request(db.transaction('indexes', 'readonly').objectStore('indexes').get(name));
     if (record === undefined) return null;
-    if (!(record?.index instanceof Blob)) throw corrupt(name, 'its record holds no index');
-    return { meta: checkMeta(name, record.meta), index: record.index, companion: record.companion instanceof Blob ? record.companion : null };
+    const blob = (part) => (part instanceof Blob ? part : part instanceof Uint8Array ? new Blob([part]) : null);
+    if (!blob(record?.index)) throw corrupt(name, 'its record holds no index');
+    return { meta: checkMeta(name, record.meta), index: blob(record.index), companion: blob(record.companion) };
+  }
+
+  // A write that failed for want of room does not always say so (a write of a Blob, some
+  // browsers' sync handles): when the origin's storage has less room left than this save
+  // needed, the failure is the quota's.
+  async function asQuota(e, needed) {
+    if (e?.name === 'QuotaExceededError' || e instanceof GroveError) return e;
+    try {
+      const { usage, quota } = await navigator.storage.estimate();
+      if (quota - usage < needed) return new DOMException(`${e?.name ?? 'Error'}: ${e?.message ?? e}`, 'QuotaExceededError');
+    } catch {
+      // no estimate here: the error as it was
+    }
+    return e;
   }
 
   const none = (name) => new GroveError(`cannot keep ${where(name)}: this context has neither the Origin Private File System nor IndexedDB (a browser page or worker has one)`, 'Io');
 
   return {
-    // parts: { meta, index: Blob, companion: Blob | null }; progress(bytesWritten, total).
+    // parts: { meta, index: Uint8Array, companion: Uint8Array | null }; progress(bytesWritten, total).
     async save(name, parts, onProgress) {
-      const total = parts.index.size + (parts.companion?.size ?? 0);
+      const total = parts.index.byteLength + (parts.companion?.byteLength ?? 0);
       let written = 0;
       const progress = (bytes) => {
         written += bytes;
@@ -221,7 +239,7 @@ function createStore(GroveError) {
         }
         progress(total);
       } catch (e) {
-        throw failure(name, 'save', e);
+        throw failure(name, 'save', await asQuota(e, total));
       }
     },
     // The parts saved under the name (OPFS first, then IndexedDB), or a named error.
