@@ -49,15 +49,6 @@ inline float dot(const float* a, const float* b, std::size_t f) {
 #endif
 }
 
-std::vector<std::int32_t> truth_of(const bench::Matrix& train, const float* q) {
-  std::vector<std::pair<float, std::int32_t>> all(train.rows);
-  for (std::size_t i = 0; i < train.rows; ++i) all[i] = {-dot(train.row(i), q, train.cols), static_cast<std::int32_t>(i)};
-  std::partial_sort(all.begin(), all.begin() + kN, all.end());
-  std::vector<std::int32_t> ids;
-  for (int r = 0; r < kN; ++r) ids.push_back(all[r].second);
-  return ids;
-}
-
 // Fixed-size nearest lists (distance = 1 - dot on unit vectors), worst last.
 struct Lists {
   int g;
@@ -309,7 +300,7 @@ int main(int argc, char** argv) {
   const std::size_t f = train.cols;
 
   std::vector<std::vector<std::int32_t>> want(nq);
-  for (std::size_t q = 0; q < nq; ++q) want[q] = truth_of(train, test.row(q));
+  for (std::size_t q = 0; q < nq; ++q) want[q] = bench::exact_top(train, test.row(q), true, kN);
 
   grove::AnnoyIndex index(static_cast<int>(f), "angular");
   Trees trees;
