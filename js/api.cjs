@@ -568,6 +568,19 @@ function createApi(platform, start = null) {
     getCompactScoring() { return this.#index().compactScoring(); }
 
     /**
+     * Graph search (off by default; float metrics with compact scoring): set before build(),
+     * build() also grows a neighbour graph from the trees, kept in the companion, and queries
+     * walk it instead of visiting more of the trees. searchK keeps its meaning; without a
+     * graph, queries search the trees.
+     */
+    setGraphSearch(on) {
+      this.#check(this.#index().setGraphSearch(Boolean(on)));
+      return true;
+    }
+
+    getGraphSearch() { return this.#index().graphSearch(); }
+
+    /**
      * Whether save() writes a compact companion (and load() looks for one): compact scoring
      * on and a float metric. The rule is the C++ core's, the same on every platform.
      */
@@ -991,7 +1004,8 @@ function createApi(platform, start = null) {
     get_n_trees: 'getNTrees', get_f: 'getF', get_metric: 'getMetric', set_seed: 'setSeed', set_annoy_float_order: 'setAnnoyFloatOrder', is_built: 'isBuilt',
     is_loaded: 'isLoaded', set_memory_limit: 'setMemoryLimit', set_dot_layout: 'setDotLayout',
     get_dot_layout: 'getDotLayout', load_view: 'loadView', serialized_size: 'serializedSize',
-    set_compact_scoring: 'setCompactScoring', get_compact_scoring: 'getCompactScoring', wants_companion: 'wantsCompanion',
+    set_compact_scoring: 'setCompactScoring', get_compact_scoring: 'getCompactScoring',
+    set_graph_search: 'setGraphSearch', get_graph_search: 'getGraphSearch', wants_companion: 'wantsCompanion',
     serialize_companion: 'serializeCompanion', companion_size: 'companionSize', load_companion: 'loadCompanion',
     load_companion_view: 'loadCompanionView', deserialize_companion: 'deserializeCompanion',
   };

@@ -293,6 +293,15 @@ export class AnnoyIndex {
   setCompactScoring(on: boolean): true;
   /** Whether compact scoring is on. */
   getCompactScoring(): boolean;
+  /**
+   * Graph search (off by default; float metrics with compact scoring): set before build(),
+   * build() also grows a neighbour graph from the trees, kept in the companion, and queries
+   * walk it instead of visiting more of the trees. searchK keeps its meaning; without a
+   * graph, queries search the trees.
+   */
+  setGraphSearch(on: boolean): true;
+  /** Whether graph search is on. */
+  getGraphSearch(): boolean;
   /** Whether save() writes a compact companion and load() looks for one (compact scoring on, a float metric). */
   wantsCompanion(): boolean;
   /** The compact companion ("<path>.sq8" next to a saved index; Annoy never reads it). Empty for hamming. */
@@ -364,6 +373,8 @@ export class AnnoyIndex {
   serialized_size: AnnoyIndex['serializedSize'];
   set_compact_scoring: AnnoyIndex['setCompactScoring'];
   get_compact_scoring: AnnoyIndex['getCompactScoring'];
+  set_graph_search: AnnoyIndex['setGraphSearch'];
+  get_graph_search: AnnoyIndex['getGraphSearch'];
   wants_companion: AnnoyIndex['wantsCompanion'];
   serialize_companion: AnnoyIndex['serializeCompanion'];
   companion_size: AnnoyIndex['companionSize'];

@@ -98,7 +98,7 @@ function runWasmCppSuite() {
   const dir = `${root}/build/wasm-tests`;
   run('emcmake', ['cmake', '-S', root, '-B', dir, '-DCMAKE_BUILD_TYPE=Release', '-DGROVE_WASM_TESTS=ON',
     '-DCMAKE_CROSSCOMPILING_EMULATOR=/usr/bin/node', `-DGROVE_WASM_OUT=${dir}/dist`], { env });
-  const tests = ['golden_test', 'index_test', 'errors_test', 'kernels_test', 'compact_test', 'sharded_test', 'filter_test', 'changes_test'].map((t) => `wasm_${t}`);
+  const tests = ['golden_test', 'index_test', 'errors_test', 'kernels_test', 'compact_test', 'sharded_test', 'filter_test', 'changes_test', 'graph_test'].map((t) => `wasm_${t}`);
   run('cmake', ['--build', dir, '--parallel', jobs, '--target', ...tests], { env });
   run('ctest', ['--test-dir', dir, '--output-on-failure', '--parallel', jobs, '-R', '^wasm_'], { env });
 }

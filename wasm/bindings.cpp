@@ -172,6 +172,8 @@ class WasmIndex : public QueryResults {
 
   int setCompactScoring(bool on) { return guarded([&] { return index_->set_compact_scoring(on), 0; }); }
   bool compactScoring() const { return index_->get_compact_scoring(); }
+  int setGraphSearch(bool on) { return guarded([&] { return index_->set_graph_search(on), 0; }); }
+  bool graphSearch() const { return index_->get_graph_search(); }
   bool wantsCompanion() const { return index_->wants_companion(); }
   // The companion's bytes, made now if needed (0 bytes for hamming).
   double companionSize() {
@@ -333,6 +335,8 @@ EMSCRIPTEN_BINDINGS(grove) {
       .function("adoptBuffer", &WasmIndex::adoptBuffer)
       .function("setCompactScoring", &WasmIndex::setCompactScoring)
       .function("compactScoring", &WasmIndex::compactScoring)
+      .function("setGraphSearch", &WasmIndex::setGraphSearch)
+      .function("graphSearch", &WasmIndex::graphSearch)
       .function("wantsCompanion", &WasmIndex::wantsCompanion)
       .function("companionSize", &WasmIndex::companionSize)
       .function("companionPointer", &WasmIndex::companionPointer)

@@ -89,38 +89,6 @@ const float* item_vector(const Forest& forest, std::int32_t i) {
   return reinterpret_cast<const float*>(node + forest.layout.vector);
 }
 
-// Each item's leaf in one tree, leaves numbered depth first; items the tree does not reach
-// get the number after the last leaf. Returns how many numbers there are. The walk is bounded
-// like search's, so a damaged node graph cannot loop.
-std::int32_t leaf_numbers(const Forest& forest, std::int32_t root, std::vector<std::int32_t>& leaf) {
-  const std::int32_t n = forest.n_items;
-  leaf.assign(static_cast<std::size_t>(n), -1);
-  const std::int64_t max_bucket = static_cast<std::int64_t>(forest.layout.max_bucket());
-  std::vector<std::int32_t> stack{root};
-  std::int32_t next = 0;
-  for (std::int64_t visits = 0; !stack.empty() && visits <= 2 * forest.n_nodes; ++visits) {
-    const std::int32_t i = stack.back();
-    stack.pop_back();
-    if (i < 0 || i >= forest.n_nodes) continue;
-    const std::uint8_t* node = forest.node(i);
-    const std::int32_t count = n_descendants(node);
-    const std::int32_t* ids = reinterpret_cast<const std::int32_t*>(node + forest.layout.children);
-    if (count == 1 && i < n) {
-      leaf[static_cast<std::size_t>(i)] = next++;
-    } else if (count <= max_bucket) {
-      for (std::int32_t k = 0; k < std::max(count, 0); ++k)
-        if (ids[k] >= 0 && ids[k] < n) leaf[static_cast<std::size_t>(ids[k])] = next;
-      ++next;
-    } else {
-      stack.push_back(ids[1]);
-      stack.push_back(ids[0]);
-    }
-  }
-  for (std::int32_t& l : leaf)
-    if (l < 0) l = next;
-  return next + 1;
-}
-
 // The order of the code rows: by leaf in the first kArrangeTrees trees, then by id (stable
 // counting sorts, last key first). A query's candidates come from the leaves near it, so
 // they share rows' memory pages, and a wasm build (which cannot prefetch) waits on far
@@ -215,6 +183,35 @@ float make_grid(const Forest& forest, float* offsets) {
 
 }  // namespace
 
+std::int32_t leaf_numbers(const Forest& forest, std::int32_t root, std::vector<std::int32_t>& leaf) {
+  const std::int32_t n = forest.n_items;
+  leaf.assign(static_cast<std::size_t>(n), -1);
+  const std::int64_t max_bucket = static_cast<std::int64_t>(forest.layout.max_bucket());
+  std::vector<std::int32_t> stack{root};
+  std::int32_t next = 0;
+  for (std::int64_t visits = 0; !stack.empty() && visits <= 2 * forest.n_nodes; ++visits) {
+    const std::int32_t i = stack.back();
+    stack.pop_back();
+    if (i < 0 || i >= forest.n_nodes) continue;
+    const std::uint8_t* node = forest.node(i);
+    const std::int32_t count = n_descendants(node);
+    const std::int32_t* ids = reinterpret_cast<const std::int32_t*>(node + forest.layout.children);
+    if (count == 1 && i < n) {
+      leaf[static_cast<std::size_t>(i)] = next++;
+    } else if (count <= max_bucket) {
+      for (std::int32_t k = 0; k < std::max(count, 0); ++k)
+        if (ids[k] >= 0 && ids[k] < n) leaf[static_cast<std::size_t>(ids[k])] = next;
+      ++next;
+    } else {
+      stack.push_back(ids[1]);
+      stack.push_back(ids[0]);
+    }
+  }
+  for (std::int32_t& l : leaf)
+    if (l < 0) l = next;
+  return next + 1;
+}
+
 std::uint64_t companion_checksum(const std::uint8_t* bytes, std::size_t size) {
   if (size < sizeof(CompanionHeader)) return 0;
   return hash_bytes(bytes + sizeof(CompanionHeader), size - sizeof(CompanionHeader), 0x5137);
@@ -232,7 +229,7 @@ bool companion_names_other_metric(const std::uint8_t* bytes, std::size_t size, c
   std::memcpy(&h, bytes, sizeof h);
   if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0 || h.version != kCompanionVersion || h.header_check != header_check(h))
     return false;
-  if (h.metric == static_cast<std::uint32_t>(forest.layout.metric) || h.metric > static_cast<std::uint32_t>(Metric::Hamming) ||
+  if (h.metric == static_cast<std::uint16_t>(forest.layout.metric) || h.metric > static_cast<std::uint16_t>(Metric::Hamming) ||
       h.f != static_cast<std::uint32_t>(forest.layout.f) || h.n_items != static_cast<std::uint64_t>(forest.n_items) ||
       h.index_bytes != forest.bytes_for(forest.n_nodes))
     return false;
@@ -253,7 +250,7 @@ bool Compact::forget(std::int32_t i) {
 void Compact::attach(const std::uint8_t* bytes, std::size_t size) {
   bytes_ = bytes;
   size_ = size;
-  layout_ = companion_layout(header().f, header().n_items);
+  layout_ = companion_layout(header().f, header().n_items, header().graph_degree);
 }
 
 std::unique_ptr<Compact> Compact::encode(const Forest& forest) {
@@ -279,7 +276,8 @@ std::unique_ptr<Compact> Compact::encode(const Forest& forest) {
   CompanionHeader header{};
   std::memcpy(header.magic, kMagic, sizeof kMagic);
   header.version = kCompanionVersion;
-  header.metric = static_cast<std::uint32_t>(forest.layout.metric);
+  header.metric = static_cast<std::uint16_t>(forest.layout.metric);
+  header.graph_degree = 0;
   header.f = static_cast<std::uint32_t>(f);
   header.stride = static_cast<std::uint32_t>(layout.stride);
   header.n_items = static_cast<std::uint64_t>(n);
@@ -293,6 +291,33 @@ std::unique_ptr<Compact> Compact::encode(const Forest& forest) {
   compact->rows_.assign(slots, slots + n);
   if (forest.n_nodes > forest.n_items) compact->seal(forest);  // built: tie it to the index now
   return compact;
+}
+
+std::unique_ptr<Compact> Compact::with_graph(const std::vector<std::int32_t>& graph, int degree, const Forest& forest) const {
+  const std::uint64_t n = header().n_items;
+  const CompanionLayout layout = companion_layout(header().f, n, static_cast<std::uint64_t>(degree));
+  if (degree <= 0 || static_cast<std::uint32_t>(degree) > kMaxGraphDegree || graph.size() != n * static_cast<std::uint64_t>(degree))
+    throw Error(ErrorCode::InvalidArgument, "a graph of " + std::to_string(graph.size()) + " slots does not fit " +
+                                                std::to_string(n) + " items of degree " + std::to_string(degree));
+  if (layout.total > kMaxAllocation)
+    throw Error(ErrorCode::OutOfMemory, "the compact copy with its graph (" + std::to_string(layout.total >> 20) +
+                                            " MiB) is larger than this platform can allocate");
+  std::unique_ptr<MemoryStorage> storage(new MemoryStorage());
+  storage->resize(static_cast<std::size_t>(layout.total));  // zeroed: padding stays 0
+  std::uint8_t* bytes = storage->mutable_data();
+  const std::size_t codes_end = static_cast<std::size_t>(layout_.codes + layout_.stride * n);
+  std::memcpy(bytes, bytes_, codes_end);
+  std::memcpy(bytes + layout.graph, graph.data(), graph.size() * sizeof(std::int32_t));
+  CompanionHeader h = header();
+  h.graph_degree = static_cast<std::uint16_t>(degree);
+  std::memcpy(bytes, &h, sizeof h);
+  std::unique_ptr<Compact> copy(new Compact());
+  copy->attach(storage->data(), storage->size());
+  copy->storage_ = std::move(storage);
+  copy->rows_ = rows_;
+  copy->forgotten_ = forgotten_;
+  copy->seal(forest);
+  return copy;
 }
 
 void Compact::seal(const Forest& forest) {
@@ -356,11 +381,14 @@ std::unique_ptr<Compact> Compact::adopt(std::unique_ptr<Storage> storage, const 
   if (h.version != kCompanionVersion)
     return refuse("companion version " + std::to_string(h.version) + " is not supported");
   if (h.header_check != header_check(h)) return refuse("the companion's header is damaged");
-  if (h.metric != static_cast<std::uint32_t>(forest.layout.metric) ||
+  if (h.metric != static_cast<std::uint16_t>(forest.layout.metric) ||
       h.f != static_cast<std::uint32_t>(forest.layout.f) ||
       h.n_items != static_cast<std::uint64_t>(forest.n_items))
     return refuse("the companion was made for another index (metric, dimension or item count differ)");
-  const CompanionLayout layout = companion_layout(h.f, h.n_items);
+  if (h.graph_degree > kMaxGraphDegree)
+    return refuse("the companion's graph degree " + std::to_string(h.graph_degree) + " is over " +
+                  std::to_string(kMaxGraphDegree) + ": it is damaged");
+  const CompanionLayout layout = companion_layout(h.f, h.n_items, h.graph_degree);
   if (h.stride != layout.stride || size != layout.total)
     return refuse("the companion is " + std::to_string(size) + " bytes, expected " + std::to_string(layout.total) +
                   ": truncated or damaged");
@@ -400,6 +428,7 @@ bool Compact::verify(const Forest& forest, std::string* why) const {
       *why = "the companion has a non-finite offset";
       return false;
     }
+  if (!graph_possible(why)) return false;
   std::vector<std::uint8_t> code(static_cast<std::size_t>(stride()), 0);
   float record[2];
   for (int k = 0; k < kSamples && forest.n_items > 0; ++k) {
@@ -411,6 +440,20 @@ bool Compact::verify(const Forest& forest, std::string* why) const {
       return false;
     }
   }
+  return true;
+}
+
+// A graph whose slots name no item (a crafted file whose checksum was recomputed) would send
+// a search out of bounds: every slot must be an item id or -1.
+bool Compact::graph_possible(std::string* why) const {
+  const std::uint64_t slots = header().n_items * header().graph_degree;
+  const std::int32_t n = coded_items();
+  const std::int32_t* graph = reinterpret_cast<const std::int32_t*>(bytes_ + layout_.graph);
+  for (std::uint64_t k = 0; k < slots; ++k)
+    if (graph[k] < -1 || graph[k] >= n) {
+      *why = "the companion's graph names item " + std::to_string(graph[k]) + ", which is not in the index: it is damaged";
+      return false;
+    }
   return true;
 }
 

@@ -95,6 +95,18 @@ class Compact {
     return bytes_ + layout_.codes + static_cast<std::size_t>(rows_[static_cast<std::size_t>(i)]) * layout_.stride;
   }
 
+  // The neighbour graph (graph.h) when the companion has one that still holds for the
+  // index: item i's neighbours(i)[0 .. graph_degree()), -1 after the last. 0: no graph.
+  int graph_degree() const { return graph_in_use_ ? header().graph_degree : 0; }
+  const std::int32_t* neighbours(std::int32_t i) const {
+    return reinterpret_cast<const std::int32_t*>(bytes_ + layout_.graph) + static_cast<std::size_t>(i) * header().graph_degree;
+  }
+  // Items were added after the graph was grown, which it cannot reach: searches stop using it.
+  void forget_graph() { graph_in_use_ = false; }
+  // This copy with `graph` (n_items x degree ids, from grow_graph) as its graph section,
+  // sealed to the forest. Throws OutOfMemory when it cannot be allocated.
+  std::unique_ptr<Compact> with_graph(const std::vector<std::int32_t>& graph, int degree, const Forest& forest) const;
+
   // Encodes every item of a forest. Throws OutOfMemory when the copy cannot be allocated.
   // Encoded before the trees exist (a build scores its splits on the codes), the copy is
   // tied to the finished index by seal(); encoding a built forest seals at once.
@@ -113,6 +125,7 @@ class Compact {
  private:
   const float* records() const { return reinterpret_cast<const float*>(bytes_ + layout_.records); }
   bool records_possible(const Forest& forest, std::string* why) const;
+  bool graph_possible(std::string* why) const;
   const std::int32_t* slots() const { return reinterpret_cast<const std::int32_t*>(bytes_ + layout_.slots); }
   void arrange(const Forest& forest);
   void attach(const std::uint8_t* bytes, std::size_t size);
@@ -126,6 +139,7 @@ class Compact {
   // development machine (cause not found); a private copy costs 4 bytes an item.
   mutable std::vector<std::int32_t> rows_;
   std::int64_t forgotten_ = 0;
+  bool graph_in_use_ = true;
 };
 
 // The checksum a companion's header records: of every byte after the header.

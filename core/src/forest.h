@@ -109,6 +109,11 @@ constexpr std::uint64_t kMaxAllocation =
 // last node's). Sets roots and n_items; throws grove::Error when the bytes cannot be an index.
 void find_roots(Forest& forest);
 
+// Each item's leaf in the tree at `root`, leaves numbered depth first; items the tree does not
+// reach get the number after the last leaf. Returns how many numbers there are. The walk is
+// bounded like search's, so a damaged node graph cannot loop.
+std::int32_t leaf_numbers(const Forest& forest, std::int32_t root, std::vector<std::int32_t>& leaf);
+
 struct SearchOutput {
   std::vector<std::int32_t>* ids;
   std::vector<float>* distances;  // may be null
@@ -116,9 +121,10 @@ struct SearchOutput {
 
 // Queries with the vector `query` (layout.f values; hamming: packed words). With `compact`
 // (its codes of these items), candidates are scored on codes first; results are the same.
+// graph: walk compact's neighbour graph (graph.h) for the candidates, when it has one.
 // filter: null or inactive for none; else only the items it allows are collected (see
 // grove/filter.h), and the search goes on until n distinct ones are found.
-void search(const Forest& forest, const Compact* compact, const void* query, int n, std::int64_t search_k,
+void search(const Forest& forest, const Compact* compact, bool graph, const void* query, int n, std::int64_t search_k,
             const Filter* filter, SearchOutput out);
 
 // Internal distance between two stored items, in the reported form.

@@ -17,6 +17,7 @@
 #include "changes.h"
 #include "compact.h"
 #include "compact_cache.h"
+#include "graph.h"
 #include "forest.h"
 #include "metrics.h"
 #include "state_lock.h"
@@ -74,6 +75,8 @@ struct Index::Impl {
   // Compact scoring: the copy is made or checked once, by the first query that needs it.
   bool compact_on = true;
   detail::CompactCache compact;
+  // Graph search (graph.h): build() grows a graph into the compact copy, queries walk it.
+  bool graph_on = false;
   // Draws for the sides and splits of items added after build (changes.h): seeded at build
   // and thaw, so the same changes give the same index.
   Kiss64 change_rng;
@@ -204,7 +207,7 @@ struct Index::Impl {
     thread_local std::vector<std::uint8_t> packed;  // reused: no allocation per query
     packed.resize(layout().value_size * layout().f);
     pack(w, packed.data());
-    detail::search(forest, compact_on ? compact_for_search() : nullptr, packed.data(), n, search_k, &filter,
+    detail::search(forest, compact_on ? compact_for_search() : nullptr, graph_on, packed.data(), n, search_k, &filter,
                    {result, distances});
   }
   // The compact copy, once it is known good; made or verified here on first use.
@@ -341,9 +344,35 @@ struct Index::Impl {
   // items on their floats, so the copy stays in use (a new id needs nothing; an id it coded
   // before gets its code marked stale). Once a tenth of the items lack codes it is made again,
   // by the next query.
+  // Grows the neighbour graph into the compact copy (after the trees). Cancelled, the build
+  // is undone, as a build cancelled while its trees grew; out of memory, there is no graph.
+  void grow_graph(const detail::BuildOptions& options) {
+    const detail::Compact* codes = compact_for_search();
+    if (!codes || forest.n_items < detail::kGraphMinItems) return;
+    try {
+      const std::vector<std::int32_t> graph = detail::grow_graph(forest, *codes, detail::kGraphDegree, options);
+      if (!graph.empty()) compact.install(codes->with_graph(graph, detail::kGraphDegree, forest));
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::Cancelled) return;  // no room for it: queries use the trees
+      if (state == State::Built) undo_build();
+      throw;
+    } catch (const std::bad_alloc&) {
+    }
+  }
+  void undo_build() {
+    forest.roots.clear();
+    forest.n_nodes = forest.n_items;
+    forest.item_room = 0;  // items keep their slots; the trees are gone
+    forest.annoy_layout = true;
+    forest.trees_name_removed = false;
+    state = State::Adding;
+    drop_compact();
+  }
+
   void keep_compact_for(std::int32_t item) {
     detail::Compact* codes = compact.in_use();
     if (!codes) return drop_compact();
+    codes->forget_graph();  // it cannot reach the item: the trees answer from now on
     if (item < codes->coded_items() && !codes->forget(item)) return drop_compact();
     if (10 * codes->uncoded(forest.n_items) > forest.n_items) drop_compact();
   }
@@ -518,19 +547,14 @@ void Index::build(int n_trees, ParallelFor* parallel, const std::atomic<bool>* s
     m.compact.install(std::move(codes));
   }
   m.compact_for_search();  // made now (if the build had no codes), not on the first query
+  if (m.graph_on) m.grow_graph(options);
 }
 
 void Index::unbuild() {
   Impl& m = *impl_;
   Exclusive lock(m.lock);
   if (m.state == State::Loaded) fail(ErrorCode::WrongState, "cannot unbuild a loaded index");
-  m.forest.roots.clear();
-  m.forest.n_nodes = m.forest.n_items;
-  m.forest.item_room = 0;  // items keep their slots; the trees are gone
-  m.forest.annoy_layout = true;
-  m.forest.trees_name_removed = false;
-  m.state = State::Adding;
-  m.drop_compact();
+  m.undo_build();
 }
 
 void Index::unload() {
@@ -733,6 +757,14 @@ void Index::set_compact_scoring(bool on) {
 bool Index::get_compact_scoring() const {
   Shared lock(impl_->lock);
   return impl_->compact_on;
+}
+void Index::set_graph_search(bool on) {
+  Exclusive lock(impl_->lock);
+  impl_->graph_on = on;
+}
+bool Index::get_graph_search() const {
+  Shared lock(impl_->lock);
+  return impl_->graph_on;
 }
 const std::uint8_t* Index::companion_data() const {
   return impl_->settled([&] {

@@ -469,9 +469,163 @@ class Collector<true> {
   int distinct_ = 0;
 };
 
+// ---------------------------------------------------------------------------------------
+// The graph walk (graph.h). Seeds: the leaf the query falls into in the first kSeedTrees
+// trees. Then best-first: the nearest candidate not yet expanded has its neighbours scored on
+// their codes, and the walk keeps the `width` nearest so far; it ends when the nearest
+// unexpanded one is farther than all of those. The kept ones are then ranked exactly, as tree
+// candidates are (rank), so the answer is the exact ranking of the candidates the walk found.
+
+constexpr int kSeedTrees = 2;
+// A walk scores about this many candidates for each place in its list (measured on GloVe and
+// Fashion-MNIST, docs/benchmarks.md): the width is search_k / kScoredPerPlace, so search_k
+// keeps its meaning, the candidates a query scores.
+constexpr std::int64_t kScoredPerPlace = 8;
+
+// Visit marks, per thread and reused: one epoch per walk, cleared when it wraps.
+class Marks {
+ public:
+  explicit Marks(std::size_t n) {
+    if (marks().size() < n) marks().assign(n, 0);
+    if (++epoch() == 0) {
+      std::fill(marks().begin(), marks().end(), 0u);
+      epoch() = 1;
+    }
+  }
+  bool first(std::int32_t v) {
+    std::uint32_t& m = marks()[static_cast<std::size_t>(v)];
+    if (m == epoch()) return false;
+    m = epoch();
+    return true;
+  }
+
+ private:
+  static std::vector<std::uint32_t>& marks() {
+    thread_local std::vector<std::uint32_t> m;
+    return m;
+  }
+  static std::uint32_t& epoch() {
+    thread_local std::uint32_t e = 0;
+    return e;
+  }
+};
+
+// The leaf a query falls into in the tree at `root` (the side its margin is on at each split),
+// handed to take(id) item by item. Bounded like the search, so a crafted file cannot loop.
+template <class P, class Value, class Take>
+void descend(const Forest& forest, std::int32_t root, const Value* qvec, Take take) {
+  const std::int64_t max_bucket = static_cast<std::int64_t>(forest.layout.max_bucket());
+  std::int32_t i = root;
+  for (std::int64_t visits = 0; visits <= forest.n_nodes && i >= 0 && i < forest.n_nodes; ++visits) {
+    const std::uint8_t* node = forest.node(i);
+    const std::int32_t count = n_descendants(node);
+    if (count == 1 && i < forest.n_items) return take(i);
+    const std::int32_t* children = field<std::int32_t>(node, P::kChildren);
+    if (count <= max_bucket) {
+      for (std::int32_t k = 0; k < std::max(count, 0); ++k) take(children[k]);
+      return;
+    }
+    i = children[P::margin(node, qvec, forest.layout.f) > 0 ? 1 : 0];
+  }
+}
+
+// Collects the walk's candidates into `candidates`; false when the query cannot be coded (a
+// tree search serves it then).
+template <class P>
+bool walk_graph(const Forest& forest, const Compact& compact, const std::uint8_t* qnode, int n, std::int64_t search_k,
+                std::vector<std::int32_t>& candidates) {
+  thread_local std::vector<std::int16_t> qcode;
+  qcode.resize(static_cast<std::size_t>(compact.stride()));
+  const float* q = reinterpret_cast<const float*>(qnode + forest.layout.vector);
+  const CodedQuery coded = code_query(compact, forest.layout.metric, q, qcode.data());
+  if (!coded.usable) return false;
+  const CodeKernels& kernels = code_kernels();
+  const int stride = compact.stride(), degree = compact.graph_degree();
+  const std::int32_t n_items = forest.n_items, with_codes = compact.coded_items();
+  const std::size_t width = static_cast<std::size_t>(std::max<std::int64_t>(n, search_k / kScoredPerPlace));
+
+  // (estimate, id): a monotone stand-in for the distance, from the codes.
+  using Entry = std::pair<double, std::int32_t>;
+  thread_local std::vector<Entry> frontier, kept;  // a min-heap to expand, a max-heap of the width best
+  frontier.clear();
+  kept.clear();
+  auto nearer = [](const Entry& a, const Entry& b) { return a > b; };
+  Marks marks(static_cast<std::size_t>(n_items));
+  auto keep = [&](double estimate, std::int32_t id) {
+    if (kept.size() == width && !(estimate < kept.front().first)) return;
+    frontier.push_back({estimate, id});
+    std::push_heap(frontier.begin(), frontier.end(), nearer);
+    kept.push_back({estimate, id});
+    std::push_heap(kept.begin(), kept.end());
+    if (kept.size() > width) {
+      std::pop_heap(kept.begin(), kept.end());
+      kept.pop_back();
+    }
+  };
+  std::int32_t batch[kRowsMax];
+  const std::uint8_t* rows[kRowsMax];
+  int count = 0;
+  auto flush = [&] {
+    std::int64_t sums[kRowsMax];
+    if (coded.kind == CodeKind::L1)
+      for (int k = 0; k < count; ++k) sums[k] = kernels.l1(qcode.data(), rows[k], stride);
+    else
+      kernels.dot_rows(qcode.data(), rows, count, stride, sums);
+    for (int k = 0; k < count; ++k) {
+      const double sum = static_cast<double>(sums[k]);
+      double estimate = sum;  // L1: the code distance
+      if (coded.kind == CodeKind::L2)  // |k - fine c|^2, as score_codes
+        estimate = coded.squares + coded.fine * coded.fine * static_cast<double>(compact.extra(batch[k])) - 2 * coded.fine * sum;
+      else if (coded.kind == CodeKind::Dot)
+        estimate = -sum;
+      keep(estimate, batch[k]);
+    }
+    count = 0;
+  };
+  // Items scored exactly always (no usable code) go straight to the ranking; holes nowhere.
+  auto visit = [&](std::int32_t id) {
+    if (id < 0 || id >= n_items || !marks.first(id)) return;
+    const float error = id < with_codes ? compact.error(id) : std::numeric_limits<float>::infinity();
+    if (!(error >= 0)) return;
+    if (error == std::numeric_limits<float>::infinity()) {
+      candidates.push_back(id);
+      return;
+    }
+    prefetch(compact.code(id), static_cast<std::size_t>(stride));
+    batch[count] = id;
+    rows[count] = compact.code(id);
+    if (++count == kRowsMax) flush();
+  };
+
+  // The trees whose roots have the lowest node numbers: the same trees whether the index was
+  // built here or loaded (a loaded index lists its roots in another order).
+  const auto* qvec = P::v(qnode);
+  std::int32_t after = -1;
+  for (int t = 0; t < kSeedTrees; ++t) {
+    std::int32_t root = std::numeric_limits<std::int32_t>::max();
+    for (std::int32_t r : forest.roots)
+      if (r > after && r < root) root = r;
+    if (root == std::numeric_limits<std::int32_t>::max()) break;
+    descend<P>(forest, root, qvec, visit);
+    after = root;
+  }
+  if (count) flush();
+  while (!frontier.empty()) {
+    std::pop_heap(frontier.begin(), frontier.end(), nearer);
+    const Entry next = frontier.back();
+    frontier.pop_back();
+    if (kept.size() == width && next.first > kept.front().first) break;
+    const std::int32_t* neighbours = compact.neighbours(next.second);
+    for (int k = 0; k < degree && neighbours[k] >= 0; ++k) visit(neighbours[k]);
+    if (count) flush();
+  }
+  for (const Entry& e : kept) candidates.push_back(e.second);
+  return true;
+}
+
 template <class P, bool kFiltered>
-void search_with(const Forest& forest, const Compact* compact, const void* query, int n, std::int64_t search_k,
-                 const Filter* filter, SearchOutput out) {
+void search_with(const Forest& forest, const Compact* compact, bool graph, const void* query, int n,
+                 std::int64_t search_k, const Filter* filter, SearchOutput out) {
   using Priority = typename P::Priority;
   const NodeLayout& layout = forest.layout;
   const int words = layout.f;
@@ -488,6 +642,23 @@ void search_with(const Forest& forest, const Compact* compact, const void* query
   const auto* qvec = P::v(static_cast<const std::uint8_t*>(qnode.data()));
 
   if (search_k == -1) search_k = static_cast<std::int64_t>(n) * static_cast<std::int64_t>(forest.roots.size());
+  thread_local std::vector<std::int32_t> candidates;
+  candidates.clear();
+
+  // The graph, unless the budget covers the whole index (an exhaustive search is the trees'),
+  // or a filter asks for some items only (the trees find those; a walk would pass them by).
+  if (!kFiltered || !(filter && filter->active())) {
+    if (graph && compact && compact->graph_degree() > 0 && search_k < forest.n_items &&
+        walk_graph<P>(forest, *compact, qnode.data(), n, search_k, candidates)) {
+      if (forest.trees_name_removed)
+        candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
+                                        [&](std::int32_t id) { return forest.is_removed(id); }),
+                         candidates.end());
+      if (candidates.size() >= static_cast<std::size_t>(n))
+        return rank<P>(forest, compact, qnode.data(), candidates, static_cast<std::size_t>(n), out);
+      candidates.clear();  // too few found (a tiny or split-up graph): the trees answer
+    }
+  }
 
   // A max-heap of (priority, node), as std::priority_queue, in a reused buffer.
   using Entry = std::pair<Priority, std::int32_t>;
@@ -496,8 +667,6 @@ void search_with(const Forest& forest, const Compact* compact, const void* query
   for (std::int32_t root : forest.roots) queue.push_back({start_priority<Priority>(), root});
   std::make_heap(queue.begin(), queue.end());
 
-  thread_local std::vector<std::int32_t> candidates;
-  candidates.clear();
   Collector<kFiltered> collect(candidates, filter, forest);
   // Item nodes are shared by every tree, but each split node and bucket of a valid forest is
   // reached at most once per root that leads to it, and the loader's roots lead to disjoint
@@ -537,13 +706,13 @@ void search_with(const Forest& forest, const Compact* compact, const void* query
 
 }  // namespace
 
-void search(const Forest& forest, const Compact* compact, const void* query, int n, std::int64_t search_k,
+void search(const Forest& forest, const Compact* compact, bool graph, const void* query, int n, std::int64_t search_k,
             const Filter* filter, SearchOutput out) {
   with_policy(forest.layout, forest.annoy_float_order, [&](auto policy) {
     if ((filter && filter->active()) || forest.trees_name_removed)
-      search_with<decltype(policy), true>(forest, compact, query, n, search_k, filter, out);
+      search_with<decltype(policy), true>(forest, compact, graph, query, n, search_k, filter, out);
     else
-      search_with<decltype(policy), false>(forest, compact, query, n, search_k, nullptr, out);
+      search_with<decltype(policy), false>(forest, compact, graph, query, n, search_k, nullptr, out);
   });
 }
 

@@ -1,6 +1,6 @@
 // grove: build and query Annoy-format indexes from the command line.
 //
-//   grove build [--metric M] [--trees N] [--jobs J] [--seed S] [--on-disk] [--dot-layout L] [--no-compact] [--json] IN OUT
+//   grove build [--metric M] [--trees N] [--jobs J] [--seed S] [--on-disk] [--dot-layout L] [--no-compact] [--graph] [--json] IN OUT
 //   grove query INDEX --metric M --dim F (--item I | --vector a,b,... | --queries FILE)
 //               [-k K] [--search-k S] [--limit N] [--recall] [--no-compact] [--json]
 //   grove info INDEX --metric M --dim F [--json]
@@ -41,9 +41,10 @@ using Clock = std::chrono::steady_clock;
 const char* kUsage =
     "usage:\n"
     "  grove build [--metric M] [--trees N] [--jobs J] [--seed S] [--on-disk] [--dot-layout released|main]\n"
-    "              [--no-compact] [--json] [--quiet] IN OUT\n"
+    "              [--no-compact] [--graph] [--json] [--quiet] IN OUT\n"
     "      IN: .npy (float32/float64/uint8), .fvecs, or CSV/TSV text; one vector per row\n"
     "      also writes OUT.sq8, the compact companion that speeds up queries (--no-compact: not)\n"
+    "      --graph also grows a neighbour graph into OUT.sq8, which queries walk (faster on embeddings)\n"
     "  grove query INDEX --metric M --dim F (--item I | --vector a,b,... | --queries FILE)\n"
     "      [-k K] [--search-k S] [--limit N] [--recall] [--no-compact] [--json]\n"
     "      --no-compact ranks every candidate on its float vector (same answers, slower)\n"
@@ -84,14 +85,14 @@ struct Args {
 // The options each command takes: anything else is an error, so a misspelt option never
 // falls back silently to a default.
 const std::map<std::string, std::vector<std::string>> kOptions = {
-    {"build", {"metric", "trees", "jobs", "seed", "on-disk", "dot-layout", "no-compact", "json", "quiet"}},
+    {"build", {"metric", "trees", "jobs", "seed", "on-disk", "dot-layout", "no-compact", "graph", "json", "quiet"}},
     {"query", {"metric", "dim", "item", "vector", "queries", "k", "search-k", "limit", "recall", "no-compact", "json"}},
     {"info", {"metric", "dim", "json"}},
     {"shard", {"metric", "trees", "jobs", "seed", "shards", "dot-layout", "no-compact", "json", "quiet"}},
 };
 
 Args parse_args(int argc, char** argv, int start, const std::vector<std::string>& allowed) {
-  const std::vector<std::string> flags = {"on-disk", "json", "recall", "quiet", "no-compact"};
+  const std::vector<std::string> flags = {"on-disk", "json", "recall", "quiet", "no-compact", "graph"};
   Args args;
   for (int i = start; i < argc; ++i) {
     std::string a = argv[i];
@@ -245,6 +246,7 @@ int cmd_build(const Args& args) {
   if (args.has("seed")) index.set_seed(seed);
   index.set_dot_layout(dot_layout);
   index.set_compact_scoring(!args.has("no-compact"));
+  index.set_graph_search(args.has("graph"));
   if (args.has("on-disk")) index.on_disk_build(args.positional[1]);
   for (std::size_t r = 0; r < data.rows; ++r) {
     index.add_item(static_cast<int32_t>(r), data.row(r));

@@ -2,7 +2,8 @@
 // give wrong answers if crafted, but never a crash, an out-of-bounds access or undefined
 // behaviour. Input: [metric][mode][payload]. Mode 0 XORs the payload into a valid companion
 // of a fixed index (at the offset in its first two bytes) and fixes the checksum, so the
-// fuzzer reaches search with damaged codes and bounds; mode 1 offers the payload as it is.
+// fuzzer reaches search with damaged codes, bounds and neighbour graph (the fixture has one);
+// mode 1 offers the payload as it is.
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -25,9 +26,10 @@ const Fixture& fixture(int metric) {
   Fixture& fx = made[metric];
   if (fx.index.empty()) {
     grove::Index index(8, kMetrics[metric]);
+    index.set_graph_search(true);
     std::mt19937 rng(7);
     std::normal_distribution<float> normal;
-    for (int i = 0; i < 300; ++i) {
+    for (int i = 0; i < 1200; ++i) {  // enough for a graph (kGraphMinItems)
       std::vector<float> v(8);
       for (float& x : v) x = normal(rng);
       index.add_item(i, v);
@@ -65,6 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   try {
     grove::Index index(8, kMetrics[metric]);
+    index.set_graph_search(true);
     index.deserialize(fx.index);
     std::string why;
     index.deserialize_companion(companion.data(), companion.size(), &why);
@@ -73,8 +76,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::vector<std::int32_t> ids;
     std::vector<float> distances;
     index.get_nns_by_vector(query.data(), 10, -1, &ids, &distances);
+    index.get_nns_by_vector(query.data(), 50, 800, &ids, &distances);
     index.get_nns_by_vector(query.data(), 50, 2000, &ids, &distances);
-    index.get_nns_by_item(299, 5, 100, &ids, &distances);
+    index.get_nns_by_item(1199, 5, 100, &ids, &distances);
   } catch (const grove::Error&) {
   }
   return 0;

@@ -67,10 +67,14 @@ inline int hamming_words(int bits) { return (bits + 63) / 64; }
 //             padded to 64. Rows follow the leaves of the index's first trees, so the
 //             candidates of one query (near each other) share memory pages
 //   codes     n_items x stride bytes: round((x - offset) / scale), 0..255, zero padded
+//   graph     (graph_degree > 0 only) starting on a 64-byte boundary: n_items x graph_degree
+//             int32, item i's neighbours nearest first, -1 after the last. A search walks
+//             it from the trees' leaves instead of visiting more of the trees (docs/format.md)
 struct CompanionHeader {
   char magic[8];               // "GROVESQ8"
   std::uint32_t version;       // kCompanionVersion
-  std::uint32_t metric;        // static_cast<uint32_t>(Metric)
+  std::uint16_t metric;        // static_cast<uint16_t>(Metric)
+  std::uint16_t graph_degree;  // neighbour slots an item in the graph section; 0: no graph
   std::uint32_t f;             // values per vector
   std::uint32_t stride;        // bytes per code row: f rounded up to 16
   std::uint64_t n_items;
@@ -81,13 +85,16 @@ struct CompanionHeader {
   std::uint32_t header_check;  // hash of the 60 header bytes before it (the checksum skips the header)
 };
 static_assert(sizeof(CompanionHeader) == 64, "the companion header is 64 bytes");
-constexpr std::uint32_t kCompanionVersion = 4;
+constexpr std::uint32_t kCompanionVersion = 5;
+// The most neighbour slots an item the graph section may have.
+constexpr std::uint32_t kMaxGraphDegree = 256;
 
-// Where each part of a companion starts, and its total size, for f values and n items.
+// Where each part of a companion starts, and its total size, for f values, n items and
+// `degree` graph slots an item (0: no graph section).
 struct CompanionLayout {
-  std::uint64_t stride, offsets, records, slots, codes, total;
+  std::uint64_t stride, offsets, records, slots, codes, graph, total;
 };
-inline CompanionLayout companion_layout(std::uint64_t f, std::uint64_t n_items) {
+inline CompanionLayout companion_layout(std::uint64_t f, std::uint64_t n_items, std::uint64_t degree = 0) {
   auto round64 = [](std::uint64_t x) { return (x + 63) / 64 * 64; };
   CompanionLayout l;
   l.stride = (f + 15) / 16 * 16;
@@ -96,6 +103,8 @@ inline CompanionLayout companion_layout(std::uint64_t f, std::uint64_t n_items) 
   l.slots = l.records + round64(8 * n_items);
   l.codes = l.slots + round64(4 * n_items);
   l.total = l.codes + l.stride * n_items;
+  l.graph = degree ? round64(l.total) : l.total;
+  if (degree) l.total = l.graph + 4 * degree * n_items;
   return l;
 }
 

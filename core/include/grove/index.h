@@ -119,6 +119,15 @@ class Index {
   // it) or made on the first query. Off: every candidate's float vector is ranked.
   void set_compact_scoring(bool on);
   bool get_compact_scoring() const;
+  // Graph search (float metrics, with compact scoring; off by default): build() also grows a
+  // graph of each item's nearest neighbours from the trees, kept in the companion, and
+  // queries walk it from the trees' leaves: on real-valued embeddings several times the
+  // queries a second at the same recall, for a longer build. search_k keeps its meaning (the
+  // candidates a query scores); the answer is the exact ranking of the candidates found.
+  // Without a graph (off before build(), a companion without one, items added since build(),
+  // a filter, or a search_k of n_items or more) queries search the trees, as before.
+  void set_graph_search(bool on);
+  bool get_graph_search() const;
   // The companion: Grove's own file, never read by Annoy (format in grove/format.h). Made now
   // if the index has none yet; empty for hamming. Valid until the index changes.
   const std::uint8_t* companion_data() const;

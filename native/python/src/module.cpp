@@ -450,6 +450,9 @@ PYBIND11_MODULE(_grove, m) {
            "set_compact_scoring(on): scores candidates on 8-bit codes before ranking the best exactly (default True). The answers are the same either way; off saves the companion's memory.")
       .def("get_compact_scoring", &AnnoyIndex::get_compact_scoring,
            "get_compact_scoring(): whether compact scoring is on.")
+      .def("set_graph_search", &AnnoyIndex::set_graph_search, py::arg("on"),
+           "set_graph_search(on): before build(), also grow a neighbour graph from the trees (kept in the compact companion) that queries walk instead of visiting more of the trees: several times the queries a second at the same recall on real-valued embeddings, for a longer build (default False; float metrics with compact scoring). search_k keeps its meaning; without a graph, queries search the trees.")
+      .def("get_graph_search", &AnnoyIndex::get_graph_search, "get_graph_search(): whether graph search is on.")
       .def("wants_companion", &AnnoyIndex::wants_companion,
            "Whether save() writes a compact companion and load() looks for one (compact scoring on, a float metric).")
       .def("serialize_companion", [](const AnnoyIndex& self) {
@@ -466,18 +469,27 @@ PYBIND11_MODULE(_grove, m) {
            },
            py::arg("bytes"),
            "deserialize_companion(bytes): offers a compact companion for the loaded index; returns whether it was taken (one made for another index is ignored, and made again on the first query).")
-      // Annoy's bytes plus f and metric: how indexes travel to Dask workers.
+      // Annoy's bytes plus f and metric: how indexes travel to Dask workers. With graph search
+      // on, the companion (codes and graph) and the switch travel too.
       .def(py::pickle(
           [](const AnnoyIndex& self) {
             const std::vector<std::uint8_t> bytes = self.serialize();
-            return py::make_tuple(self.get_f(), grove::metric_name(self.get_metric()),
-                                  py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+            auto as_bytes = [](const std::vector<std::uint8_t>& b) { return py::bytes(reinterpret_cast<const char*>(b.data()), b.size()); };
+            if (!self.get_graph_search())
+              return py::make_tuple(self.get_f(), grove::metric_name(self.get_metric()), as_bytes(bytes));
+            const std::vector<std::uint8_t> companion = self.wants_companion() ? self.serialize_companion() : std::vector<std::uint8_t>();
+            return py::make_tuple(self.get_f(), grove::metric_name(self.get_metric()), as_bytes(bytes), as_bytes(companion), true);
           },
           [](const py::tuple& state) {
-            if (state.size() != 3) throw py::value_error("not a pickled grove.AnnoyIndex");
+            if (state.size() != 3 && state.size() != 5) throw py::value_error("not a pickled grove.AnnoyIndex");
             std::unique_ptr<AnnoyIndex> index(new AnnoyIndex(state[0].cast<int>(), state[1].cast<std::string>()));
             const std::string bytes = state[2].cast<py::bytes>();
+            if (state.size() == 5) index->set_graph_search(state[4].cast<bool>());
             index->deserialize(bytes.data(), bytes.size());
+            if (state.size() == 5) {
+              const std::string companion = state[3].cast<py::bytes>();
+              if (!companion.empty()) index->deserialize_companion(companion.data(), companion.size());
+            }
             return index.release();
           }));
 

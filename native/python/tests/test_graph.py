@@ -1,0 +1,52 @@
+"""Graph search from Python: opt in before build(); the graph travels in the companion
+(bytes, files and pickles), and switched off the answers are the trees'."""
+import pickle
+
+import numpy as np
+import pytest
+
+from grove import AnnoyIndex
+
+
+def clustered(rng, n, f=16):
+    centres = 3 * rng.standard_normal((30, f))
+    return (centres[rng.integers(0, 30, n)] + 0.3 * rng.standard_normal((n, f))).astype(np.float32)
+
+
+def built(metric, items, graph):
+    index = AnnoyIndex(items.shape[1], metric)
+    index.set_graph_search(graph)
+    for i, v in enumerate(items):
+        index.add_item(i, v)
+    index.build(6)
+    return index
+
+
+@pytest.mark.parametrize("metric", ["angular", "euclidean"])
+def test_graph_answers_travel_and_switch_off(metric, rng, tmp_path):
+    items = clustered(rng, 2100)
+    data, queries = items[:2000], items[2000:]
+    graph, trees = built(metric, data, True), built(metric, data, False)
+    assert graph.get_graph_search() is True and trees.get_graph_search() is False
+    assert graph.companion_size() > trees.companion_size()  # the graph section
+    answers = [graph.get_nns_by_vector(q, 10, 200, include_distances=True) for q in queries]
+    for ids, distances in answers:
+        assert len(ids) == 10 and len(set(ids)) == 10 and distances == sorted(distances)
+
+    copy = AnnoyIndex(16, metric)
+    copy.set_graph_search(True)
+    copy.deserialize(graph.serialize(), graph.serialize_companion())
+    path = str(tmp_path / "graph.ann")
+    graph.save(path)
+    mapped = AnnoyIndex(16, metric)
+    mapped.set_graph_search(True)
+    mapped.load(path)
+    unpickled = pickle.loads(pickle.dumps(graph))
+    for q, want in zip(queries, answers):
+        assert copy.get_nns_by_vector(q, 10, 200, include_distances=True) == want
+        assert mapped.get_nns_by_vector(q, 10, 200, include_distances=True) == want
+        assert unpickled.get_nns_by_vector(q, 10, 200, include_distances=True) == want
+
+    mapped.set_graph_search(False)
+    for q in queries:
+        assert mapped.get_nns_by_vector(q, 10, 200, include_distances=True) == trees.get_nns_by_vector(q, 10, 200, include_distances=True)

@@ -1,0 +1,44 @@
+// Graph search in wasm: opt in before build(); the graph travels in the companion buffer,
+// and switched off the answers are the trees'.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AnnoyIndex } from 'grove-ann';
+import { randomVectors } from './helpers.mjs';
+
+const F = 16;
+
+function clustered(n, seed) {
+  const centres = randomVectors(30, F, 7).map((c) => c.map((x) => 3 * x));
+  return randomVectors(n, F, seed).map((v, i) => v.map((x, j) => centres[i % 30][j] + 0.3 * x));
+}
+
+function built(metric, items, graph) {
+  const index = new AnnoyIndex(F, metric);
+  index.setGraphSearch(graph);
+  items.forEach((v, i) => index.addItem(i, v));
+  index.build(6);
+  return index;
+}
+
+for (const metric of ['angular', 'euclidean']) {
+  test(`${metric}: graph answers travel with the companion; off, the trees answer`, () => {
+    const items = clustered(2000, 1), queries = clustered(60, 2);
+    const graph = built(metric, items, true), trees = built(metric, items, false);
+    assert.equal(graph.getGraphSearch(), true);
+    assert.equal(trees.get_graph_search(), false);
+    assert.ok(graph.companionSize() > trees.companionSize(), 'the companion holds the graph');
+    const copy = new AnnoyIndex(F, metric);
+    copy.setGraphSearch(true);
+    copy.deserialize(graph.serialize(), graph.serializeCompanion());
+    let differ = 0;
+    for (const q of queries) {
+      const want = graph.getNnsByVector(q, 10, 200, true);
+      assert.equal(new Set(want[0]).size, 10);
+      assert.deepEqual(copy.getNnsByVector(q, 10, 200, true), want);
+      if (JSON.stringify(trees.getNnsByVector(q, 10, 200, true)) !== JSON.stringify(want)) differ++;
+    }
+    assert.ok(differ > 0, 'the graph was used');
+    copy.setGraphSearch(false);
+    for (const q of queries) assert.deepEqual(copy.getNnsByVector(q, 10, 200, true), trees.getNnsByVector(q, 10, 200, true));
+  });
+}
