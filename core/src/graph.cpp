@@ -27,7 +27,7 @@ namespace grove {
 namespace detail {
 namespace {
 
-constexpr int kList = 48;        // nearest kept per item while growing
+constexpr int kList = 96;        // nearest kept per item while growing
 constexpr int kLeafSample = 60;  // co-leaf items an item measures per tree
 constexpr int kHop = 16;         // neighbours (and listers) whose lists an item reads per round
 constexpr int kRounds = 1;
@@ -147,10 +147,13 @@ Leaves collect_leaves(const Forest& forest) {
 // a quarter of a float vector's bytes, and rows are stored in leaf order, so co-leaf items
 // are near in memory too); on the float vectors for dot. Items without a usable code (zero or
 // huge vectors, always ranked exactly) are left out of the graph: the trees still find them.
-template <class P>
+// The float distance of items (dot), as the metric's policy computes it while building.
+using FloatDistance = float (*)(const std::uint8_t*, const std::uint8_t*, int);
+
 class Measure {
  public:
-  Measure(const Forest& forest, const Compact& codes) : forest_(forest), codes_(codes), kernels_(code_kernels()) {
+  Measure(const Forest& forest, const Compact& codes, FloatDistance floats)
+      : forest_(forest), codes_(codes), kernels_(code_kernels()), floats_(floats) {
     const Metric m = forest.layout.metric;
     on_codes_ = m != Metric::Dot;
     l1_ = m == Metric::Manhattan;
@@ -172,7 +175,7 @@ class Measure {
     for (std::size_t j = 0; j < wide_.size(); ++j) wide_[j] = c[j];
   }
   float to(std::int32_t v) const {
-    if (!on_codes_) return P::build_distance(forest_.node(u_), forest_.node(v), forest_.layout.f);
+    if (!on_codes_) return floats_(forest_.node(u_), forest_.node(v), forest_.layout.f);
     const int n = codes_.stride();
     return static_cast<float>(l1_ ? kernels_.l1(wide_.data(), codes_.code(v), n) : kernels_.l2(wide_.data(), codes_.code(v), n));
   }
@@ -181,18 +184,20 @@ class Measure {
   const Forest& forest_;
   const Compact& codes_;
   const CodeKernels& kernels_;
+  FloatDistance floats_;
   bool on_codes_ = true, l1_ = false;
   std::int32_t u_ = 0;
   std::vector<std::int16_t> wide_;
 };
 
-template <class P>
+// Not a template (the policy's one use is FloatDistance): one copy of it in a wasm build.
 class Grower {
  public:
-  Grower(const Forest& forest, const Compact& codes, const BuildOptions& options)
-      : forest_(forest), codes_(codes), options_(options), n_(static_cast<std::size_t>(forest.n_items)), lists_(n_) {
+  Grower(const Forest& forest, const Compact& codes, FloatDistance floats, const BuildOptions& options)
+      : forest_(forest), codes_(codes), floats_(floats), options_(options), n_(static_cast<std::size_t>(forest.n_items)),
+        lists_(n_) {
     live_.resize(n_);
-    const Measure<P> measure(forest, codes);
+    const Measure measure(forest, codes, floats);
     for (std::size_t u = 0; u < n_; ++u) {
       const std::int32_t i = static_cast<std::int32_t>(u);
       live_[u] = n_descendants(forest.node(i)) == 1 && !forest.is_removed(i) && i < codes.coded_items() && measure.usable(i);
@@ -210,7 +215,7 @@ class Grower {
   // Offers u every item in `batch`, their rows fetched together first: the items are
   // scattered, and measuring them one by one would wait on each row's cache misses in turn.
   void measure(std::size_t u, const std::vector<std::int32_t>& batch) {
-    Measure<P> m(forest_, codes_);
+    Measure m(forest_, codes_, floats_);
     m.from(static_cast<std::int32_t>(u));
     for (std::int32_t v : batch) prefetch(m.row(v), m.row_bytes());
     for (std::int32_t v : batch) lists_.offer(u, v, m.to(v));
@@ -283,7 +288,7 @@ class Grower {
     for_items(n_, options_, [&](std::size_t u) {
       std::int32_t* row = &graph[u * r];
       int& c = kept[u];
-      Measure<P> m(forest_, codes_);
+      Measure m(forest_, codes_, floats_);
       for (int k = 0; k < lists_.count(u); ++k) prefetch(m.row(lists_.id(u, k)), m.row_bytes());
       for (int k = 0; k < lists_.count(u) && c < degree; ++k) {
         const std::int32_t v = lists_.id(u, k);
@@ -309,6 +314,7 @@ class Grower {
 
   const Forest& forest_;
   const Compact& codes_;
+  FloatDistance floats_;
   const BuildOptions& options_;
   std::size_t n_;
   Lists lists_;
@@ -318,14 +324,13 @@ class Grower {
 }  // namespace
 
 std::vector<std::int32_t> grow_graph(const Forest& forest, const Compact& codes, int degree, const BuildOptions& options) {
-  return with_policy(forest.layout, forest.annoy_float_order, [&](auto policy) {
+  const FloatDistance floats = with_policy(forest.layout, forest.annoy_float_order, [](auto policy) -> FloatDistance {
     using P = decltype(policy);
-    if constexpr (std::is_same<typename P::Priority, float>::value) {
-      return Grower<P>(forest, codes, options).grow(degree);
-    } else {
-      return std::vector<std::int32_t>();  // hamming: no graph (its codes are its vectors)
-    }
+    if constexpr (std::is_same<typename P::Priority, float>::value) return &P::build_distance;
+    else return nullptr;  // hamming: no graph (its codes are its vectors)
   });
+  if (!floats) return std::vector<std::int32_t>();
+  return Grower(forest, codes, floats, options).grow(degree);
 }
 
 }  // namespace detail

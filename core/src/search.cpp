@@ -498,6 +498,7 @@ class Marks {
     m = epoch();
     return true;
   }
+  void forget(std::int32_t v) { marks()[static_cast<std::size_t>(v)] = 0; }
 
  private:
   static std::vector<std::uint32_t>& marks() {
@@ -529,11 +530,29 @@ void descend(const Forest& forest, std::int32_t root, const Value* qvec, Take ta
   }
 }
 
+// The walk's seeds: the items of the leaves the query falls into in the kSeedTrees trees whose
+// roots have the lowest node numbers (the same trees whether the index was built here or
+// loaded: a loaded index lists its roots in another order).
+template <class P, class Value>
+const std::vector<std::int32_t>& seed_leaves(const Forest& forest, const Value* qvec) {
+  thread_local std::vector<std::int32_t> seeds;
+  seeds.clear();
+  std::int32_t after = -1;
+  for (int t = 0; t < kSeedTrees; ++t) {
+    std::int32_t root = std::numeric_limits<std::int32_t>::max();
+    for (std::int32_t r : forest.roots)
+      if (r > after && r < root) root = r;
+    if (root == std::numeric_limits<std::int32_t>::max()) break;
+    descend<P>(forest, root, qvec, [](std::int32_t id) { seeds.push_back(id); });
+    after = root;
+  }
+  return seeds;
+}
+
 // Collects the walk's candidates into `candidates`; false when the query cannot be coded (a
-// tree search serves it then).
-template <class P>
+// tree search serves it then). Not a template: one copy in a wasm build.
 bool walk_graph(const Forest& forest, const Compact& compact, const std::uint8_t* qnode, int n, std::int64_t search_k,
-                std::vector<std::int32_t>& candidates) {
+                const std::vector<std::int32_t>& seeds, std::vector<std::int32_t>& candidates) {
   thread_local std::vector<std::int16_t> qcode;
   qcode.resize(static_cast<std::size_t>(compact.stride()));
   const float* q = reinterpret_cast<const float*>(qnode + forest.layout.vector);
@@ -591,33 +610,47 @@ bool walk_graph(const Forest& forest, const Compact& compact, const std::uint8_t
       candidates.push_back(id);
       return;
     }
-    prefetch(compact.code(id), static_cast<std::size_t>(stride));
     batch[count] = id;
     rows[count] = compact.code(id);
     if (++count == kRowsMax) flush();
   };
+  // A node's neighbours in three passes, each fetching ahead what the next reads: records and
+  // row numbers, then the code rows of those not seen yet, then the scores.
+  thread_local std::vector<std::int32_t> fresh;
+  auto expand = [&](std::int32_t node) {
+    const std::int32_t* neighbours = compact.neighbours(node);
+    int d = 0;
+    for (; d < degree && neighbours[d] >= 0; ++d)
+      if (neighbours[d] < with_codes) compact.prefetch_item(neighbours[d]);
+    fresh.clear();
+    for (int k = 0; k < d; ++k) {
+      const std::int32_t id = neighbours[k];
+      if (id >= n_items || !marks.first(id)) continue;
+      if (id < with_codes && compact.error(id) >= 0 && compact.error(id) != std::numeric_limits<float>::infinity()) {
+        prefetch(compact.code(id), static_cast<std::size_t>(stride));
+        fresh.push_back(id);
+      } else {
+        marks.forget(id);
+        visit(id);
+      }
+    }
+    for (std::int32_t id : fresh) {
+      batch[count] = id;
+      rows[count] = compact.code(id);
+      if (++count == kRowsMax) flush();
+    }
+    if (count) flush();
+  };
 
-  // The trees whose roots have the lowest node numbers: the same trees whether the index was
-  // built here or loaded (a loaded index lists its roots in another order).
-  const auto* qvec = P::v(qnode);
-  std::int32_t after = -1;
-  for (int t = 0; t < kSeedTrees; ++t) {
-    std::int32_t root = std::numeric_limits<std::int32_t>::max();
-    for (std::int32_t r : forest.roots)
-      if (r > after && r < root) root = r;
-    if (root == std::numeric_limits<std::int32_t>::max()) break;
-    descend<P>(forest, root, qvec, visit);
-    after = root;
-  }
+  for (std::int32_t id : seeds) visit(id);
   if (count) flush();
   while (!frontier.empty()) {
     std::pop_heap(frontier.begin(), frontier.end(), nearer);
     const Entry next = frontier.back();
     frontier.pop_back();
     if (kept.size() == width && next.first > kept.front().first) break;
-    const std::int32_t* neighbours = compact.neighbours(next.second);
-    for (int k = 0; k < degree && neighbours[k] >= 0; ++k) visit(neighbours[k]);
-    if (count) flush();
+    if (!frontier.empty()) prefetch(compact.neighbours(frontier.front().second), 4 * static_cast<std::size_t>(degree));
+    expand(next.second);
   }
   for (const Entry& e : kept) candidates.push_back(e.second);
   return true;
@@ -649,7 +682,7 @@ void search_with(const Forest& forest, const Compact* compact, bool graph, const
   // or a filter asks for some items only (the trees find those; a walk would pass them by).
   if (!kFiltered || !(filter && filter->active())) {
     if (graph && compact && compact->graph_degree() > 0 && search_k < forest.n_items &&
-        walk_graph<P>(forest, *compact, qnode.data(), n, search_k, candidates)) {
+        walk_graph(forest, *compact, qnode.data(), n, search_k, seed_leaves<P>(forest, qvec), candidates)) {
       if (forest.trees_name_removed)
         candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
                                         [&](std::int32_t id) { return forest.is_removed(id); }),

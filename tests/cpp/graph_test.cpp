@@ -139,7 +139,7 @@ TEST_P(GraphTest, TravelsInTheCompanionThroughBytesAndFiles) {
     const Answer a = ask(*index, q, 300);
     EXPECT_EQ(ask(copy, q, 300), a);
     EXPECT_EQ(ask(mapped, q, 300), a);
-    differ += !(ask(trees, q, 300) == a);
+    differ += !(ask(trees, q, 40) == ask(*index, q, 40));  // a small budget, where the two part
   }
   EXPECT_GT(differ, 0) << "the graph was not used";
 }

@@ -35,7 +35,8 @@ for (const metric of ['angular', 'euclidean']) {
       const want = graph.getNnsByVector(q, 10, 200, true);
       assert.equal(new Set(want[0]).size, 10);
       assert.deepEqual(copy.getNnsByVector(q, 10, 200, true), want);
-      if (JSON.stringify(trees.getNnsByVector(q, 10, 200, true)) !== JSON.stringify(want)) differ++;
+      // A small budget, where the walk and the trees part.
+      if (JSON.stringify(trees.getNnsByVector(q, 10, 30, true)) !== JSON.stringify(graph.getNnsByVector(q, 10, 30, true))) differ++;
     }
     assert.ok(differ > 0, 'the graph was used');
     copy.setGraphSearch(false);
