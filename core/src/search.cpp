@@ -477,9 +477,10 @@ class Collector<true> {
 // candidates are (rank), so the answer is the exact ranking of the candidates the walk found.
 
 constexpr int kSeedTrees = 2;
-// A walk scores about this many candidates for each place in its list (measured on GloVe and
-// Fashion-MNIST, docs/benchmarks.md): the width is search_k / kScoredPerPlace, so search_k
-// keeps its meaning, the candidates a query scores.
+// The walk keeps search_k / kScoredPerPlace places in its list: it scores several candidates
+// for each (a node's new neighbours), so search_k stays roughly what it was, the candidates a
+// query scores. A first choice, not tuned: it sets only where on the recall curve a given
+// search_k lands.
 constexpr std::int64_t kScoredPerPlace = 8;
 
 // Visit marks, per thread and reused: one epoch per walk, cleared when it wraps.
