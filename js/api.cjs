@@ -568,9 +568,9 @@ function createApi(platform, start = null) {
     getCompactScoring() { return this.#index().compactScoring(); }
 
     /**
-     * Graph search (off by default; float metrics with compact scoring): set before build(),
-     * build() also grows a neighbour graph from the trees, kept in the companion, and queries
-     * walk it instead of visiting more of the trees. searchK keeps its meaning; without a
+     * Graph search (off by default; float metrics with compact scoring): while on, build()
+     * also grows a neighbour graph from the trees, kept in the companion, and queries walk it
+     * instead of visiting more of the trees (turn it on after load() too, to walk a loaded one). searchK keeps its meaning; without a
      * graph, queries search the trees.
      */
     setGraphSearch(on) {

@@ -2,7 +2,7 @@
 //
 //   grove build [--metric M] [--trees N] [--jobs J] [--seed S] [--on-disk] [--dot-layout L] [--no-compact] [--graph] [--json] IN OUT
 //   grove query INDEX --metric M --dim F (--item I | --vector a,b,... | --queries FILE)
-//               [-k K] [--search-k S] [--limit N] [--recall] [--no-compact] [--json]
+//               [-k K] [--search-k S] [--limit N] [--recall] [--no-compact] [--graph] [--json]
 //   grove info INDEX --metric M --dim F [--json]
 #include <dirent.h>
 #include <sys/stat.h>
@@ -46,8 +46,9 @@ const char* kUsage =
     "      also writes OUT.sq8, the compact companion that speeds up queries (--no-compact: not)\n"
     "      --graph also grows a neighbour graph into OUT.sq8, which queries walk (faster on embeddings)\n"
     "  grove query INDEX --metric M --dim F (--item I | --vector a,b,... | --queries FILE)\n"
-    "      [-k K] [--search-k S] [--limit N] [--recall] [--no-compact] [--json]\n"
+    "      [-k K] [--search-k S] [--limit N] [--recall] [--no-compact] [--graph] [--json]\n"
     "      --no-compact ranks every candidate on its float vector (same answers, slower)\n"
+    "      --graph walks the neighbour graph of an index built with --graph\n"
     "  grove info INDEX --metric M --dim F [--json]\n"
     "  grove shard --shards N [--metric M] [--trees N] [--jobs J] [--seed S] [--json] IN OUTDIR\n"
     "      writes OUTDIR/shard-I.ann and OUTDIR/index.json (a sharded index: query it as INDEX)\n"
@@ -86,7 +87,7 @@ struct Args {
 // falls back silently to a default.
 const std::map<std::string, std::vector<std::string>> kOptions = {
     {"build", {"metric", "trees", "jobs", "seed", "on-disk", "dot-layout", "no-compact", "graph", "json", "quiet"}},
-    {"query", {"metric", "dim", "item", "vector", "queries", "k", "search-k", "limit", "recall", "no-compact", "json"}},
+    {"query", {"metric", "dim", "item", "vector", "queries", "k", "search-k", "limit", "recall", "no-compact", "graph", "json"}},
     {"info", {"metric", "dim", "json"}},
     {"shard", {"metric", "trees", "jobs", "seed", "shards", "dot-layout", "no-compact", "json", "quiet"}},
 };
@@ -401,6 +402,10 @@ Searcher open_searcher(const Args& args) {
 int cmd_query(const Args& args) {
   Searcher index = open_searcher(args);
   if (args.has("no-compact")) index.set_compact_scoring(false);
+  if (args.has("graph")) {
+    if (!index.single) throw Error(ErrorCode::InvalidArgument, "--graph applies to a single index, not a sharded one");
+    index.single->set_graph_search(true);
+  }
   const int k = static_cast<int>(args.number("k", 10));
   const int search_k = static_cast<int>(args.number("search-k", -1));
   const bool json = args.has("json");

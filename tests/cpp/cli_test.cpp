@@ -139,6 +139,27 @@ TEST(Cli, CompanionIsWrittenAndOptional) {
   for (const std::string& p : {in, out, out + ".sq8", plain}) std::remove(p.c_str());
 }
 
+// --graph grows a graph into the companion (larger than a plain one), and query --graph walks
+// it: answers that are the exact ranking of what it finds, for the queries given.
+TEST(Cli, GraphIsBuiltAndWalked) {
+  auto items = grove_test::random_vectors(1500, 8, 43);
+  Matrix m;
+  m.rows = 1500, m.cols = 8;
+  for (auto& v : items) m.values.insert(m.values.end(), v.begin(), v.end());
+  const std::string in = grove_test::temp_path("cli-graph.npy"), out = grove_test::temp_path("cli-graph.ann");
+  const std::string plain = grove_test::temp_path("cli-graph-plain.ann");
+  grove::tools::write_npy(in, m);
+  int status = -1;
+  ASSERT_EQ((run("build --metric euclidean --trees 4 --graph " + in + " " + out, &status), status), 0);
+  ASSERT_EQ((run("build --metric euclidean --trees 4 " + in + " " + plain, &status), status), 0);
+  auto size = [](const std::string& p) { return static_cast<long>(std::ifstream(p, std::ios::binary | std::ios::ate).tellg()); };
+  EXPECT_GT(size(out + ".sq8"), size(plain + ".sq8"));
+  const std::string walked = run("query " + out + " --metric euclidean --dim 8 --item 7 -k 5 --search-k 200 --graph", &status);
+  EXPECT_EQ(status, 0) << walked;
+  EXPECT_NE(walked.find("7"), std::string::npos) << walked;  // an item is its own nearest
+  for (const std::string& p : {in, out, out + ".sq8", plain, plain + ".sq8"}) std::remove(p.c_str());
+}
+
 // Misspelt options, bad numbers and unwritable outputs fail at once with a named error.
 TEST(Cli, ArgumentsAreCheckedBeforeAnyWork) {
   Matrix m;

@@ -124,8 +124,10 @@ class Index {
   // queries walk it from the trees' leaves: on real-valued embeddings several times the
   // queries a second at the same recall, for a longer build. search_k keeps its meaning (the
   // candidates a query scores); the answer is the exact ranking of the candidates found.
-  // Without a graph (off before build(), a companion without one, items added since build(),
-  // a filter, or a search_k of n_items or more) queries search the trees, as before.
+  // Queries walk a graph while this is on, so turn it on after load() too, to use the graph
+  // of a companion built with it. Without a graph (off, a companion without one, items added
+  // since build(), a filter, or a search_k of n_items or more) queries search the trees, as
+  // before.
   void set_graph_search(bool on);
   bool get_graph_search() const;
   // The companion: Grove's own file, never read by Annoy (format in grove/format.h). Made now
