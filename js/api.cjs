@@ -581,6 +581,13 @@ function createApi(platform, start = null) {
     getGraphSearch() { return this.#index().graphSearch(); }
 
     /**
+     * Grows the graph for the index as it is, built or loaded (an Annoy file included), into
+     * its companion, and turns graph search on; serializeCompanion() then carries it. Returns
+     * false, with no graph, for fewer than 1,000 items (their trees are cheap to search).
+     */
+    buildGraph() { return this.#check(this.#index().buildGraph()) === 1; }
+
+    /**
      * Whether save() writes a compact companion (and load() looks for one): compact scoring
      * on and a float metric. The rule is the C++ core's, the same on every platform.
      */
@@ -1005,7 +1012,7 @@ function createApi(platform, start = null) {
     is_loaded: 'isLoaded', set_memory_limit: 'setMemoryLimit', set_dot_layout: 'setDotLayout',
     get_dot_layout: 'getDotLayout', load_view: 'loadView', serialized_size: 'serializedSize',
     set_compact_scoring: 'setCompactScoring', get_compact_scoring: 'getCompactScoring',
-    set_graph_search: 'setGraphSearch', get_graph_search: 'getGraphSearch', wants_companion: 'wantsCompanion',
+    set_graph_search: 'setGraphSearch', get_graph_search: 'getGraphSearch', build_graph: 'buildGraph', wants_companion: 'wantsCompanion',
     serialize_companion: 'serializeCompanion', companion_size: 'companionSize', load_companion: 'loadCompanion',
     load_companion_view: 'loadCompanionView', deserialize_companion: 'deserializeCompanion',
   };

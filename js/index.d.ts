@@ -302,6 +302,12 @@ export class AnnoyIndex {
   setGraphSearch(on: boolean): true;
   /** Whether graph search is on. */
   getGraphSearch(): boolean;
+  /**
+   * Grows the graph for the index as it is, built or loaded (an Annoy file included), into its
+   * companion, and turns graph search on; serializeCompanion() then carries it. false, with
+   * no graph, for fewer than 1,000 items.
+   */
+  buildGraph(): boolean;
   /** Whether save() writes a compact companion and load() looks for one (compact scoring on, a float metric). */
   wantsCompanion(): boolean;
   /** The compact companion ("<path>.sq8" next to a saved index; Annoy never reads it). Empty for hamming. */
@@ -375,6 +381,7 @@ export class AnnoyIndex {
   get_compact_scoring: AnnoyIndex['getCompactScoring'];
   set_graph_search: AnnoyIndex['setGraphSearch'];
   get_graph_search: AnnoyIndex['getGraphSearch'];
+  build_graph: AnnoyIndex['buildGraph'];
   wants_companion: AnnoyIndex['wantsCompanion'];
   serialize_companion: AnnoyIndex['serializeCompanion'];
   companion_size: AnnoyIndex['companionSize'];

@@ -172,6 +172,7 @@ class WasmIndex : public QueryResults {
 
   int setCompactScoring(bool on) { return guarded([&] { return index_->set_compact_scoring(on), 0; }); }
   bool compactScoring() const { return index_->get_compact_scoring(); }
+  int buildGraph() { return guarded([&] { return index_->build_graph() ? 1 : 0; }); }
   int setGraphSearch(bool on) { return guarded([&] { return index_->set_graph_search(on), 0; }); }
   bool graphSearch() const { return index_->get_graph_search(); }
   bool wantsCompanion() const { return index_->wants_companion(); }
@@ -337,6 +338,7 @@ EMSCRIPTEN_BINDINGS(grove) {
       .function("compactScoring", &WasmIndex::compactScoring)
       .function("setGraphSearch", &WasmIndex::setGraphSearch)
       .function("graphSearch", &WasmIndex::graphSearch)
+      .function("buildGraph", &WasmIndex::buildGraph)
       .function("wantsCompanion", &WasmIndex::wantsCompanion)
       .function("companionSize", &WasmIndex::companionSize)
       .function("companionPointer", &WasmIndex::companionPointer)

@@ -344,19 +344,21 @@ struct Index::Impl {
   // items on their floats, so the copy stays in use (a new id needs nothing; an id it coded
   // before gets its code marked stale). Once a tenth of the items lack codes it is made again,
   // by the next query.
-  // Grows the neighbour graph into the compact copy (after the trees). Cancelled, the build
-  // is undone, as a build cancelled while its trees grew; out of memory, there is no graph.
-  void grow_graph(const detail::BuildOptions& options) {
+  // Grows the neighbour graph into the compact copy; returns whether it did (out of memory,
+  // or a small index: no graph, and queries use the trees). Cancelled: throws, the copy as it was.
+  bool grow_graph(const detail::BuildOptions& options) {
     const detail::Compact* codes = compact_for_search();
-    if (!codes || forest.n_items < detail::kGraphMinItems) return;
+    if (!codes || forest.n_items < detail::kGraphMinItems) return false;
     try {
       const std::vector<std::int32_t> graph = detail::grow_graph(forest, *codes, detail::kGraphDegree, options);
-      if (!graph.empty()) compact.install(codes->with_graph(graph, detail::kGraphDegree, forest));
+      if (graph.empty()) return false;
+      compact.install(codes->with_graph(graph, detail::kGraphDegree, forest));
+      return true;
     } catch (const Error& e) {
-      if (e.code() != ErrorCode::Cancelled) return;  // no room for it: queries use the trees
-      if (state == State::Built) undo_build();
-      throw;
+      if (e.code() == ErrorCode::Cancelled) throw;
+      return false;
     } catch (const std::bad_alloc&) {
+      return false;
     }
   }
   void undo_build() {
@@ -547,7 +549,30 @@ void Index::build(int n_trees, ParallelFor* parallel, const std::atomic<bool>* s
     m.compact.install(std::move(codes));
   }
   m.compact_for_search();  // made now (if the build had no codes), not on the first query
-  if (m.graph_on) m.grow_graph(options);
+  if (!m.graph_on) return;
+  try {
+    m.grow_graph(options);
+  } catch (...) {  // cancelled: undone, as a build cancelled while its trees grew
+    if (m.state == State::Built) m.undo_build();
+    throw;
+  }
+}
+
+bool Index::build_graph(ParallelFor* parallel, const std::atomic<bool>* stop) {
+  Impl& m = *impl_;
+  Exclusive lock(m.lock);
+  m.require_queryable();
+  if (!detail::compact_applies(m.layout().metric))
+    fail(ErrorCode::InvalidArgument, "hamming indexes have no graph: their codes are their vectors");
+  if (!m.compact_on)
+    fail(ErrorCode::WrongState, "the graph is walked on the compact codes: call set_compact_scoring(true) first");
+  m.settle();  // a later write would settle the nodes and drop a graph grown before
+  detail::BuildOptions options;
+  options.parallel = parallel;
+  options.stop = stop;
+  if (m.verbose && m.log) options.log = m.log;
+  m.graph_on = true;
+  return m.grow_graph(options);
 }
 
 void Index::unbuild() {

@@ -31,6 +31,12 @@ void AnnoyIndex::build(int n_trees, int n_jobs, const std::atomic<bool>* stop) {
   if (const char* path = storage()->file_path()) write_files(path);  // on-disk build
 }
 
+bool AnnoyIndex::build_graph(int n_jobs, const std::atomic<bool>* stop) {
+  check_jobs(n_jobs);
+  std::unique_ptr<ParallelFor> pool = native::make_thread_pool(n_jobs);
+  return Index::build_graph(pool.get(), stop);
+}
+
 // The index (unless it is mapped from `path` itself: loaded, or built on disk there), then
 // its companion or, when none is wanted, the removal of a stale one. Each write is atomic;
 // a crash in between leaves an old companion, which no longer matches and is ignored.

@@ -7,7 +7,9 @@
 #include <grove/grove.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <random>
 
 #include "compact.h"
@@ -202,6 +204,55 @@ TEST_P(GraphTest, AfterChangesRemovedItemsStayOutAndAddedOnesAreFound) {
 
 INSTANTIATE_TEST_SUITE_P(Metrics, GraphTest, ::testing::ValuesIn(kMetrics),
                          [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
+
+// An index Annoy wrote gets a graph after loading: build_graph(), then save() to its own
+// path writes just the companion; the .ann stays Annoy's bytes, and a new load walks the graph.
+TEST(Graph, AnAnnoyFileGetsAGraphAfterLoading) {
+  const std::string original = grove_test::data_path("angular.ann");
+  const std::string path = grove_test::temp_path("annoy-with-graph.ann");
+  const std::vector<std::uint8_t> annoy_bytes = grove_test::read_bytes(original);
+  {
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(annoy_bytes.data()), static_cast<std::streamsize>(annoy_bytes.size()));
+  }
+  std::remove((path + ".sq8").c_str());
+  const auto flat = grove_test::read_array<float>(grove_test::data_path("angular.items.f32"));
+  std::vector<std::vector<float>> items;
+  for (std::size_t i = 0; i + 16 <= flat.size(); i += 16) items.emplace_back(flat.begin() + static_cast<std::ptrdiff_t>(i), flat.begin() + static_cast<std::ptrdiff_t>(i + 16));
+  AnnoyIndex index(16, "angular"), trees(16, "angular");
+  index.load(path);
+  trees.load(original);
+  EXPECT_FALSE(index.get_graph_search());
+  ASSERT_TRUE(index.build_graph(2));
+  EXPECT_TRUE(index.get_graph_search());
+  index.save(path);
+  EXPECT_EQ(grove_test::read_bytes(path), annoy_bytes);
+  AnnoyIndex again(16, "angular");
+  again.set_graph_search(true);
+  again.load(path);
+  EXPECT_EQ(again.companion_size(), grove::companion_layout(16, items.size(), 32).total);
+  double recall = 0;
+  int differ = 0;
+  for (std::size_t i = 0; i < 50; ++i) {
+    const auto& q = items[i * 7];
+    const Answer a = ask(index, q, 120);
+    EXPECT_EQ(ask(again, q, 120), a);
+    recall += grove_test::recall(a.ids, grove_test::brute_force("angular", items, q, kN));
+    differ += !(ask(trees, q, 40) == ask(again, q, 40));
+  }
+  EXPECT_GE(recall / 50, 0.9);
+  EXPECT_GT(differ, 0) << "the graph was not used";
+  for (const std::string& p : {path, path + ".sq8"}) std::remove(p.c_str());
+
+  // What build_graph() refuses, by name.
+  AnnoyIndex empty(16, "angular"), plain(16, "angular"), bits(64, "hamming");
+  grove_test::expect_error([&] { empty.build_graph(); }, grove::ErrorCode::WrongState, "build()");
+  plain.set_compact_scoring(false);
+  plain.load(original);
+  grove_test::expect_error([&] { plain.build_graph(); }, grove::ErrorCode::WrongState, "set_compact_scoring(true)");
+  for (int i = 0; i < 20; ++i) bits.add_item(i, grove_test::random_vectors(1, 64, static_cast<unsigned>(i), true)[0]);
+  bits.build(2);
+  grove_test::expect_error([&] { bits.build_graph(); }, grove::ErrorCode::InvalidArgument, "hamming");
+}
 
 TEST(Graph, SmallIndexesAndHammingAnswerFromTheTrees) {
   // Below kGraphMinItems no graph is grown: a tree search is cheap there.

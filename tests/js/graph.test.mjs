@@ -43,3 +43,18 @@ for (const metric of ['angular', 'euclidean']) {
     for (const q of queries) assert.deepEqual(copy.getNnsByVector(q, 10, 200, true), trees.getNnsByVector(q, 10, 200, true));
   });
 }
+
+test('buildGraph() grows a graph for a loaded index, which travels in its companion', () => {
+  const items = clustered(2000, 3), queries = clustered(30, 4);
+  const trees = built('euclidean', items, false);
+  const loaded = new AnnoyIndex(F, 'euclidean');
+  loaded.deserialize(trees.serialize());
+  assert.equal(loaded.buildGraph(), true);
+  assert.equal(loaded.getGraphSearch(), true);
+  const copy = new AnnoyIndex(F, 'euclidean');
+  copy.setGraphSearch(true);
+  copy.deserialize(trees.serialize(), loaded.serializeCompanion());
+  for (const q of queries) assert.deepEqual(copy.getNnsByVector(q, 10, 200, true), loaded.getNnsByVector(q, 10, 200, true));
+  assert.equal(built('euclidean', items.slice(0, 100), false).build_graph(), false);
+  assert.throws(() => new AnnoyIndex(F, 'euclidean').buildGraph(), /build\(\)/);
+});

@@ -130,6 +130,13 @@ class Index {
   // before.
   void set_graph_search(bool on);
   bool get_graph_search() const;
+  // Grows the graph for the index as it is, built here or loaded (an Annoy file included),
+  // into its compact copy, and turns graph search on; save() (to a loaded index's own path:
+  // the companion only) or serialize_companion() then carry it. Float metrics with compact
+  // scoring. Returns false, with no graph, for fewer than 1,000 items (their trees are cheap
+  // to search) or when there is no memory for it. `stop` as for build() (the index keeps
+  // what it had).
+  bool build_graph(ParallelFor* parallel = nullptr, const std::atomic<bool>* stop = nullptr);
   // The companion: Grove's own file, never read by Annoy (format in grove/format.h). Made now
   // if the index has none yet; empty for hamming. Valid until the index changes.
   const std::uint8_t* companion_data() const;

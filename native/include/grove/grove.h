@@ -26,6 +26,8 @@ class AnnoyIndex final : public Index {
   // n_jobs threads share the work (-1: all cores); the trees are the same for any n_jobs.
   // `stop`: see Index::build (set from another thread, it cancels the build).
   void build(int n_trees, int n_jobs = -1, const std::atomic<bool>* stop = nullptr);
+  // The graph for a built or loaded index (see Index::build_graph), on n_jobs threads.
+  bool build_graph(int n_jobs = -1, const std::atomic<bool>* stop = nullptr);
 
   // Writes the index to a temporary file next to `path`, syncs it and renames it over
   // `path`, so a crash never leaves a half-written index. Then the index is loaded from

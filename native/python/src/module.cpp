@@ -453,6 +453,15 @@ PYBIND11_MODULE(_grove, m) {
       .def("set_graph_search", &AnnoyIndex::set_graph_search, py::arg("on"),
            "set_graph_search(on): while on, build() also grows a neighbour graph from the trees (kept in the compact companion) that queries walk instead of visiting more of the trees: several times the queries a second at the same recall on real-valued embeddings, for a longer build (default False; float metrics with compact scoring). Turn it on after load() too, to walk a loaded companion's graph. search_k keeps its meaning; without a graph, queries search the trees.")
       .def("get_graph_search", &AnnoyIndex::get_graph_search, "get_graph_search(): whether graph search is on.")
+      .def("build_graph",
+           [](AnnoyIndex& self, int n_jobs) {
+             std::atomic<bool> stop{false};
+             bool grown = false;
+             run_interruptibly(stop, [&] { grown = self.build_graph(n_jobs, &stop); }, [] {});
+             return grown;
+           },
+           py::arg("n_jobs") = -1,
+           "build_graph(n_jobs=-1): grows the graph for the index as it is, built or loaded (an Annoy file included), into its compact companion, and turns graph search on; save(fn) to a loaded index's own fn then writes just fn + '.sq8'. Returns False, with no graph, for fewer than 1,000 items. Ctrl-C stops it (KeyboardInterrupt), the index as it was.")
       .def("wants_companion", &AnnoyIndex::wants_companion,
            "Whether save() writes a compact companion and load() looks for one (compact scoring on, a float metric).")
       .def("serialize_companion", [](const AnnoyIndex& self) {

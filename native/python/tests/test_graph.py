@@ -50,3 +50,30 @@ def test_graph_answers_travel_and_switch_off(metric, rng, tmp_path):
     mapped.set_graph_search(False)
     for q in queries:
         assert mapped.get_nns_by_vector(q, 10, 200, include_distances=True) == trees.get_nns_by_vector(q, 10, 200, include_distances=True)
+
+
+def test_an_annoy_file_gets_a_graph_after_loading(tmp_path, annoy_data=None):
+    import shutil
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[3] / "tests" / "data" / "annoy"
+    path = str(tmp_path / "annoy.ann")
+    shutil.copyfile(data / "angular.ann", path)
+    items = np.fromfile(data / "angular.items.f32", dtype=np.float32).reshape(-1, 16)
+    index = AnnoyIndex(16, "angular")
+    index.load(path)
+    assert index.build_graph() is True and index.get_graph_search() is True
+    index.save(path)  # its own path: just the companion
+    assert open(path, "rb").read() == open(data / "angular.ann", "rb").read()
+    again = AnnoyIndex(16, "angular")
+    again.set_graph_search(True)
+    again.load(path)
+    for q in items[:50:7]:
+        assert again.get_nns_by_vector(q, 10, 120, include_distances=True) == index.get_nns_by_vector(q, 10, 120, include_distances=True)
+    small = AnnoyIndex(16, "angular")
+    for i, v in enumerate(items[:100]):
+        small.add_item(i, v)
+    small.build(2)
+    assert small.build_graph() is False  # too few items to need one
+    with pytest.raises(Exception):
+        AnnoyIndex(16, "angular").build_graph()
