@@ -33,6 +33,7 @@ const METHODS = {
   getNnsByVectors: 3, getItemVector: 1, getDistance: 2, getNItems: 0, getNTrees: 0, getF: 0,
   isBuilt: 0, isLoaded: 0, verbose: 1, setSeed: 1, setAnnoyFloatOrder: 1, setMemoryLimit: 1,
   setDotLayout: 1, getDotLayout: 0, serialize: 0, load: 2, onDiskBuild: 1, removeItem: 1, removeItems: 1, thaw: 0,
+  setGraphSearch: 1, getGraphSearch: 0, buildGraph: 0,
 };
 
 function value(random, f) {
