@@ -340,10 +340,6 @@ struct Index::Impl {
     }
   }
 
-  // The compact copy has no code for an item added after it was made: the search ranks such
-  // items on their floats, so the copy stays in use (a new id needs nothing; an id it coded
-  // before gets its code marked stale). Once a tenth of the items lack codes it is made again,
-  // by the next query.
   // Grows the neighbour graph into the compact copy; returns whether it did (out of memory,
   // or a small index: no graph, and queries use the trees). Cancelled: throws, the copy as it was.
   bool grow_graph(const detail::BuildOptions& options) {
@@ -371,6 +367,10 @@ struct Index::Impl {
     drop_compact();
   }
 
+  // The compact copy has no code for an item added after it was made: the search ranks such
+  // items on their floats, so the copy stays in use (a new id needs nothing; an id it coded
+  // before gets its code marked stale). Once a tenth of the items lack codes it is made again,
+  // by the next query.
   void keep_compact_for(std::int32_t item) {
     detail::Compact* codes = compact.in_use();
     if (!codes) return drop_compact();
@@ -571,8 +571,9 @@ bool Index::build_graph(ParallelFor* parallel, const std::atomic<bool>* stop) {
   options.parallel = parallel;
   options.stop = stop;
   if (m.verbose && m.log) options.log = m.log;
+  const bool grown = m.grow_graph(options);  // cancelled: throws, the index as it was
   m.graph_on = true;
-  return m.grow_graph(options);
+  return grown;
 }
 
 void Index::unbuild() {
