@@ -2,6 +2,7 @@
 #ifndef GROVE_CORE_FOREST_H
 #define GROVE_CORE_FOREST_H
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -29,6 +30,38 @@ inline void prefetch(const void* p, std::size_t bytes) {
 #endif
 }
 constexpr std::size_t kPrefetchAhead = 8;
+
+// Which items one walk over them has met (the graph's growth, per item; its search, per
+// query): marks per thread, reused, one epoch a walk, cleared when the epoch wraps. A walk
+// makes one on entry; walks on one thread do not nest.
+class VisitMarks {
+ public:
+  explicit VisitMarks(std::size_t n_items) {
+    if (marks().size() < n_items) marks().assign(n_items, 0);
+    if (++epoch() == 0) {  // wrapped: clear, and start again at 1
+      std::fill(marks().begin(), marks().end(), 0u);
+      epoch() = 1;
+    }
+  }
+  // True the first time item v is met in this walk.
+  bool first(std::int32_t v) {
+    std::uint32_t& m = marks()[static_cast<std::size_t>(v)];
+    if (m == epoch()) return false;
+    m = epoch();
+    return true;
+  }
+  void forget(std::int32_t v) { marks()[static_cast<std::size_t>(v)] = 0; }
+
+ private:
+  static std::vector<std::uint32_t>& marks() {
+    thread_local std::vector<std::uint32_t> m;
+    return m;
+  }
+  static std::uint32_t& epoch() {
+    thread_local std::uint32_t e = 0;
+    return e;
+  }
+};
 
 struct Forest {
   NodeLayout layout;

@@ -81,34 +81,6 @@ void for_items(std::size_t n, const BuildOptions& options, const Fn& fn) {
   }
 }
 
-// Marks of the items one item has measured in this pass (per thread, reused).
-class Seen {
- public:
-  explicit Seen(std::size_t n) {
-    if (marks().size() < n) marks().assign(n, 0);
-    if (++epoch() == 0) {  // wrapped: clear, and start again at 1
-      std::fill(marks().begin(), marks().end(), 0u);
-      epoch() = 1;
-    }
-  }
-  bool first(std::int32_t v) {
-    std::uint32_t& m = marks()[static_cast<std::size_t>(v)];
-    if (m == epoch()) return false;
-    m = epoch();
-    return true;
-  }
-
- private:
-  static std::vector<std::uint32_t>& marks() {
-    thread_local std::vector<std::uint32_t> m;
-    return m;
-  }
-  static std::uint32_t& epoch() {
-    thread_local std::uint32_t e = 0;
-    return e;
-  }
-};
-
 // Every tree's leaves: members of leaf l of tree t are ids[start[t][l] .. start[t][l + 1]),
 // in id order; leaf[t][u] is u's leaf (or the unreached number, the last) and at[t][u] its
 // place among the members.
@@ -230,7 +202,7 @@ class Grower {
     const Leaves leaves = collect_leaves(forest_);
     for_items(n_, options_, [&](std::size_t u) {
       if (!live_[u]) return;
-      Seen seen(n_);
+      VisitMarks seen(n_);
       seen.first(static_cast<std::int32_t>(u));
       std::vector<std::int32_t>& near = batch();
       for (std::size_t t = 0; t < leaves.leaf.size(); ++t) {
@@ -261,7 +233,7 @@ class Grower {
       }
     for_items(n_, options_, [&](std::size_t u) {
       if (!live_[u]) return;
-      Seen seen(n_);
+      VisitMarks seen(n_);
       seen.first(static_cast<std::int32_t>(u));
       for (int k = 0; k < before.count(u); ++k) seen.first(before.id(u, k));
       std::vector<std::int32_t>& near = batch();

@@ -483,35 +483,6 @@ constexpr int kSeedTrees = 2;
 // search_k lands.
 constexpr std::int64_t kScoredPerPlace = 8;
 
-// Visit marks, per thread and reused: one epoch per walk, cleared when it wraps.
-class Marks {
- public:
-  explicit Marks(std::size_t n) {
-    if (marks().size() < n) marks().assign(n, 0);
-    if (++epoch() == 0) {
-      std::fill(marks().begin(), marks().end(), 0u);
-      epoch() = 1;
-    }
-  }
-  bool first(std::int32_t v) {
-    std::uint32_t& m = marks()[static_cast<std::size_t>(v)];
-    if (m == epoch()) return false;
-    m = epoch();
-    return true;
-  }
-  void forget(std::int32_t v) { marks()[static_cast<std::size_t>(v)] = 0; }
-
- private:
-  static std::vector<std::uint32_t>& marks() {
-    thread_local std::vector<std::uint32_t> m;
-    return m;
-  }
-  static std::uint32_t& epoch() {
-    thread_local std::uint32_t e = 0;
-    return e;
-  }
-};
-
 // The leaf a query falls into in the tree at `root` (the side its margin is on at each split),
 // handed to take(id) item by item. Bounded like the search, so a crafted file cannot loop.
 template <class P, class Value, class Take>
@@ -570,7 +541,7 @@ bool walk_graph(const Forest& forest, const Compact& compact, const std::uint8_t
   frontier.clear();
   kept.clear();
   auto nearer = [](const Entry& a, const Entry& b) { return a > b; };
-  Marks marks(static_cast<std::size_t>(n_items));
+  VisitMarks marks(static_cast<std::size_t>(n_items));
   auto keep = [&](double estimate, std::int32_t id) {
     if (kept.size() == width && !(estimate < kept.front().first)) return;
     frontier.push_back({estimate, id});
