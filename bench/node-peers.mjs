@@ -104,6 +104,7 @@ export async function nodePeers({ metric, train, test, truth: truthPath, nQuerie
   });
   const build = (n) => {
     const fresh = new AnnoyIndex(data.cols, metric);
+    fresh.setGraphSearch(false);  // the trees, as groveFile (grove_bench builds it without a graph)
     for (let i = 0; i < data.rows; i++) fresh.addItem(i, data.values.subarray(i * data.cols, (i + 1) * data.cols));
     const t = performance.now();
     fresh.build(n);

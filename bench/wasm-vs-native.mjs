@@ -14,7 +14,7 @@ const { AnnoyIndex } = await import('../js/node.mjs');
 const cli = `${dir}/native/grove`;
 const data = prepareFashionMnist();
 const file = `${root}/build/demo-data/bench-euclidean.ann`;
-execFileSync(cli, ['build', '--metric', 'euclidean', '--trees', '10', '--quiet', data.train, file]);
+execFileSync(cli, ['build', '--metric', 'euclidean', '--trees', '10', '--no-graph', '--quiet', data.train, file]);
 
 function npyRows(path) {
   const b = readFileSync(path);

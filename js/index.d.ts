@@ -294,10 +294,10 @@ export class AnnoyIndex {
   /** Whether compact scoring is on. */
   getCompactScoring(): boolean;
   /**
-   * Graph search (off by default; float metrics with compact scoring): while on, build()
-   * also grows a neighbour graph from the trees, kept in the companion, and queries walk it
-   * instead of visiting more of the trees (turn it on after load() too, to walk a loaded one). searchK keeps its meaning; without a
-   * graph, queries search the trees.
+   * Graph search (on by default; float metrics with compact scoring): build() also grows a
+   * neighbour graph from the trees, kept in the companion, and queries walk it instead of
+   * visiting more of the trees (a loaded companion's graph too). searchK keeps its meaning;
+   * without a graph (off, an Annoy file alone, items added since build), queries search the trees.
    */
   setGraphSearch(on: boolean): true;
   /** Whether graph search is on. */

@@ -62,6 +62,8 @@ int main(int argc, char** argv) {
   const auto n = static_cast<std::int32_t>(train.rows);
 
   grove::AnnoyIndex fresh(f, metric), grown(f, metric);
+  fresh.set_graph_search(false);  // the trees against the trees: adds set a graph aside
+  grown.set_graph_search(false);
   const double build_all = bench::seconds([&] {
     for (std::int32_t i = 0; i < n; ++i) fresh.add_item(i, train.row(static_cast<std::size_t>(i)));
     fresh.build(trees, 1);

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   const auto n_items = static_cast<std::int32_t>(train.rows);
 
   grove::AnnoyIndex index(f, metric);
+  index.set_graph_search(false);  // filtered searches use the trees; unfiltered ones here too
   for (std::size_t i = 0; i < train.rows; ++i) index.add_item(static_cast<std::int32_t>(i), train.row(i));
   index.build(trees, -1);
 

@@ -45,6 +45,7 @@ int run(const bench::Args& a, int rounds) {
     annoy_s.builds.push_back(bench::seconds([&] { annoy.build(a.trees, 1); }));
     if (r == rounds - 1) annoy.save(annoy_path.c_str());
     grove::AnnoyIndex grove_index(f, a.metric);
+    grove_index.set_graph_search(false);  // trees against Annoy's trees (graph_bench: the graph)
     for (std::size_t i = 0; i < train.rows; ++i) grove_index.add_item(static_cast<int32_t>(i), train.row(i));
     grove_s.builds.push_back(bench::seconds([&] { grove_index.build(a.trees, 1); }));
     if (r == rounds - 1) grove_index.save(grove_path);

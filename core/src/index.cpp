@@ -76,7 +76,7 @@ struct Index::Impl {
   bool compact_on = true;
   detail::CompactCache compact;
   // Graph search (graph.h): build() grows a graph into the compact copy, queries walk it.
-  bool graph_on = false;
+  bool graph_on = true;
   // Draws for the sides and splits of items added after build (changes.h): seeded at build
   // and thaw, so the same changes give the same index.
   Kiss64 change_rng;

@@ -118,6 +118,10 @@ class Best {
       std::push_heap(heap_.begin(), heap_.end());
     }
   }
+  template <class Visit>
+  void each(Visit visit) const {
+    for (const Entry& e : heap_) visit(e);
+  }
   template <class Reported>
   void write(SearchOutput out, Reported reported) {
     std::sort_heap(heap_.begin(), heap_.end());
@@ -352,20 +356,13 @@ inline void warm_rows(const Forest& forest, BoundIt begin, BoundIt end) {
 #endif
 }
 
+// The n best of candidates with lower bounds on their priorities: exact distances in order
+// of the bounds, only while a bound can still beat the n-th best. First the n lowest bounds
+// (a selection, not a sort), which fills the top n; then, sorted, just the candidates whose
+// bound is under the n-th best found so far.
 template <class P>
-void rank_compact(const Forest& forest, const Compact& compact, const CodedQuery& coded, const std::int16_t* qcode,
-                  const std::uint8_t* qnode, const std::vector<std::int32_t>& unique, Best<typename P::Priority>& best) {
-  thread_local std::vector<std::pair<double, std::int32_t>> bounds;
-  bounds.clear();
-  const bool angular = forest.layout.metric == Metric::Angular;
-  switch (coded.kind) {
-    case CodeKind::L2: score_codes<CodeKind::L2>(compact, coded, angular, qcode, unique, bounds); break;
-    case CodeKind::L1: score_codes<CodeKind::L1>(compact, coded, angular, qcode, unique, bounds); break;
-    case CodeKind::Dot: score_codes<CodeKind::Dot>(compact, coded, angular, qcode, unique, bounds); break;
-  }
-  // Exact distances in order of the bounds, only while a bound can still beat the n-th
-  // best. First the n lowest bounds (a selection, not a sort), which fills the top n; then,
-  // sorted, just the candidates whose bound is under the n-th best found so far.
+void rank_bounds(const Forest& forest, const std::uint8_t* qnode, std::vector<std::pair<double, std::int32_t>>& bounds,
+                 Best<typename P::Priority>& best) {
   using Bound = std::pair<double, std::int32_t>;
   const int words = forest.layout.f;
   auto exact = [&](std::int32_t id) {
@@ -388,6 +385,20 @@ void rank_compact(const Forest& forest, const Compact& compact, const CodedQuery
     warm_rows(forest, it, end);
     for (; it != end && open(*it); ++it) exact(it->second);
   }
+}
+
+template <class P>
+void rank_compact(const Forest& forest, const Compact& compact, const CodedQuery& coded, const std::int16_t* qcode,
+                  const std::uint8_t* qnode, const std::vector<std::int32_t>& unique, Best<typename P::Priority>& best) {
+  thread_local std::vector<std::pair<double, std::int32_t>> bounds;
+  bounds.clear();
+  const bool angular = forest.layout.metric == Metric::Angular;
+  switch (coded.kind) {
+    case CodeKind::L2: score_codes<CodeKind::L2>(compact, coded, angular, qcode, unique, bounds); break;
+    case CodeKind::L1: score_codes<CodeKind::L1>(compact, coded, angular, qcode, unique, bounds); break;
+    case CodeKind::Dot: score_codes<CodeKind::Dot>(compact, coded, angular, qcode, unique, bounds); break;
+  }
+  rank_bounds<P>(forest, qnode, bounds, best);
 }
 
 template <class P>
@@ -521,19 +532,38 @@ const std::vector<std::int32_t>& seed_leaves(const Forest& forest, const Value* 
   return seeds;
 }
 
-// Collects the walk's candidates into `candidates`; false when the query cannot be coded (a
-// tree search serves it then). Not a template: one copy in a wasm build.
+// A lower bound on an item's priority from its code's sum (lower_bound, the kind chosen at
+// run time: the walk is not a template).
+inline double code_bound(const CodedQuery& coded, bool angular, double scale, double sum, float error, float extra) {
+  switch (coded.kind) {
+    case CodeKind::L2: return lower_bound<CodeKind::L2>(coded, angular, scale, sum, error, extra);
+    case CodeKind::L1: return lower_bound<CodeKind::L1>(coded, angular, scale, sum, error, extra);
+    case CodeKind::Dot: break;
+  }
+  return lower_bound<CodeKind::Dot>(coded, angular, scale, sum, error, extra);
+}
+
+// Walks the graph from `seeds`, writing every item it scores, with a lower bound on its
+// priority, to `visited` (items without a usable code: -infinity, so they are ranked
+// exactly); false when the query cannot be coded (a tree search serves it then). The
+// caller ranks `visited` exactly by those bounds (rank_bounds): the answer is the exact n
+// best of everything the walk saw, not just of the places it kept, so codes too coarse to
+// order near neighbours (values far larger than their differences) still give the right
+// ones. Not a template: one copy in a wasm build.
 bool walk_graph(const Forest& forest, const Compact& compact, const std::uint8_t* qnode, int n, std::int64_t search_k,
-                const std::vector<std::int32_t>& seeds, std::vector<std::int32_t>& candidates) {
+                const std::vector<std::int32_t>& seeds, std::vector<std::pair<double, std::int32_t>>& visited,
+                CodedQuery& coded) {
   thread_local std::vector<std::int16_t> qcode;
   qcode.resize(static_cast<std::size_t>(compact.stride()));
   const float* q = reinterpret_cast<const float*>(qnode + forest.layout.vector);
-  const CodedQuery coded = code_query(compact, forest.layout.metric, q, qcode.data());
+  coded = code_query(compact, forest.layout.metric, q, qcode.data());
   if (!coded.usable) return false;
   const CodeKernels& kernels = code_kernels();
   const int stride = compact.stride(), degree = compact.graph_degree();
   const std::int32_t n_items = forest.n_items, with_codes = compact.coded_items();
   const std::size_t width = static_cast<std::size_t>(std::max<std::int64_t>(n, search_k / kScoredPerPlace));
+  const bool angular = forest.layout.metric == Metric::Angular;
+  const double scale = compact.scale() / coded.fine;  // one query step
 
   // (estimate, id): a monotone stand-in for the distance, from the codes.
   using Entry = std::pair<double, std::int32_t>;
@@ -563,13 +593,13 @@ bool walk_graph(const Forest& forest, const Compact& compact, const std::uint8_t
     else
       kernels.dot_rows(qcode.data(), rows, count, stride, sums);
     for (int k = 0; k < count; ++k) {
-      const double sum = static_cast<double>(sums[k]);
-      double estimate = sum;  // L1: the code distance
+      const std::int32_t id = batch[k];
+      const float extra = compact.extra(id);
+      double sum = static_cast<double>(sums[k]);  // L1: the code distance
       if (coded.kind == CodeKind::L2)  // |k - fine c|^2, as score_codes
-        estimate = coded.squares + coded.fine * coded.fine * static_cast<double>(compact.extra(batch[k])) - 2 * coded.fine * sum;
-      else if (coded.kind == CodeKind::Dot)
-        estimate = -sum;
-      keep(estimate, batch[k]);
+        sum = std::max(0.0, coded.squares + coded.fine * coded.fine * static_cast<double>(extra) - 2 * coded.fine * sum);
+      visited.push_back({code_bound(coded, angular, scale, sum, compact.error(id), extra), id});
+      keep(coded.kind == CodeKind::Dot ? -sum : sum, id);
     }
     count = 0;
   };
@@ -579,7 +609,7 @@ bool walk_graph(const Forest& forest, const Compact& compact, const std::uint8_t
     const float error = id < with_codes ? compact.error(id) : std::numeric_limits<float>::infinity();
     if (!(error >= 0)) return;
     if (error == std::numeric_limits<float>::infinity()) {
-      candidates.push_back(id);
+      visited.push_back({-std::numeric_limits<double>::infinity(), id});
       return;
     }
     batch[count] = id;
@@ -624,8 +654,26 @@ bool walk_graph(const Forest& forest, const Compact& compact, const std::uint8_t
     if (!frontier.empty()) prefetch(compact.neighbours(frontier.front().second), 4 * static_cast<std::size_t>(degree));
     expand(next.second);
   }
-  for (const Entry& e : kept) candidates.push_back(e.second);
   return true;
+}
+
+// Whether the codes could order the walk's answer: their errors (the query's and those of
+// the items found) under kCodeResolution of the n-th distance. Where they are not (values
+// far larger than the gaps between them, as items spread over many orders of magnitude
+// near a query at the small end), a walk guided by the codes wanders among look-alikes and
+// misses nearer items; the trees, which rank every candidate they reach, answer instead.
+constexpr double kCodeResolution = 0.5;
+
+template <class P>
+bool codes_resolve(const Compact& compact, const CodedQuery& coded, const Best<typename P::Priority>& best) {
+  if (coded.kind == CodeKind::Dot || !best.full() || !(static_cast<double>(best.bound()) > 0)) return true;
+  double error = 0;
+  best.each([&](const typename Best<typename P::Priority>::Entry& e) {
+    if (e.second < compact.coded_items()) error = std::max(error, static_cast<double>(compact.error(e.second)));
+  });
+  const double reach = static_cast<double>(best.bound());  // L2: a squared distance (angular too); L1: a distance
+  const double distance = coded.kind == CodeKind::L2 ? std::sqrt(reach) : reach;
+  return coded.error + error <= kCodeResolution * distance;
 }
 
 template <class P, bool kFiltered>
@@ -653,15 +701,21 @@ void search_with(const Forest& forest, const Compact* compact, bool graph, const
   // The graph, unless the budget covers the whole index (an exhaustive search is the trees'),
   // or a filter asks for some items only (the trees find those; a walk would pass them by).
   if (!kFiltered || !(filter && filter->active())) {
+    thread_local std::vector<std::pair<double, std::int32_t>> visited;
+    visited.clear();
+    CodedQuery coded;
     if (graph && compact && compact->graph_degree() > 0 && search_k < forest.n_items &&
-        walk_graph(forest, *compact, qnode.data(), n, search_k, seed_leaves<P>(forest, qvec), candidates)) {
+        walk_graph(forest, *compact, qnode.data(), n, search_k, seed_leaves<P>(forest, qvec), visited, coded)) {
       if (forest.trees_name_removed)
-        candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
-                                        [&](std::int32_t id) { return forest.is_removed(id); }),
-                         candidates.end());
-      if (candidates.size() >= static_cast<std::size_t>(n))
-        return rank<P>(forest, compact, qnode.data(), candidates, static_cast<std::size_t>(n), out);
-      candidates.clear();  // too few found (a tiny or split-up graph): the trees answer
+        visited.erase(std::remove_if(visited.begin(), visited.end(),
+                                     [&](const std::pair<double, std::int32_t>& v) { return forest.is_removed(v.second); }),
+                      visited.end());
+      if (visited.size() >= static_cast<std::size_t>(n)) {
+        Best<Priority> best(static_cast<std::size_t>(n));
+        rank_bounds<P>(forest, qnode.data(), visited, best);
+        if (codes_resolve<P>(*compact, coded, best)) return best.write(out, [](Priority d) { return P::reported(d); });
+      }
+      // too few found (a tiny or split-up graph), or codes too coarse here: the trees answer
     }
   }
 

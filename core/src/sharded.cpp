@@ -98,6 +98,10 @@ void ShardedIndex::set_compact_scoring(bool on) {
   for (auto& shard : impl_->shards) shard->set_compact_scoring(on);
 }
 
+void ShardedIndex::set_graph_search(bool on) {
+  for (auto& shard : impl_->shards) shard->set_graph_search(on);
+}
+
 void ShardedIndex::get_nns_by_vector(const float* w, int n, int search_k, std::vector<std::int32_t>* ids,
                                      std::vector<float>* distances, const Filter& filter) const {
   impl_->search(w, n, search_k, filter, ids, distances);

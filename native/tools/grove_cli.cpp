@@ -1,8 +1,8 @@
 // grove: build and query Annoy-format indexes from the command line.
 //
-//   grove build [--metric M] [--trees N] [--jobs J] [--seed S] [--on-disk] [--dot-layout L] [--no-compact] [--graph] [--json] IN OUT
+//   grove build [--metric M] [--trees N] [--jobs J] [--seed S] [--on-disk] [--dot-layout L] [--no-compact] [--no-graph] [--json] IN OUT
 //   grove query INDEX --metric M --dim F (--item I | --vector a,b,... | --queries FILE)
-//               [-k K] [--search-k S] [--limit N] [--recall] [--no-compact] [--graph] [--json]
+//               [-k K] [--search-k S] [--limit N] [--recall] [--no-compact] [--no-graph] [--json]
 //   grove info INDEX --metric M --dim F [--json]
 #include <dirent.h>
 #include <sys/stat.h>
@@ -41,14 +41,14 @@ using Clock = std::chrono::steady_clock;
 const char* kUsage =
     "usage:\n"
     "  grove build [--metric M] [--trees N] [--jobs J] [--seed S] [--on-disk] [--dot-layout released|main]\n"
-    "              [--no-compact] [--graph] [--json] [--quiet] IN OUT\n"
+    "              [--no-compact] [--no-graph] [--json] [--quiet] IN OUT\n"
     "      IN: .npy (float32/float64/uint8), .fvecs, or CSV/TSV text; one vector per row\n"
     "      also writes OUT.sq8, the compact companion that speeds up queries (--no-compact: not)\n"
-    "      --graph also grows a neighbour graph into OUT.sq8, which queries walk (faster on embeddings)\n"
+    "      --no-graph leaves out the neighbour graph (in OUT.sq8) that queries walk: a quicker build, slower queries\n"
     "  grove query INDEX --metric M --dim F (--item I | --vector a,b,... | --queries FILE)\n"
-    "      [-k K] [--search-k S] [--limit N] [--recall] [--no-compact] [--graph] [--json]\n"
+    "      [-k K] [--search-k S] [--limit N] [--recall] [--no-compact] [--no-graph] [--json]\n"
     "      --no-compact ranks every candidate on its float vector (same answers, slower)\n"
-    "      --graph walks the neighbour graph of an index built with --graph\n"
+    "      --no-graph searches the trees only, not the neighbour graph an index built without --no-graph has\n"
     "  grove info INDEX --metric M --dim F [--json]\n"
     "  grove shard --shards N [--metric M] [--trees N] [--jobs J] [--seed S] [--json] IN OUTDIR\n"
     "      writes OUTDIR/shard-I.ann and OUTDIR/index.json (a sharded index: query it as INDEX)\n"
@@ -86,14 +86,14 @@ struct Args {
 // The options each command takes: anything else is an error, so a misspelt option never
 // falls back silently to a default.
 const std::map<std::string, std::vector<std::string>> kOptions = {
-    {"build", {"metric", "trees", "jobs", "seed", "on-disk", "dot-layout", "no-compact", "graph", "json", "quiet"}},
-    {"query", {"metric", "dim", "item", "vector", "queries", "k", "search-k", "limit", "recall", "no-compact", "graph", "json"}},
+    {"build", {"metric", "trees", "jobs", "seed", "on-disk", "dot-layout", "no-compact", "no-graph", "json", "quiet"}},
+    {"query", {"metric", "dim", "item", "vector", "queries", "k", "search-k", "limit", "recall", "no-compact", "no-graph", "json"}},
     {"info", {"metric", "dim", "json"}},
     {"shard", {"metric", "trees", "jobs", "seed", "shards", "dot-layout", "no-compact", "json", "quiet"}},
 };
 
 Args parse_args(int argc, char** argv, int start, const std::vector<std::string>& allowed) {
-  const std::vector<std::string> flags = {"on-disk", "json", "recall", "quiet", "no-compact", "graph"};
+  const std::vector<std::string> flags = {"on-disk", "json", "recall", "quiet", "no-compact", "no-graph"};
   Args args;
   for (int i = start; i < argc; ++i) {
     std::string a = argv[i];
@@ -247,7 +247,7 @@ int cmd_build(const Args& args) {
   if (args.has("seed")) index.set_seed(seed);
   index.set_dot_layout(dot_layout);
   index.set_compact_scoring(!args.has("no-compact"));
-  index.set_graph_search(args.has("graph"));
+  index.set_graph_search(!args.has("no-graph"));
   if (args.has("on-disk")) index.on_disk_build(args.positional[1]);
   for (std::size_t r = 0; r < data.rows; ++r) {
     index.add_item(static_cast<int32_t>(r), data.row(r));
@@ -362,6 +362,10 @@ struct Searcher {
     if (single) single->set_compact_scoring(on);
     else sharded->set_compact_scoring(on);
   }
+  void set_graph_search(bool on) {
+    if (single) single->set_graph_search(on);
+    else sharded->set_graph_search(on);
+  }
   void get_nns_by_vector(const float* q, int k, int search_k, std::vector<int32_t>* ids, std::vector<float>* dists) const {
     if (single) single->get_nns_by_vector(q, k, search_k, ids, dists);
     else sharded->get_nns_by_vector(q, k, search_k, ids, dists);
@@ -402,10 +406,7 @@ Searcher open_searcher(const Args& args) {
 int cmd_query(const Args& args) {
   Searcher index = open_searcher(args);
   if (args.has("no-compact")) index.set_compact_scoring(false);
-  if (args.has("graph")) {
-    if (!index.single) throw Error(ErrorCode::InvalidArgument, "--graph applies to a single index, not a sharded one");
-    index.single->set_graph_search(true);
-  }
+  if (args.has("no-graph")) index.set_graph_search(false);
   const int k = static_cast<int>(args.number("k", 10));
   const int search_k = static_cast<int>(args.number("search-k", -1));
   const bool json = args.has("json");

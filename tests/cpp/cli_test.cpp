@@ -139,8 +139,8 @@ TEST(Cli, CompanionIsWrittenAndOptional) {
   for (const std::string& p : {in, out, out + ".sq8", plain}) std::remove(p.c_str());
 }
 
-// --graph grows a graph into the companion (larger than a plain one), and query --graph walks
-// it: answers that are the exact ranking of what it finds, for the queries given.
+// build grows a graph into the companion (larger than --no-graph's), and query walks it
+// unless told --no-graph: answers that are the exact ranking of what it finds.
 TEST(Cli, GraphIsBuiltAndWalked) {
   auto items = grove_test::random_vectors(1500, 8, 43);
   Matrix m;
@@ -150,13 +150,16 @@ TEST(Cli, GraphIsBuiltAndWalked) {
   const std::string plain = grove_test::temp_path("cli-graph-plain.ann");
   grove::tools::write_npy(in, m);
   int status = -1;
-  ASSERT_EQ((run("build --metric euclidean --trees 4 --graph " + in + " " + out, &status), status), 0);
-  ASSERT_EQ((run("build --metric euclidean --trees 4 " + in + " " + plain, &status), status), 0);
+  ASSERT_EQ((run("build --metric euclidean --trees 4 " + in + " " + out, &status), status), 0);
+  ASSERT_EQ((run("build --metric euclidean --trees 4 --no-graph " + in + " " + plain, &status), status), 0);
   auto size = [](const std::string& p) { return static_cast<long>(std::ifstream(p, std::ios::binary | std::ios::ate).tellg()); };
   EXPECT_GT(size(out + ".sq8"), size(plain + ".sq8"));
-  const std::string walked = run("query " + out + " --metric euclidean --dim 8 --item 7 -k 5 --search-k 200 --graph", &status);
+  const std::string walked = run("query " + out + " --metric euclidean --dim 8 --item 7 -k 5 --search-k 200", &status);
   EXPECT_EQ(status, 0) << walked;
   EXPECT_NE(walked.find("7"), std::string::npos) << walked;  // an item is its own nearest
+  const std::string trees = run("query " + out + " --metric euclidean --dim 8 --item 7 -k 5 --search-k 200 --no-graph", &status);
+  EXPECT_EQ(status, 0) << trees;
+  EXPECT_NE(trees.find("7"), std::string::npos) << trees;
   for (const std::string& p : {in, out, out + ".sq8", plain, plain + ".sq8"}) std::remove(p.c_str());
 }
 

@@ -58,6 +58,7 @@ std::unique_ptr<Index> build(const Case& c, const std::vector<std::vector<float>
   std::unique_ptr<Index> index(new Index(f, c.metric));
   if (c.dot_main) index->set_dot_layout(grove::DotLayout::Main);
   index->set_annoy_float_order(c.annoy_order);
+  index->set_graph_search(false);  // the trees' candidates, ranked on codes (graph_test walks)
   for (std::size_t i = 0; i < v.size(); ++i)
     if (i % 97 != 50) index->add_item(static_cast<std::int32_t>(i), v[i]);  // a few holes
   index->build(6);

@@ -1,5 +1,5 @@
-// Graph search in wasm: opt in before build(); the graph travels in the companion buffer,
-// and switched off the answers are the trees'.
+// Graph search in wasm: on by default, so build() grows the graph; it travels in the
+// companion buffer, and switched off the answers are the trees'.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AnnoyIndex } from 'grove-ann';
@@ -19,6 +19,11 @@ function built(metric, items, graph) {
   index.build(6);
   return index;
 }
+
+test('graph search is on by default', () => {
+  assert.equal(new AnnoyIndex(F, 'angular').getGraphSearch(), true);
+  assert.equal(new AnnoyIndex(F, 'euclidean').get_graph_search(), true);
+});
 
 for (const metric of ['angular', 'euclidean']) {
   test(`${metric}: graph answers travel with the companion; off, the trees answer`, () => {

@@ -119,15 +119,15 @@ class Index {
   // it) or made on the first query. Off: every candidate's float vector is ranked.
   void set_compact_scoring(bool on);
   bool get_compact_scoring() const;
-  // Graph search (float metrics, with compact scoring; off by default): build() also grows a
+  // Graph search (float metrics, with compact scoring; on by default): build() also grows a
   // graph of each item's nearest neighbours from the trees, kept in the companion, and
   // queries walk it from the trees' leaves: on real-valued embeddings several times the
-  // queries a second at the same recall, for a longer build. search_k keeps its meaning (the
-  // candidates a query scores); the answer is the exact ranking of the candidates found.
-  // Queries walk a graph while this is on, so turn it on after load() too, to use the graph
-  // of a companion built with it. Without a graph (off, a companion without one, items added
-  // since build(), a filter, or a search_k of n_items or more) queries search the trees, as
-  // before.
+  // queries a second at the same recall, for a longer build (off: the trees' build alone).
+  // search_k keeps its meaning (the candidates a query scores); the answer is the exact
+  // ranking of the items the walk scored. A loaded companion's graph is walked too. Without
+  // a graph (off, an Annoy file or a companion without one, items added since build(), a
+  // filter, a search_k of n_items or more, codes too coarse near the query) queries search
+  // the trees, as before.
   void set_graph_search(bool on);
   bool get_graph_search() const;
   // Grows the graph for the index as it is, built here or loaded (an Annoy file included),

@@ -66,6 +66,8 @@ class ShardedIndex {
   std::int32_t get_n_shards() const;
   // Compact scoring in every shard (see Index::set_compact_scoring).
   void set_compact_scoring(bool on);
+  // Graph search in every shard (see Index::set_graph_search): each walks its own graph.
+  void set_graph_search(bool on);
 
   // Up to n nearest items over all shards, nearest first, with global ids; ties by id. The
   // filter names global ids (a bitset covers get_n_items()).

@@ -451,7 +451,7 @@ PYBIND11_MODULE(_grove, m) {
       .def("get_compact_scoring", &AnnoyIndex::get_compact_scoring,
            "get_compact_scoring(): whether compact scoring is on.")
       .def("set_graph_search", &AnnoyIndex::set_graph_search, py::arg("on"),
-           "set_graph_search(on): while on, build() also grows a neighbour graph from the trees (kept in the compact companion) that queries walk instead of visiting more of the trees: several times the queries a second at the same recall on real-valued embeddings, for a longer build (default False; float metrics with compact scoring). Turn it on after load() too, to walk a loaded companion's graph. search_k keeps its meaning; without a graph, queries search the trees.")
+           "set_graph_search(on): while on (the default; float metrics with compact scoring), build() also grows a neighbour graph from the trees (kept in the compact companion) that queries walk instead of visiting more of the trees: several times the queries a second at the same recall on real-valued embeddings, for a longer build. A loaded companion's graph is walked too. search_k keeps its meaning; without a graph (off, an Annoy file alone, items added since build), queries search the trees.")
       .def("get_graph_search", &AnnoyIndex::get_graph_search, "get_graph_search(): whether graph search is on.")
       .def("build_graph",
            [](AnnoyIndex& self, int n_jobs) {

@@ -1,5 +1,5 @@
-"""Graph search from Python: opt in before build(); the graph travels in the companion
-(bytes, files and pickles), and switched off the answers are the trees'."""
+"""Graph search from Python: on by default, so build() grows the graph; it travels in the
+companion (bytes, files and pickles), and switched off the answers are the trees'."""
 import pickle
 
 import numpy as np
@@ -20,6 +20,11 @@ def built(metric, items, graph):
         index.add_item(i, v)
     index.build(6)
     return index
+
+
+def test_on_by_default():
+    assert AnnoyIndex(8, "angular").get_graph_search() is True
+    assert AnnoyIndex(8, "euclidean").get_graph_search() is True
 
 
 @pytest.mark.parametrize("metric", ["angular", "euclidean"])
