@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { prepareFashionMnist } from '../scripts/fashion-mnist.mjs';
 import { prepareGlove } from '../scripts/glove.mjs';
 import { log, root } from '../scripts/lib.mjs';
+import { qpsAt } from './curves.mjs';
 import { buildDrivers } from './native.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -24,27 +25,6 @@ const sets = [
   { name: 'GloVe 100-d (100k words)', metric: 'angular', ...glove },
   { name: 'Fashion-MNIST (60k)', metric: 'euclidean', train: fashion.train, test: fashion.test },
 ];
-
-// The points no other point beats in both recall and q/s, by recall.
-function frontier(points) {
-  const byRecall = [...points].sort((a, b) => b.recall - a.recall || b.qps - a.qps);
-  const kept = [];
-  for (const p of byRecall) if (!kept.length || p.qps > kept[kept.length - 1].qps) kept.push(p);
-  return kept.reverse();
-}
-
-// q/s at a recall level, interpolated (log q/s, linear recall) along the frontier.
-function qpsAt(points, recall) {
-  const sorted = frontier(points);
-  for (let i = 1; i < sorted.length; i++) {
-    const [a, b] = [sorted[i - 1], sorted[i]];
-    if (a.recall <= recall && b.recall >= recall) {
-      const t = b.recall === a.recall ? 0 : (recall - a.recall) / (b.recall - a.recall);
-      return Math.exp(Math.log(a.qps) + t * (Math.log(b.qps) - Math.log(a.qps)));
-    }
-  }
-  return sorted.length && sorted[0].recall >= recall ? sorted[0].qps : undefined;
-}
 
 const results = [];
 for (const set of sets) {

@@ -84,7 +84,7 @@ function bestOf(n, fn) {
   return best / 1000;
 }
 
-export async function nodePeers({ metric, train, test, truth: truthPath, nQueries, trees, searchK, ef, edgevecEf = [], groveFile, rounds = 3 }) {
+export async function nodePeers({ metric, train, test, truth: truthPath, nQueries, trees, searchK, ef, edgevecEf = [], groveFile, rounds = 3, graph = false }) {
   const data = readNpy(train);
   const queries = readNpy(test);
   const truthBytes = readFileSync(truthPath);
@@ -104,7 +104,7 @@ export async function nodePeers({ metric, train, test, truth: truthPath, nQuerie
   });
   const build = (n) => {
     const fresh = new AnnoyIndex(data.cols, metric);
-    fresh.setGraphSearch(false);  // the trees, as groveFile (grove_bench builds it without a graph)
+    fresh.setGraphSearch(graph);  // as groveFile was built: trees alone (grove_bench), or with the graph
     for (let i = 0; i < data.rows; i++) fresh.addItem(i, data.values.subarray(i * data.cols, (i + 1) * data.cols));
     const t = performance.now();
     fresh.build(n);
@@ -121,7 +121,7 @@ export async function nodePeers({ metric, train, test, truth: truthPath, nQuerie
     ...(edge ? [{ points: edge.points }] : []),
   ], queries, nQueries, truth, rounds);
   out.push({
-    system: 'grove-wasm', metric, trees, build_1_thread_s: buildS, build_all_threads_s: buildS, index_bytes: fileBytes.length,
+    system: 'grove-wasm', metric, trees, graph, build_1_thread_s: buildS, build_all_threads_s: buildS, index_bytes: fileBytes.length,
     companion_bytes: companionBytes.length, load_s, copy_s, param: 'search_k', interleaved: true, rounds, points: grovePoints,
   });
   index.dispose();

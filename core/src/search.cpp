@@ -487,49 +487,18 @@ class Collector<true> {
 // unexpanded one is farther than all of those. The kept ones are then ranked exactly, as tree
 // candidates are (rank), so the answer is the exact ranking of the candidates the walk found.
 
-constexpr int kSeedTrees = 2;
 // The walk keeps search_k / kScoredPerPlace places in its list: it scores several candidates
 // for each (a node's new neighbours), so search_k stays roughly what it was, the candidates a
 // query scores. A first choice, not tuned: it sets only where on the recall curve a given
 // search_k lands.
 constexpr std::int64_t kScoredPerPlace = 8;
 
-// The leaf a query falls into in the tree at `root` (the side its margin is on at each split),
-// handed to take(id) item by item. Bounded like the search, so a crafted file cannot loop.
-template <class P, class Value, class Take>
-void descend(const Forest& forest, std::int32_t root, const Value* qvec, Take take) {
-  const std::int64_t max_bucket = static_cast<std::int64_t>(forest.layout.max_bucket());
-  std::int32_t i = root;
-  for (std::int64_t visits = 0; visits <= forest.n_nodes && i >= 0 && i < forest.n_nodes; ++visits) {
-    const std::uint8_t* node = forest.node(i);
-    const std::int32_t count = n_descendants(node);
-    if (count == 1 && i < forest.n_items) return take(i);
-    const std::int32_t* children = field<std::int32_t>(node, P::kChildren);
-    if (count <= max_bucket) {
-      for (std::int32_t k = 0; k < std::max(count, 0); ++k) take(children[k]);
-      return;
-    }
-    i = children[P::margin(node, qvec, forest.layout.f) > 0 ? 1 : 0];
-  }
-}
-
-// The walk's seeds: the items of the leaves the query falls into in the kSeedTrees trees whose
-// roots have the lowest node numbers (the same trees whether the index was built here or
-// loaded: a loaded index lists its roots in another order).
-template <class P, class Value>
-const std::vector<std::int32_t>& seed_leaves(const Forest& forest, const Value* qvec) {
-  thread_local std::vector<std::int32_t> seeds;
-  seeds.clear();
-  std::int32_t after = -1;
-  for (int t = 0; t < kSeedTrees; ++t) {
-    std::int32_t root = std::numeric_limits<std::int32_t>::max();
-    for (std::int32_t r : forest.roots)
-      if (r > after && r < root) root = r;
-    if (root == std::numeric_limits<std::int32_t>::max()) break;
-    descend<P>(forest, root, qvec, [](std::int32_t id) { seeds.push_back(id); });
-    after = root;
-  }
-  return seeds;
+// The walk's seeds: the tree search's first candidates (the leaves nearest the query over
+// all trees), kSeedsPerPlace for each place the walk keeps (at least a leaf: the search takes
+// leaves whole).
+constexpr std::int64_t kSeedsPerPlace = 1;
+inline std::int64_t seed_budget(int n, std::int64_t search_k) {
+  return kSeedsPerPlace * std::max<std::int64_t>(n, search_k / kScoredPerPlace);
 }
 
 // A lower bound on an item's priority from its code's sum (lower_bound, the kind chosen at
@@ -676,49 +645,16 @@ bool codes_resolve(const Compact& compact, const CodedQuery& coded, const Best<t
   return coded.error + error <= kCodeResolution * distance;
 }
 
-template <class P, bool kFiltered>
-void search_with(const Forest& forest, const Compact* compact, bool graph, const void* query, int n,
-                 std::int64_t search_k, const Filter* filter, SearchOutput out) {
+// The tree search: candidates from the leaves nearest the query over all trees, best first
+// by the margins on the way (Annoy's priority search), until `budget` are collected (and n
+// distinct, with a filter or removed items).
+template <class P, bool kFiltered, class Value>
+void collect_from_trees(const Forest& forest, const Value* qvec, std::int64_t budget, int n, const Filter* filter,
+                        std::vector<std::int32_t>& candidates) {
   using Priority = typename P::Priority;
-  const NodeLayout& layout = forest.layout;
-  const int words = layout.f;
+  const int words = forest.layout.f;
   const std::int64_t n_nodes = forest.n_nodes;
-  const std::int64_t max_bucket = static_cast<std::int64_t>(layout.max_bucket());
-
-  // The query as a node, so the metric's distance applies unchanged (angular caches its norm).
-  // Per-thread buffers, reused by every query: no heap allocation once warm.
-  thread_local std::vector<std::uint8_t> qnode;
-  qnode.assign(layout.node_size + layout.value_size * words, 0);
-  std::memcpy(qnode.data() + layout.vector, query, layout.value_size * words);
-  P::init_item(qnode.data(), words);
-  prepare_query<P>(qnode.data(), layout.node_size, words, 0);
-  const auto* qvec = P::v(static_cast<const std::uint8_t*>(qnode.data()));
-
-  if (search_k == -1) search_k = static_cast<std::int64_t>(n) * static_cast<std::int64_t>(forest.roots.size());
-  thread_local std::vector<std::int32_t> candidates;
-  candidates.clear();
-
-  // The graph, unless the budget covers the whole index (an exhaustive search is the trees'),
-  // or a filter asks for some items only (the trees find those; a walk would pass them by).
-  if (!kFiltered || !(filter && filter->active())) {
-    thread_local std::vector<std::pair<double, std::int32_t>> visited;
-    visited.clear();
-    CodedQuery coded;
-    if (graph && compact && compact->graph_degree() > 0 && search_k < forest.n_items &&
-        walk_graph(forest, *compact, qnode.data(), n, search_k, seed_leaves<P>(forest, qvec), visited, coded)) {
-      if (forest.trees_name_removed)
-        visited.erase(std::remove_if(visited.begin(), visited.end(),
-                                     [&](const std::pair<double, std::int32_t>& v) { return forest.is_removed(v.second); }),
-                      visited.end());
-      if (visited.size() >= static_cast<std::size_t>(n)) {
-        Best<Priority> best(static_cast<std::size_t>(n));
-        rank_bounds<P>(forest, qnode.data(), visited, best);
-        if (codes_resolve<P>(*compact, coded, best)) return best.write(out, [](Priority d) { return P::reported(d); });
-      }
-      // too few found (a tiny or split-up graph), or codes too coarse here: the trees answer
-    }
-  }
-
+  const std::int64_t max_bucket = static_cast<std::int64_t>(forest.layout.max_bucket());
   // A max-heap of (priority, node), as std::priority_queue, in a reused buffer.
   using Entry = std::pair<Priority, std::int32_t>;
   thread_local std::vector<Entry> queue;
@@ -734,7 +670,7 @@ void search_with(const Forest& forest, const Compact* compact, bool graph, const
   // in the file's size whatever its bytes.
   const std::int64_t max_visits = 2 * n_nodes + static_cast<std::int64_t>(forest.roots.size());
   std::int64_t visits = 0;
-  while (collect.wants_more(search_k, n) && !queue.empty()) {
+  while (collect.wants_more(budget, n) && !queue.empty()) {
     std::pop_heap(queue.begin(), queue.end());
     const Priority d = queue.back().first;
     const std::int32_t i = queue.back().second;
@@ -759,7 +695,53 @@ void search_with(const Forest& forest, const Compact* compact, bool graph, const
       }
     }
   }
+}
 
+template <class P, bool kFiltered>
+void search_with(const Forest& forest, const Compact* compact, bool graph, const void* query, int n,
+                 std::int64_t search_k, const Filter* filter, SearchOutput out) {
+  using Priority = typename P::Priority;
+  const NodeLayout& layout = forest.layout;
+  const int words = layout.f;
+
+  // The query as a node, so the metric's distance applies unchanged (angular caches its norm).
+  // Per-thread buffers, reused by every query: no heap allocation once warm.
+  thread_local std::vector<std::uint8_t> qnode;
+  qnode.assign(layout.node_size + layout.value_size * words, 0);
+  std::memcpy(qnode.data() + layout.vector, query, layout.value_size * words);
+  P::init_item(qnode.data(), words);
+  prepare_query<P>(qnode.data(), layout.node_size, words, 0);
+  const auto* qvec = P::v(static_cast<const std::uint8_t*>(qnode.data()));
+
+  if (search_k == -1) search_k = static_cast<std::int64_t>(n) * static_cast<std::int64_t>(forest.roots.size());
+  thread_local std::vector<std::int32_t> candidates;
+  candidates.clear();
+
+  // The graph, unless the budget covers the whole index (an exhaustive search is the trees'),
+  // or a filter asks for some items only (the trees find those; a walk would pass them by).
+  if (!kFiltered || !(filter && filter->active())) {
+    thread_local std::vector<std::pair<double, std::int32_t>> visited;
+    visited.clear();
+    CodedQuery coded;
+    if (graph && compact && compact->graph_degree() > 0 && search_k < forest.n_items) {
+      collect_from_trees<P, false>(forest, qvec, seed_budget(n, search_k), n, nullptr, candidates);
+      if (walk_graph(forest, *compact, qnode.data(), n, search_k, candidates, visited, coded)) {
+        if (forest.trees_name_removed)
+          visited.erase(std::remove_if(visited.begin(), visited.end(),
+                                       [&](const std::pair<double, std::int32_t>& v) { return forest.is_removed(v.second); }),
+                        visited.end());
+        if (visited.size() >= static_cast<std::size_t>(n)) {
+          Best<Priority> best(static_cast<std::size_t>(n));
+          rank_bounds<P>(forest, qnode.data(), visited, best);
+          if (codes_resolve<P>(*compact, coded, best)) return best.write(out, [](Priority d) { return P::reported(d); });
+        }
+        // too few found (a tiny or split-up graph), or codes too coarse here: the trees answer
+      }
+      candidates.clear();
+    }
+  }
+
+  collect_from_trees<P, kFiltered>(forest, qvec, search_k, n, filter, candidates);
   rank<P>(forest, compact, qnode.data(), candidates, static_cast<std::size_t>(n), out);
 }
 
