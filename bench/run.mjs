@@ -174,9 +174,10 @@ if (quick) {
   for (const metric of METRICS) {
     writeFileSync(`${root}/docs/benchmarks-${metric}.svg`, svgPlot(`Fashion-MNIST ${metric}: recall@10 vs queries/second (single thread)`, results.filter((r) => r.metric === metric)));
   }
-  // Keep the sections npm run bench:dask and bench/tree-quality.mjs write (between their markers).
+  // Keep the sections the other benchmarks write (npm run bench:dask, bench/tree-quality.mjs,
+  // filter.mjs, changes.mjs; the graph's, from graph_bench and wasm-graph.mjs), between their markers.
   const old = existsSync(`${root}/docs/benchmarks.md`) ? readFileSync(`${root}/docs/benchmarks.md`, 'utf8') : '';
-  const kept = ['dask', 'tree-quality'].map((name) => new RegExp(`<!-- ${name}:begin[\\s\\S]*<!-- ${name}:end -->\\n?`).exec(old)?.[0] ?? '')
+  const kept = ['dask', 'tree-quality', 'filter', 'changes', 'graph'].map((name) => new RegExp(`<!-- ${name}:begin[\\s\\S]*<!-- ${name}:end -->\\n?`).exec(old)?.[0] ?? '')
     .filter(Boolean).map((section) => `\n${section.trimEnd()}\n`).join('');
   writeFileSync(`${root}/docs/benchmarks.md`, markdown(report, lines.join('\n')) + kept);
   log('wrote docs/benchmarks.md, docs/benchmarks.json and the plots');
