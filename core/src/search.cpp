@@ -481,11 +481,10 @@ class Collector<true> {
 };
 
 // ---------------------------------------------------------------------------------------
-// The graph walk (graph.h). Seeds: the leaf the query falls into in the first kSeedTrees
-// trees. Then best-first: the nearest candidate not yet expanded has its neighbours scored on
-// their codes, and the walk keeps the `width` nearest so far; it ends when the nearest
-// unexpanded one is farther than all of those. The kept ones are then ranked exactly, as tree
-// candidates are (rank), so the answer is the exact ranking of the candidates the walk found.
+// The graph walk (graph.h). Seeds: the tree search's first candidates. Then best-first:
+// the nearest candidate not yet expanded has its neighbours scored on their codes, and the
+// walk keeps the `width` nearest so far; it ends when the nearest unexpanded one is farther
+// than all of those. Everything it scored is then ranked exactly (rank_bounds).
 
 // The walk keeps search_k / kScoredPerPlace places in its list: it scores several candidates
 // for each (a node's new neighbours), so search_k stays roughly what it was, the candidates a
@@ -493,12 +492,11 @@ class Collector<true> {
 // search_k lands.
 constexpr std::int64_t kScoredPerPlace = 8;
 
-// The walk's seeds: the tree search's first candidates (the leaves nearest the query over
-// all trees), kSeedsPerPlace for each place the walk keeps (at least a leaf: the search takes
-// leaves whole).
-constexpr std::int64_t kSeedsPerPlace = 1;
+// The walk's seeds: the tree search's first candidates (from the leaves nearest the query
+// over all trees), as many as the places the walk keeps. More were measured not to help:
+// a good graph finds its way from a few.
 inline std::int64_t seed_budget(int n, std::int64_t search_k) {
-  return kSeedsPerPlace * std::max<std::int64_t>(n, search_k / kScoredPerPlace);
+  return std::max<std::int64_t>(n, search_k / kScoredPerPlace);
 }
 
 // A lower bound on an item's priority from its code's sum (lower_bound, the kind chosen at
@@ -724,7 +722,11 @@ void search_with(const Forest& forest, const Compact* compact, bool graph, const
     visited.clear();
     CodedQuery coded;
     if (graph && compact && compact->graph_degree() > 0 && search_k < forest.n_items) {
-      collect_from_trees<P, false>(forest, qvec, seed_budget(n, search_k), n, nullptr, candidates);
+      const std::int64_t seeds = seed_budget(n, search_k);
+      collect_from_trees<P, false>(forest, qvec, seeds, n, nullptr, candidates);
+      // The search takes leaves whole (Fashion-MNIST's hold up to 786 items): the walk needs
+      // only the first few, and scoring the rest made a leaf the least any query cost.
+      if (static_cast<std::int64_t>(candidates.size()) > seeds) candidates.resize(static_cast<std::size_t>(seeds));
       if (walk_graph(forest, *compact, qnode.data(), n, search_k, candidates, visited, coded)) {
         if (forest.trees_name_removed)
           visited.erase(std::remove_if(visited.begin(), visited.end(),
