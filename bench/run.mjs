@@ -14,7 +14,6 @@ import os from 'node:os';
 import { buildWasm } from '../scripts/build-wasm.mjs';
 import { ensurePackages, jobs, log, root, run } from '../scripts/lib.mjs';
 import { npyBytes, prepareFashionMnist } from '../scripts/fashion-mnist.mjs';
-import { nodePeers } from './node-peers.mjs';
 import { svgPlot } from './plot.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -34,6 +33,8 @@ const buildDir = `${root}/build/bench`;
 run('cmake', ['-S', root, '-B', buildDir, '-DCMAKE_BUILD_TYPE=Release', '-DGROVE_BUILD_TESTS=OFF', '-DGROVE_BUILD_BENCH=ON']);
 run('cmake', ['--build', buildDir, '--parallel', jobs]);
 await buildWasm();
+// node-peers.mjs loads the package, whose wasm build exists only now (a fresh checkout has none).
+const { nodePeers } = await import('./node-peers.mjs');
 const bin = `${buildDir}/bench`;
 
 // Data: Fashion-MNIST as float32 (the full train set, or a subset for --quick).

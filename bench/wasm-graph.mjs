@@ -16,7 +16,6 @@ import { prepareGlove } from '../scripts/glove.mjs';
 import { log, root } from '../scripts/lib.mjs';
 import { frontier, qpsAt } from './curves.mjs';
 import { buildDrivers } from './native.mjs';
-import { nodePeers } from './node-peers.mjs';
 
 const option = (name, fallback) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -43,6 +42,8 @@ const chosen = option('sets', Object.keys(allSets).join(',')).split(',');
 const bin = buildDrivers('truth', 'grove_cli');
 const cli = `${root}/build/bench/native/grove`;
 await buildWasm();
+// node-peers.mjs loads the package, whose wasm build exists only now (a fresh checkout has none).
+const { nodePeers } = await import('./node-peers.mjs');
 const dir = `${root}/build/bench-data/wasm-graph`;
 mkdirSync(dir, { recursive: true });
 
