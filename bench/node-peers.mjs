@@ -188,10 +188,32 @@ async function hnswlibWasm(metric, data, efList) {
   return { points, result: { system: 'hnswlib-wasm', metric, param: 'ef', build_1_thread_s: buildS, build_all_threads_s: buildS, load_s: null } };
 }
 
+// Each row scaled to length 1 (zero rows stay zero).
+function unitRows(values, cols) {
+  const out = new Float32Array(values.length);
+  for (let r = 0; r < values.length / cols; r++) {
+    let norm = 0;
+    for (let j = 0; j < cols; j++) norm += values[r * cols + j] ** 2;
+    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    for (let j = 0; j < cols; j++) out[r * cols + j] = values[r * cols + j] * scale;
+  }
+  return out;
+}
+
 // EdgeVec (Rust HNSW compiled to wasm, npm 'edgevec'): loaded with initSync and its wasm
 // bytes. Its ef_search is fixed when the index is made, so each point is its own build (the
-// build time reported is the first one's). Its ids start at 1.
+// build time reported is the first one's). Its ids start at 1. Its 'cosine' metric (0.9.0)
+// does not find a vector's own self among its nearest (scores negative, recall 0 on GloVe),
+// so angular runs its l2 on unit vectors (queries too): the same ranking as cosine.
 async function edgeVec(metric, data, efList) {
+  if (metric === 'angular') {
+    const unit = await edgeVec('euclidean', { ...data, values: unitRows(data.values, data.cols) }, efList);
+    for (const p of unit.points) {
+      const search = p.search;
+      p.search = (v) => search(unitRows(v, data.cols));
+    }
+    return { ...unit, result: { ...unit.result, metric } };
+  }
   const ev = await import('edgevec/edgevec.js');
   const { createRequire } = await import('node:module');
   const wasmPath = createRequire(import.meta.url).resolve('edgevec/edgevec_bg.wasm');
@@ -199,7 +221,7 @@ async function edgeVec(metric, data, efList) {
   const builds = [];
   const points = efList.map((ef) => {
     const config = new ev.EdgeVecConfig(data.cols);
-    config.metric = metric === 'angular' ? 'cosine' : 'l2';
+    config.metric = 'l2';
     config.ef_search = ef;
     const db = new ev.EdgeVec(config);
     const t = performance.now();
