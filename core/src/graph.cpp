@@ -288,8 +288,8 @@ class Grower {
 
  private:
   bool live(std::int32_t v) const { return live_[static_cast<std::size_t>(v)]; }
-  // Offers u every item in `batch`, their rows fetched together first: the items are
-  // scattered, and measuring them one by one would wait on each row's cache misses in turn.
+  // Offers u every item in `batch` (scattered rows, measured a few at a time and fetched
+  // ahead: see Measure::to_many); returns how many u's list took in.
   int measure(std::size_t u, const std::vector<std::int32_t>& batch) {
     Measure m(forest_, codes_, floats_, squares_);
     m.from(static_cast<std::int32_t>(u));
