@@ -238,7 +238,8 @@ class Measure {
         out[begin + k] = static_cast<float>(uu + squares_[static_cast<std::size_t>(vs[begin + k])] - 2 * sums[k]);
     }
   }
-  // Each item's code's squared length (what to_many needs), where distances are on L2 codes.
+  // Each item's code's squared length (what to_many needs), where distances are on L2 codes:
+  // exact, as to(v)'s integers are (the record's extra holds it rounded down to a float).
   static std::vector<std::int64_t> squares_of(const Forest& forest, const Compact& codes) {
     const Metric m = forest.layout.metric;
     if (m == Metric::Dot || m == Metric::Manhattan) return {};
