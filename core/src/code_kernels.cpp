@@ -256,6 +256,33 @@ __attribute__((target("avx2"))) std::int64_t avx2(const std::int16_t* q, const s
   return total;
 }
 
+// The sum of the 8 lanes, halving the width each step.
+__attribute__((target("avx2"))) inline std::int64_t avx2_sum_lanes(__m256i v) {
+  const __m128i half = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  const __m128i quarter = _mm_add_epi32(half, _mm_shuffle_epi32(half, 0x4e));
+  return _mm_cvtsi128_si32(_mm_add_epi32(quarter, _mm_shuffle_epi32(quarter, 0xb1)));
+}
+
+// One query row against several code rows (n a multiple of 16): each 16 query steps are
+// loaded once for all rows, and the rows' sums are independent chains, where one row at a
+// time waits on its own adds and ends in a scalar sum of lanes.
+__attribute__((target("avx2"))) void avx2_dot_rows(const std::int16_t* q, const std::uint8_t* const* c, int count, int n,
+                                                   std::int64_t* out) {
+  for (int k = 0; k < count; ++k) out[k] = 0;
+  for (int i = 0; i < n; i += kChunk) {
+    const int end = i + kChunk < n ? i + kChunk : n;
+    __m256i acc[kRowsMax];
+    for (int k = 0; k < count; ++k) acc[k] = _mm256_setzero_si256();
+    for (int j = i; j < end; j += 16) {
+      const __m256i steps = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + j));
+      for (int k = 0; k < count; ++k)
+        acc[k] = _mm256_add_epi32(
+            acc[k], _mm256_madd_epi16(steps, _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c[k] + j)))));
+    }
+    for (int k = 0; k < count; ++k) out[k] += avx2_sum_lanes(acc[k]);
+  }
+}
+
 // The sum of the 16 lanes, halving the width each step (no store, no scalar loop). GCC 12's
 // AVX-512 headers build these from an undefined vector, which -Wmaybe-uninitialized flags
 // wrongly: the warning is off for this function only.
@@ -477,7 +504,7 @@ void simd128_dot_many(const std::int16_t* const* q, int count, const std::uint8_
 const CodeKernels kReference = {reference<L2>, reference<L1>, reference<Dot>, dot_rows_each<reference<Dot>>, dot_many_each<reference<Dot>>, decode_reference, norm2_reference, extend_reference, quantize_reference, error_reference, "reference"};
 #ifdef GROVE_X86
 const CodeKernels kSse2 = {sse2<L2>, sse2<L1>, sse2<Dot>, dot_rows_each<sse2<Dot>>, dot_many_each<sse2<Dot>>, decode_reference, norm2_reference, extend_sse2, quantize_sse2, error_reference, "sse2"};
-const CodeKernels kAvx2 = {avx2<L2>, avx2<L1>, avx2<Dot>, dot_rows_each<avx2<Dot>>, dot_many_each<avx2<Dot>>, decode_avx2, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, "avx2"};
+const CodeKernels kAvx2 = {avx2<L2>, avx2<L1>, avx2<Dot>, avx2_dot_rows, dot_many_each<avx2<Dot>>, decode_avx2, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, "avx2"};
 const CodeKernels kAvx512 = {avx512bw<avx512bw_l2, L2>, avx512bw<avx512bw_l1, L1>, avx512bw<avx512bw_dot, Dot>,
                              avx512bw_rows, avx512bw_many, decode_avx2, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, "avx512bw"};
 const CodeKernels kVnni = {avx512vnni<avx512vnni_l2, L2>, avx512vnni<avx512vnni_l1, L1>, avx512vnni<avx512vnni_dot, Dot>,
