@@ -36,6 +36,8 @@ const RECALLS = [0.9, 0.95, 0.99];
 const nQueries = quick ? 200 : 1000;
 const nGlove = quick ? 10000 : 100000, nFashion = quick ? 10000 : 60000;
 
+// The commit the binaries are built from (a commit made while the run goes on is not in them).
+const commit = firstLine('git', ['-C', root, 'rev-parse', '--short', 'HEAD']);
 const bin = buildDrivers('graph_bench', 'truth', 'grove_cli');
 const cli = `${root}/build/bench/native/grove`;
 await buildWasm();
@@ -151,7 +153,7 @@ const machine = {
   hnswlib: 'libhnswlib-dev ' + firstLine('dpkg-query', ['-W', '-f=${Version}', 'libhnswlib-dev']),
   hnswlib_wasm: JSON.parse(readFileSync(`${root}/node_modules/hnswlib-wasm/package.json`, 'utf8')).version,
   edgevec: JSON.parse(readFileSync(`${root}/node_modules/edgevec/package.json`, 'utf8')).version,
-  commit: firstLine('git', ['-C', root, 'rev-parse', '--short', 'HEAD']),
+  commit,
   date: new Date().toISOString().slice(0, 10),
 };
 const sets = Object.fromEntries(chosen.map((key) => [key, { data: allSets[key].data, metric: allSets[key].metric, items: allSets[key].items }]));
