@@ -483,8 +483,8 @@ class Collector<true> {
 // ---------------------------------------------------------------------------------------
 // The graph walk (graph.h). Seeds: the tree search's first candidates. Then best-first:
 // the nearest candidate not yet expanded has its neighbours scored on their codes, and the
-// walk keeps the `width` nearest so far; it ends when the nearest unexpanded one is farther
-// than all of those. Everything it scored is then ranked exactly (rank_bounds).
+// walk keeps the `width` nearest so far (Places); it ends when it has expanded all of those.
+// Everything it scored is then ranked exactly (rank_bounds).
 
 // The walk keeps search_k / kScoredPerPlace places in its list: it scores several candidates
 // for each (a node's new neighbours), so search_k stays roughly what it was, the candidates a
@@ -519,6 +519,54 @@ inline double code_bound(const CodedQuery& coded, bool angular, double scale, do
   return lower_bound<CodeKind::Dot>(coded, angular, scale, sum, error, extra);
 }
 
+// The places the walk keeps: the `width` nearest estimates so far, nearest first, each
+// marked once expanded. One sorted array in place of a heap to expand and a heap of the
+// best: an offer is a binary search and a short move (width is a few hundred at most), the
+// next place to expand is the first unmarked one, and a place pushed out of the best is
+// gone, where the heaps popped it later only to find it too far.
+class Places {
+ public:
+  void reset(std::size_t width) {
+    width_ = width;
+    next_ = 0;
+    places_.clear();
+    places_.reserve(width + 1);
+  }
+  // Ties go after the places already kept (a full list keeps them, not the newcomer).
+  void offer(double estimate, std::int32_t id) {
+    if (places_.size() == width_ && !(estimate < places_.back().estimate)) return;
+    if (places_.size() == width_) places_.pop_back();
+    const auto at = std::upper_bound(places_.begin(), places_.end(), estimate,
+                                     [](double e, const Place& p) { return e < p.estimate; });
+    next_ = std::min(next_, static_cast<std::size_t>(at - places_.begin()));
+    places_.insert(at, Place{estimate, id, false});
+  }
+  // The nearest place not expanded yet, now marked; -1 when every place is.
+  std::int32_t take() {
+    skip_expanded();
+    if (next_ == places_.size()) return -1;
+    places_[next_].expanded = true;
+    return places_[next_++].id;
+  }
+  // The place take() would give next, if no offer comes first (-1: none).
+  std::int32_t peek() {
+    skip_expanded();
+    return next_ == places_.size() ? -1 : places_[next_].id;
+  }
+
+ private:
+  struct Place {
+    double estimate;
+    std::int32_t id;
+    bool expanded;
+  };
+  void skip_expanded() {
+    while (next_ < places_.size() && places_[next_].expanded) ++next_;
+  }
+  std::vector<Place> places_;
+  std::size_t width_ = 0, next_ = 0;  // next_: no unexpanded place before it
+};
+
 // Walks the graph from `seeds`, writing every item it scores, with a lower bound on its
 // priority, to `visited` (items without a usable code: -infinity, so they are ranked
 // exactly); false when the query cannot be coded (a tree search serves it then). The
@@ -541,24 +589,10 @@ bool walk_graph(const Forest& forest, const Compact& compact, const std::uint8_t
   const bool angular = forest.layout.metric == Metric::Angular;
   const double scale = compact.scale() / coded.fine;  // one query step
 
-  // (estimate, id): a monotone stand-in for the distance, from the codes.
-  using Entry = std::pair<double, std::int32_t>;
-  thread_local std::vector<Entry> frontier, kept;  // a min-heap to expand, a max-heap of the width best
-  frontier.clear();
-  kept.clear();
-  auto nearer = [](const Entry& a, const Entry& b) { return a > b; };
+  // Places by estimate: a monotone stand-in for the distance, from the codes.
+  thread_local Places places;
+  places.reset(width);
   VisitMarks marks(static_cast<std::size_t>(n_items));
-  auto keep = [&](double estimate, std::int32_t id) {
-    if (kept.size() == width && !(estimate < kept.front().first)) return;
-    frontier.push_back({estimate, id});
-    std::push_heap(frontier.begin(), frontier.end(), nearer);
-    kept.push_back({estimate, id});
-    std::push_heap(kept.begin(), kept.end());
-    if (kept.size() > width) {
-      std::pop_heap(kept.begin(), kept.end());
-      kept.pop_back();
-    }
-  };
   std::int32_t batch[kRowsMax];
   const std::uint8_t* rows[kRowsMax];
   int count = 0;
@@ -568,14 +602,20 @@ bool walk_graph(const Forest& forest, const Compact& compact, const std::uint8_t
       for (int k = 0; k < count; ++k) sums[k] = kernels.l1(qcode.data(), rows[k], stride);
     else
       kernels.dot_rows(qcode.data(), rows, count, stride, sums);
+    // The bounds written field by field into room made first: a pair built and pushed was
+    // stored in halves and read back whole, a stall on every candidate (perf).
+    const std::size_t base = visited.size();
+    visited.resize(base + static_cast<std::size_t>(count));
     for (int k = 0; k < count; ++k) {
       const std::int32_t id = batch[k];
       const float extra = compact.extra(id);
       double sum = static_cast<double>(sums[k]);  // L1: the code distance
       if (coded.kind == CodeKind::L2)  // |k - fine c|^2, as score_codes
         sum = std::max(0.0, coded.squares + coded.fine * coded.fine * static_cast<double>(extra) - 2 * coded.fine * sum);
-      visited.push_back({code_bound(coded, angular, scale, sum, compact.error(id), extra), id});
-      keep(coded.kind == CodeKind::Dot ? -sum : sum, id);
+      std::pair<double, std::int32_t>& v = visited[base + static_cast<std::size_t>(k)];
+      v.first = code_bound(coded, angular, scale, sum, compact.error(id), extra);
+      v.second = id;
+      places.offer(coded.kind == CodeKind::Dot ? -sum : sum, id);
     }
     count = 0;
   };
@@ -622,13 +662,10 @@ bool walk_graph(const Forest& forest, const Compact& compact, const std::uint8_t
 
   for (std::int32_t id : seeds) visit(id);
   if (count) flush();
-  while (!frontier.empty()) {
-    std::pop_heap(frontier.begin(), frontier.end(), nearer);
-    const Entry next = frontier.back();
-    frontier.pop_back();
-    if (kept.size() == width && next.first > kept.front().first) break;
-    if (!frontier.empty()) prefetch(compact.neighbours(frontier.front().second), 4 * static_cast<std::size_t>(degree));
-    expand(next.second);
+  for (std::int32_t node = places.take(); node >= 0; node = places.take()) {
+    const std::int32_t after = places.peek();
+    if (after >= 0) prefetch(compact.neighbours(after), 4 * static_cast<std::size_t>(degree));
+    expand(node);
   }
   return true;
 }
