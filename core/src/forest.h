@@ -37,20 +37,27 @@ constexpr std::size_t kPrefetchAhead = 8;
 class VisitMarks {
  public:
   explicit VisitMarks(std::size_t n_items) {
-    if (marks().size() < n_items) marks().assign(n_items, 0);
+    std::vector<std::uint32_t>& all = marks();
+    if (all.size() < n_items) all.assign(n_items, 0);
     if (++epoch() == 0) {  // wrapped: clear, and start again at 1
-      std::fill(marks().begin(), marks().end(), 0u);
+      std::fill(all.begin(), all.end(), 0u);
       epoch() = 1;
     }
+    // Kept here: first() runs for every item a walk meets, and a thread-local lookup each
+    // time showed in its profile.
+    marks_ = all.data();
+    epoch_ = epoch();
   }
   // True the first time item v is met in this walk.
   bool first(std::int32_t v) {
-    std::uint32_t& m = marks()[static_cast<std::size_t>(v)];
-    if (m == epoch()) return false;
-    m = epoch();
+    std::uint32_t& m = marks_[static_cast<std::size_t>(v)];
+    if (m == epoch_) return false;
+    m = epoch_;
     return true;
   }
-  void forget(std::int32_t v) { marks()[static_cast<std::size_t>(v)] = 0; }
+  void forget(std::int32_t v) { marks_[static_cast<std::size_t>(v)] = 0; }
+  // Asks for item v's mark to be brought into cache (a walk meets items scattered).
+  void prefetch(std::int32_t v) const { grove::detail::prefetch(marks_ + v, sizeof(std::uint32_t)); }
 
  private:
   static std::vector<std::uint32_t>& marks() {
@@ -61,6 +68,8 @@ class VisitMarks {
     thread_local std::uint32_t e = 0;
     return e;
   }
+  std::uint32_t* marks_ = nullptr;
+  std::uint32_t epoch_ = 0;
 };
 
 struct Forest {

@@ -588,6 +588,7 @@ bool walk_graph(const Forest& forest, const Compact& compact, const std::uint8_t
   const std::size_t width = static_cast<std::size_t>(walk_width(n, search_k));
   const bool angular = forest.layout.metric == Metric::Angular;
   const double scale = compact.scale() / coded.fine;  // one query step
+  const std::size_t list_bytes = sizeof(std::int32_t) * static_cast<std::size_t>(degree);
 
   // Places by estimate: a monotone stand-in for the distance, from the codes.
   thread_local Places places;
@@ -638,8 +639,11 @@ bool walk_graph(const Forest& forest, const Compact& compact, const std::uint8_t
   auto expand = [&](std::int32_t node) {
     const std::int32_t* neighbours = compact.neighbours(node);
     int d = 0;
-    for (; d < degree && neighbours[d] >= 0; ++d)
+    for (; d < degree && neighbours[d] >= 0; ++d) {
+      if (neighbours[d] >= n_items) continue;
+      marks.prefetch(neighbours[d]);
       if (neighbours[d] < with_codes) compact.prefetch_item(neighbours[d]);
+    }
     fresh.clear();
     for (int k = 0; k < d; ++k) {
       const std::int32_t id = neighbours[k];
@@ -664,7 +668,7 @@ bool walk_graph(const Forest& forest, const Compact& compact, const std::uint8_t
   if (count) flush();
   for (std::int32_t node = places.take(); node >= 0; node = places.take()) {
     const std::int32_t after = places.peek();
-    if (after >= 0) prefetch(compact.neighbours(after), 4 * static_cast<std::size_t>(degree));
+    if (after >= 0) prefetch(compact.neighbours(after), list_bytes);
     expand(node);
   }
   return true;
