@@ -256,16 +256,9 @@ __attribute__((target("avx2"))) std::int64_t avx2(const std::int16_t* q, const s
   return total;
 }
 
-// The sum of the 8 lanes, halving the width each step.
-__attribute__((target("avx2"))) inline std::int64_t avx2_sum_lanes(__m256i v) {
-  const __m128i half = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  const __m128i quarter = _mm_add_epi32(half, _mm_shuffle_epi32(half, 0x4e));
-  return _mm_cvtsi128_si32(_mm_add_epi32(quarter, _mm_shuffle_epi32(quarter, 0xb1)));
-}
-
 // One query row against several code rows (n a multiple of 16): each 16 query steps are
 // loaded once for all rows, and the rows' sums are independent chains, where one row at a
-// time waits on its own adds and ends in a scalar sum of lanes.
+// time waits on its own adds.
 __attribute__((target("avx2"))) void avx2_dot_rows(const std::int16_t* q, const std::uint8_t* const* c, int count, int n,
                                                    std::int64_t* out) {
   for (int k = 0; k < count; ++k) out[k] = 0;
@@ -279,7 +272,7 @@ __attribute__((target("avx2"))) void avx2_dot_rows(const std::int16_t* q, const 
         acc[k] = _mm256_add_epi32(
             acc[k], _mm256_madd_epi16(steps, _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c[k] + j)))));
     }
-    for (int k = 0; k < count; ++k) out[k] += avx2_sum_lanes(acc[k]);
+    for (int k = 0; k < count; ++k) out[k] += avx2_lanes(acc[k]);
   }
 }
 
