@@ -521,45 +521,35 @@ inline double code_bound(const CodedQuery& coded, bool angular, double scale, do
 
 // The places the walk keeps: the `width` nearest estimates so far, nearest first, each
 // marked once expanded. One sorted array in place of a heap to expand and a heap of the
-// best: an offer is a binary search and a short move (width is a few hundred at most), the
-// next place to expand is the first unmarked one, and a place pushed out of the best is
-// gone, where the heaps popped it later only to find it too far.
+// best: the next place to expand is the first unmarked one, and a place pushed out of the
+// best is gone, where the heaps popped it later only to find it too far. Offers wait in a
+// short list and go in together before the next take, sorted, merged in from the back: the
+// array's tail moves once per node expanded, not once per neighbour taken in. The order is
+// the one inserting each offer in turn would give: by estimate, ties in the order offered
+// (a full list keeps what it has, not an equal newcomer).
 class Places {
  public:
   void reset(std::size_t width) {
     width_ = width;
     next_ = 0;
     places_.clear();
-    places_.reserve(width + 1);
+    places_.reserve(width);
+    offers_.clear();
   }
-  // Ties go after the places already kept (a full list keeps them, not the newcomer).
   void offer(double estimate, std::int32_t id) {
     if (places_.size() == width_ && !(estimate < places_.back().estimate)) return;
-    if (places_.size() == width_) places_.pop_back();
-    const auto at = std::upper_bound(places_.begin(), places_.end(), estimate,
-                                     [](double e, const Place& p) { return e < p.estimate; });
-    const std::size_t position = static_cast<std::size_t>(at - places_.begin());
-    next_ = std::min(next_, position);
-#if defined(__wasm__)
-    // A plain loop, 16 bytes a step: vector::insert's memmove moves 4 bytes a step in
-    // WebAssembly, and took 40% of the q/s at search_k 4000 (a walk of 500 places).
-    places_.push_back(Place{});
-    for (std::size_t k = places_.size() - 1; k > position; --k) places_[k] = places_[k - 1];
-    places_[position] = Place{estimate, id, false};
-#else
-    places_.insert(at, Place{estimate, id, false});
-#endif
+    offers_.push_back(Place{estimate, id, false});
   }
   // The nearest place not expanded yet, now marked; -1 when every place is.
   std::int32_t take() {
-    skip_expanded();
+    settle();
     if (next_ == places_.size()) return -1;
     places_[next_].expanded = true;
     return places_[next_++].id;
   }
   // The place take() would give next, if no offer comes first (-1: none).
   std::int32_t peek() {
-    skip_expanded();
+    settle();
     return next_ == places_.size() ? -1 : places_[next_].id;
   }
 
@@ -569,10 +559,36 @@ class Places {
     std::int32_t id;
     bool expanded;
   };
-  void skip_expanded() {
+  static bool nearer(const Place& a, const Place& b) { return a.estimate < b.estimate; }
+
+  void settle() {
+    if (!offers_.empty()) merge_offers();
     while (next_ < places_.size() && places_[next_].expanded) ++next_;
   }
-  std::vector<Place> places_;
+  // Sorts the offers (stable: ties keep their order), then merges them in from the back,
+  // dropping what falls past width_.
+  void merge_offers() {
+    if (offers_.size() > kShortSort)  // the seeds, once a walk
+      std::stable_sort(offers_.begin(), offers_.end(), nearer);
+    else  // a node's new neighbours: insertion sort, no allocation
+      for (std::size_t k = 1; k < offers_.size(); ++k)
+        for (std::size_t j = k; j > 0 && nearer(offers_[j], offers_[j - 1]); --j) std::swap(offers_[j], offers_[j - 1]);
+    const std::size_t kept = places_.size();
+    std::size_t total = kept + offers_.size();
+    places_.resize(std::min(total, width_));
+    std::size_t i = kept, j = offers_.size();  // not merged yet: places_[0, i), offers_[0, j)
+    while (j > 0) {
+      --total;  // the slot filled now; past width_, nothing is written
+      // An offer goes after a kept place of equal estimate.
+      const bool take_offer = i == 0 || !nearer(offers_[j - 1], places_[i - 1]);
+      const Place from = take_offer ? offers_[--j] : places_[--i];
+      if (total < width_) places_[total] = from;
+    }
+    if (total < width_) next_ = std::min(next_, total);  // where the nearest offer went
+    offers_.clear();
+  }
+  static constexpr std::size_t kShortSort = 48;
+  std::vector<Place> places_, offers_;
   std::size_t width_ = 0, next_ = 0;  // next_: no unexpanded place before it
 };
 
