@@ -225,7 +225,10 @@ class DecodedItems {
     else P::init_item(scratch_, codes_.f());
     return scratch_;
   }
-  void prefetch(std::size_t k, int) const {
+  // Stage 0: the code row (and a dot item's header); 1: its row number and record; 2: its id.
+  void prefetch(std::size_t k, int, int stage) const {
+    if (stage == 2) return detail::prefetch(&ids_[k], sizeof ids_[k]);
+    if (stage == 1) return codes_.prefetch_item(ids_[k]);
     detail::prefetch(codes_.code(ids_[k]), static_cast<std::size_t>(codes_.stride()));
     if (dot) detail::prefetch(forest_.node(ids_[k]), forest_.layout.vector);
   }

@@ -2,6 +2,7 @@
 #include "kernels.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -136,6 +137,15 @@ template <> __attribute__((target("avx"))) inline __m256 avx_term<L1>(__m256 a, 
   return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(a, b));
 }
 
+// fold(), in registers: lanes 0-7, 8-15, 16-23, 24-31 in a0..a3, halved and added pairwise,
+// the same adds in the same order (a fold through memory waits on the stores just made).
+__attribute__((target("avx"))) inline float avx_fold(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+  const __m256 s8 = _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3));
+  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
+}
+
 // kBounded: every 128 elements, fold the partial sums in the final fold's order and stop once
 // they pass `bound` (valid for sums of terms >= 0: see avx512_sum).
 template <class Op, bool kBounded = false>
@@ -151,11 +161,8 @@ __attribute__((target("avx"))) float avx_sum(const float* x, const float* y, int
       a3 = _mm256_add_ps(a3, avx_term<Op>(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24)));
     }
     if (kBounded && i + kLanes <= f) {
-      alignas(32) float q[8];
-      _mm256_store_ps(q, _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3)));
-      for (int width = 4; width >= 1; width /= 2)
-        for (int j = 0; j < width; ++j) q[j] = q[j] + q[j + width];
-      if (q[0] > bound) return q[0];
+      const float partial = avx_fold(a0, a1, a2, a3);
+      if (partial > bound) return partial;
     }
   }
   __m256* acc[4] = {&a0, &a1, &a2, &a3};
@@ -163,12 +170,15 @@ __attribute__((target("avx"))) float avx_sum(const float* x, const float* y, int
     __m256& a = *acc[(i % kLanes) / 8];
     a = _mm256_add_ps(a, avx_term<Op>(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
   }
-  alignas(32) float p[kLanes];
-  _mm256_store_ps(p, a0);
-  _mm256_store_ps(p + 8, a1);
-  _mm256_store_ps(p + 16, a2);
-  _mm256_store_ps(p + 24, a3);
-  return finish<Op>(p, x, y, i, f);
+  if (i < f) {  // the last f - i (< 8) into their lanes, of one accumulator
+    // Lanes past the end load 0 and add a term of +0, which leaves them as they were: a
+    // partial sum is never -0 (it starts at +0, and round-to-nearest gives -0 only for -0 + -0).
+    static const std::int32_t kMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    const __m256i tail = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask + 8 - (f - i)));
+    __m256& a = *acc[(i % kLanes) / 8];
+    a = _mm256_add_ps(a, avx_term<Op>(_mm256_maskload_ps(x + i, tail), _mm256_maskload_ps(y + i, tail)));
+  }
+  return avx_fold(a0, a1, a2, a3);
 }
 
 // AVX-512: 2 accumulators of 16 lanes.
@@ -185,6 +195,34 @@ template <> __attribute__((target("avx512f"))) inline __m512 avx512_term<L1>(__m
   return _mm512_abs_ps(_mm512_sub_ps(a, b));
 }
 
+// fold(), in registers: the 32 partial sums a0 (lanes 0-15) and a1 (16-31) halved and
+// added pairwise, the same adds in the same order. A fold through memory made each step wait
+// on stores just made (perf: a third of two_means' dot products).
+__attribute__((target("avx512f"))) inline float avx512_fold(__m512 a0, __m512 a1) {
+  const __m512 s16 = _mm512_add_ps(a0, a1);
+  // Halves by the maskz extract, every lane set: GCC 12's plain one (and the cast, made of it)
+  // warns of an uninitialised value.
+  const __m256 lo = _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xf, _mm512_castps_pd(s16), 0));
+  const __m256 hi = _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xf, _mm512_castps_pd(s16), 1));
+  const __m256 s8 = _mm256_add_ps(lo, hi);
+  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
+}
+
+// finish() and fold() in registers: the last f - i (< 16) elements added into their lanes
+// (i % 32 is 0 or 16: one accumulator holds them all), then the fold.
+template <class Op>
+__attribute__((target("avx512f"))) inline float avx512_finish(__m512 a0, __m512 a1, const float* x, const float* y, int i, int f) {
+  if (i < f) {
+    const __mmask16 tail = static_cast<__mmask16>((1u << (f - i)) - 1);
+    const __m512 t = avx512_term<Op>(_mm512_maskz_loadu_ps(tail, x + i), _mm512_maskz_loadu_ps(tail, y + i));
+    __m512& a = i % kLanes == 0 ? a0 : a1;
+    a = _mm512_mask_add_ps(a, tail, a, t);
+  }
+  return avx512_fold(a0, a1);
+}
+
 // kBounded: every 128 elements the partial sums are folded in exactly the final fold's order.
 // For terms >= 0 rounding is monotone, so once that fold passes the bound, the final result
 // would too, and the call returns early with a value > bound.
@@ -199,21 +237,15 @@ __attribute__((target("avx512f"))) float avx512_sum(const float* x, const float*
       a1 = _mm512_add_ps(a1, avx512_term<Op>(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16)));
     }
     if (kBounded && i + kLanes <= f) {
-      alignas(64) float q[16];
-      _mm512_store_ps(q, _mm512_add_ps(a0, a1));  // the fold's first step: p[j] + p[j + 16]
-      for (int width = 8; width >= 1; width /= 2)
-        for (int j = 0; j < width; ++j) q[j] = q[j] + q[j + width];
-      if (q[0] > bound) return q[0];
+      const float partial = avx512_fold(a0, a1);
+      if (partial > bound) return partial;
     }
   }
   if (i + 16 <= f) {  // i % 32 == 0 here: the next 16 belong to the first accumulator
     a0 = _mm512_add_ps(a0, avx512_term<Op>(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
     i += 16;
   }
-  alignas(64) float p[kLanes];
-  _mm512_store_ps(p, a0);
-  _mm512_store_ps(p + 16, a1);
-  return finish<Op>(p, x, y, i, f);
+  return avx512_finish<Op>(a0, a1, x, y, i, f);
 }
 
 __attribute__((target("avx512f"))) inline float sum16(__m512 v) {
@@ -264,13 +296,8 @@ __attribute__((target("avx512f"))) float avx512_dot_pair(const float* x, const f
     b0 = _mm512_add_ps(b0, _mm512_mul_ps(_mm512_loadu_ps(y + i), z0));
     i += 16;
   }
-  alignas(64) float p[kLanes], q[kLanes];
-  _mm512_store_ps(p, a0);
-  _mm512_store_ps(p + 16, a1);
-  _mm512_store_ps(q, b0);
-  _mm512_store_ps(q + 16, b1);
-  *yz = finish<Dot>(q, y, z, i, f);
-  return finish<Dot>(p, x, z, i, f);
+  *yz = avx512_finish<Dot>(b0, b1, y, z, i, f);
+  return avx512_finish<Dot>(a0, a1, x, z, i, f);
 }
 
 __attribute__((target("avx"))) void blend_avx(float* m, float keep, const float* x, float add, int f) {
@@ -278,6 +305,16 @@ __attribute__((target("avx"))) void blend_avx(float* m, float keep, const float*
   int i = 0;
   for (; i + 8 <= f; i += 8)
     _mm256_storeu_ps(m + i, _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(m + i), k), _mm256_mul_ps(_mm256_loadu_ps(x + i), a)));
+  blend_reference(m + i, keep, x + i, add, f - i);
+}
+
+// 16 floats a step, as the AVX-512 kernels that read the centre next load it (a wider load
+// from narrower stores is not forwarded: see decode_avx512). The same bits as blend_avx.
+__attribute__((target("avx512f"))) void blend_avx512(float* m, float keep, const float* x, float add, int f) {
+  const __m512 k = _mm512_set1_ps(keep), a = _mm512_set1_ps(add);
+  int i = 0;
+  for (; i + 16 <= f; i += 16)
+    _mm512_storeu_ps(m + i, _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(m + i), k), _mm512_mul_ps(_mm512_loadu_ps(x + i), a)));
   blend_reference(m + i, keep, x + i, add, f - i);
 }
 
@@ -299,6 +336,26 @@ template <> inline v128_t wasm_term<L2>(v128_t a, v128_t b) {
 }
 template <> inline v128_t wasm_term<L1>(v128_t a, v128_t b) { return wasm_f32x4_abs(wasm_f32x4_sub(a, b)); }
 
+// finish() and fold() in registers, for 8 accumulators of 4 lanes: the last f - i (< 4)
+// terms go into their lanes of one accumulator (the others get +0, which leaves them as they
+// were: a partial sum is never -0), then the fold's adds in its order. Through memory, each
+// step of the fold waited on the stores just made.
+template <class Op>
+float simd128_finish(v128_t* acc, const float* x, const float* y, int i, int f) {
+  if (i < f) {
+    const int r = f - i;
+    const float t0 = Op::term(x[i], y[i]), t1 = r > 1 ? Op::term(x[i + 1], y[i + 1]) : 0.0f,
+                t2 = r > 2 ? Op::term(x[i + 2], y[i + 2]) : 0.0f;
+    v128_t& a = acc[(i % kLanes) / 4];
+    a = wasm_f32x4_add(a, wasm_f32x4_make(t0, t1, t2, 0.0f));
+  }
+  v128_t s16[4];
+  for (int k = 0; k < 4; ++k) s16[k] = wasm_f32x4_add(acc[k], acc[k + 4]);
+  const v128_t s4 = wasm_f32x4_add(wasm_f32x4_add(s16[0], s16[2]), wasm_f32x4_add(s16[1], s16[3]));
+  return (wasm_f32x4_extract_lane(s4, 0) + wasm_f32x4_extract_lane(s4, 2)) +
+         (wasm_f32x4_extract_lane(s4, 1) + wasm_f32x4_extract_lane(s4, 3));
+}
+
 // WASM SIMD128: 8 accumulators of 4 lanes, as SSE2. kBounded: as avx512_sum; the check folds
 // acc[k] + acc[k + 4], then + 2, + 1, then the four lanes pairwise.
 template <class Op, bool kBounded = false>
@@ -312,11 +369,7 @@ float simd128_sum(const float* x, const float* y, int f, float bound = 0) {
       for (int k = 0; k < 8; ++k)
         acc[k] = wasm_f32x4_add(acc[k], wasm_term<Op>(wasm_v128_load(x + i + 4 * k), wasm_v128_load(y + i + 4 * k)));
     if (kBounded && i + kLanes <= f) {
-      v128_t s16[4];
-      for (int k = 0; k < 4; ++k) s16[k] = wasm_f32x4_add(acc[k], acc[k + 4]);
-      v128_t s4 = wasm_f32x4_add(wasm_f32x4_add(s16[0], s16[2]), wasm_f32x4_add(s16[1], s16[3]));
-      const float partial = (wasm_f32x4_extract_lane(s4, 0) + wasm_f32x4_extract_lane(s4, 2)) +
-                            (wasm_f32x4_extract_lane(s4, 1) + wasm_f32x4_extract_lane(s4, 3));
+      const float partial = simd128_finish<Op>(acc, x, y, i, i);  // the fold alone
       if (partial > bound) return partial;
     }
   }
@@ -324,9 +377,7 @@ float simd128_sum(const float* x, const float* y, int f, float bound = 0) {
     int k = (i % kLanes) / 4;
     acc[k] = wasm_f32x4_add(acc[k], wasm_term<Op>(wasm_v128_load(x + i), wasm_v128_load(y + i)));
   }
-  float p[kLanes];
-  for (int k = 0; k < 8; ++k) wasm_v128_store(p + 4 * k, acc[k]);
-  return finish<Op>(p, x, y, i, f);
+  return simd128_finish<Op>(acc, x, y, i, f);
 }
 
 template <class Op>
@@ -349,10 +400,8 @@ float simd128_dot_and_norm(const float* x, const float* y, int f, float* yy) {
     a[k] = wasm_f32x4_add(a[k], wasm_f32x4_mul(wasm_v128_load(x + i), yv));
     n[k] = wasm_f32x4_add(n[k], wasm_f32x4_mul(yv, yv));
   }
-  float p[kLanes], q[kLanes];
-  for (int k = 0; k < 8; ++k) wasm_v128_store(p + 4 * k, a[k]), wasm_v128_store(q + 4 * k, n[k]);
-  *yy = finish<Dot>(q, y, y, i, f);
-  return finish<Dot>(p, x, y, i, f);
+  *yy = simd128_finish<Dot>(n, y, y, i, f);
+  return simd128_finish<Dot>(a, x, y, i, f);
 }
 
 void simd128_blend(float* m, float keep, const float* x, float add, int f) {
@@ -404,7 +453,7 @@ const Kernels kSse2 = {sse<Dot>, sse<L2>, sse<L1>, unbounded<sse<L2>>, unbounded
 const Kernels kAvx = {avx<Dot>, avx<L2>, avx<L1>, avx_sum<L2, true>, avx_sum<L1, true>,
                       scaled_l2_reference, dot_and_norm<pair_dots<avx<Dot>>>, pair_dots<avx<Dot>>, blend_avx, "avx"};
 const Kernels kAvx512 = {avx512<Dot>, avx512<L2>, avx512<L1>, avx512_sum<L2, true>, avx512_sum<L1, true>,
-                         avx512_scaled_l2_bounded, dot_and_norm<avx512_dot_pair>, avx512_dot_pair, blend_avx, "avx512"};
+                         avx512_scaled_l2_bounded, dot_and_norm<avx512_dot_pair>, avx512_dot_pair, blend_avx512, "avx512"};
 #endif
 #if defined(__wasm_simd128__)
 const Kernels kSimd128 = {simd128<Dot>, simd128<L2>, simd128<L1>, simd128_sum<L2, true>, simd128_sum<L1, true>,
