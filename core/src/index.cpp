@@ -114,17 +114,30 @@ struct Index::Impl {
   void check_vector(const float* w, const char* what) const {
     if (!w) fail(ErrorCode::InvalidArgument, std::string(what) + " is null");
     const bool bits = layout().metric == Metric::Hamming;
-    double squares = 0;
-    for (int i = 0; i < forest.f; ++i) {
-      if (!std::isfinite(w[i]))
-        fail(ErrorCode::InvalidArgument, std::string(what) + " has a non-finite value at index " +
-                                             std::to_string(i));
-      if (bits && w[i] != 0.0f && w[i] != 1.0f)
-        fail(ErrorCode::InvalidArgument, std::string(what) + " value at index " +
-                                             std::to_string(i) + " is not 0 or 1 (hamming)");
-      squares += static_cast<double>(w[i]) * w[i];
-    }
-    if (!bits) check_length(squares, what);
+    // One pass without branches (four chains of squares, every value's finiteness at once),
+    // and the values named only when one is wrong: a query's checks had cost a tenth of a
+    // fast 784-d search (perf).
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    bool finite = true, binary = true;
+    auto check = [&](int i, double& s) {
+      const float x = w[i];
+      finite &= std::fabs(x) <= std::numeric_limits<float>::max();
+      binary &= x == 0.0f || x == 1.0f;
+      s += static_cast<double>(x) * x;
+    };
+    int i = 0;
+    for (; i + 4 <= forest.f; i += 4) check(i, s0), check(i + 1, s1), check(i + 2, s2), check(i + 3, s3);
+    for (; i < forest.f; ++i) check(i, s0);
+    if (!finite || (bits && !binary))
+      for (int i = 0; i < forest.f; ++i) {
+        if (!std::isfinite(w[i]))
+          fail(ErrorCode::InvalidArgument, std::string(what) + " has a non-finite value at index " +
+                                               std::to_string(i));
+        if (bits && w[i] != 0.0f && w[i] != 1.0f)
+          fail(ErrorCode::InvalidArgument, std::string(what) + " value at index " +
+                                               std::to_string(i) + " is not 0 or 1 (hamming)");
+      }
+    if (!bits) check_length((s0 + s1) + (s2 + s3), what);
   }
 
   // Distances are computed in float32, as Annoy computes them: a vector whose length takes
