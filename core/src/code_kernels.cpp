@@ -449,48 +449,31 @@ inline std::int64_t simd128_lanes(v128_t v) {
          wasm_i32x4_extract_lane(v, 2) + wasm_i32x4_extract_lane(v, 3);
 }
 
-// One query row against several code rows, each 8 query steps loaded once. Eight rows (the
-// usual case) run with named accumulators, which the engine keeps in registers.
-void simd128_dot_rows(const std::int16_t* q, const std::uint8_t* const* c, int count, int n, std::int64_t* out) {
-  if (count == 8) {
-    const std::uint8_t *c0 = c[0], *c1 = c[1], *c2 = c[2], *c3 = c[3], *c4 = c[4], *c5 = c[5], *c6 = c[6], *c7 = c[7];
-    for (int k = 0; k < 8; ++k) out[k] = 0;
-    for (int i = 0; i < n; i += kChunk) {
-      const int end = i + kChunk < n ? i + kChunk : n;
-      v128_t a0 = wasm_i32x4_splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-      for (int j = i; j < end; j += 8) {
-        const v128_t s = wasm_v128_load(q + j);
-        a0 = wasm_i32x4_add(a0, wasm_i32x4_dot_i16x8(s, wasm_u16x8_load8x8(c0 + j)));
-        a1 = wasm_i32x4_add(a1, wasm_i32x4_dot_i16x8(s, wasm_u16x8_load8x8(c1 + j)));
-        a2 = wasm_i32x4_add(a2, wasm_i32x4_dot_i16x8(s, wasm_u16x8_load8x8(c2 + j)));
-        a3 = wasm_i32x4_add(a3, wasm_i32x4_dot_i16x8(s, wasm_u16x8_load8x8(c3 + j)));
-        a4 = wasm_i32x4_add(a4, wasm_i32x4_dot_i16x8(s, wasm_u16x8_load8x8(c4 + j)));
-        a5 = wasm_i32x4_add(a5, wasm_i32x4_dot_i16x8(s, wasm_u16x8_load8x8(c5 + j)));
-        a6 = wasm_i32x4_add(a6, wasm_i32x4_dot_i16x8(s, wasm_u16x8_load8x8(c6 + j)));
-        a7 = wasm_i32x4_add(a7, wasm_i32x4_dot_i16x8(s, wasm_u16x8_load8x8(c7 + j)));
-      }
-      out[0] += simd128_lanes(a0);
-      out[1] += simd128_lanes(a1);
-      out[2] += simd128_lanes(a2);
-      out[3] += simd128_lanes(a3);
-      out[4] += simd128_lanes(a4);
-      out[5] += simd128_lanes(a5);
-      out[6] += simd128_lanes(a6);
-      out[7] += simd128_lanes(a7);
-    }
-    return;
-  }
-  for (int k = 0; k < count; ++k) out[k] = 0;
+// One query row against N code rows, each 8 query steps loaded once; N a constant, so the
+// accumulators are locals the engine keeps in registers (indexed by a count known only at
+// run time, they lived in memory).
+template <int N>
+void simd128_rows(const std::int16_t* q, const std::uint8_t* const* c, int n, std::int64_t* out) {
+  for (int k = 0; k < N; ++k) out[k] = 0;
   for (int i = 0; i < n; i += kChunk) {
     const int end = i + kChunk < n ? i + kChunk : n;
-    v128_t acc[kRowsMax];
-    for (int k = 0; k < count; ++k) acc[k] = wasm_i32x4_splat(0);
+    v128_t acc[N];
+    for (int k = 0; k < N; ++k) acc[k] = wasm_i32x4_splat(0);
     for (int j = i; j < end; j += 8) {
       const v128_t steps = wasm_v128_load(q + j);
-      for (int k = 0; k < count; ++k) acc[k] = wasm_i32x4_add(acc[k], wasm_i32x4_dot_i16x8(steps, wasm_u16x8_load8x8(c[k] + j)));
+      for (int k = 0; k < N; ++k) acc[k] = wasm_i32x4_add(acc[k], wasm_i32x4_dot_i16x8(steps, wasm_u16x8_load8x8(c[k] + j)));
     }
-    for (int k = 0; k < count; ++k) out[k] += simd128_lanes(acc[k]);
+    for (int k = 0; k < N; ++k) out[k] += simd128_lanes(acc[k]);
   }
+}
+
+// Eight rows at a time (the usual case), the rest (a node's last few) in fours, twos, ones.
+void simd128_dot_rows(const std::int16_t* q, const std::uint8_t* const* c, int count, int n, std::int64_t* out) {
+  int k = 0;
+  for (; k + 8 <= count; k += 8) simd128_rows<8>(q, c + k, n, out + k);
+  if (k + 4 <= count) simd128_rows<4>(q, c + k, n, out + k), k += 4;
+  if (k + 2 <= count) simd128_rows<2>(q, c + k, n, out + k), k += 2;
+  if (k < count) simd128_rows<1>(q, c + k, n, out + k);
 }
 
 // Several query rows against one code row, each 8 codes widened once.

@@ -583,7 +583,11 @@ class Places {
     std::int32_t id;
     bool expanded;
   };
-  static bool nearer(const Place& a, const Place& b) { return a.estimate < b.estimate; }
+  // A type, not a function: std::stable_sort then calls it inline (with a function pointer,
+  // libc++'s wasm build called it for every comparison).
+  struct Nearer {
+    bool operator()(const Place& a, const Place& b) const { return a.estimate < b.estimate; }
+  };
 
   void settle() {
     if (!offers_.empty()) merge_offers();
@@ -593,10 +597,10 @@ class Places {
   // dropping what falls past width_.
   void merge_offers() {
     if (offers_.size() > kShortSort)  // the seeds, once a walk
-      std::stable_sort(offers_.begin(), offers_.end(), nearer);
+      std::stable_sort(offers_.begin(), offers_.end(), Nearer());
     else  // a node's new neighbours: insertion sort, no allocation
       for (std::size_t k = 1; k < offers_.size(); ++k)
-        for (std::size_t j = k; j > 0 && nearer(offers_[j], offers_[j - 1]); --j) std::swap(offers_[j], offers_[j - 1]);
+        for (std::size_t j = k; j > 0 && Nearer()(offers_[j], offers_[j - 1]); --j) std::swap(offers_[j], offers_[j - 1]);
     const std::size_t kept = places_.size();
     places_.resize(std::min(kept + offers_.size(), width_));
     std::size_t i = kept, j = offers_.size();  // not merged yet: places_[0, i), offers_[0, j)
