@@ -11,6 +11,10 @@
 #include <utility>
 #include <vector>
 
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#endif
+
 #include "compact.h"
 #include "dispatch.h"
 #include "forest.h"
@@ -633,8 +637,13 @@ class Places {
   }
   // Moves places_[from, from + count) up to start at `to`.
   void shift(std::size_t from, std::size_t count, std::size_t to) {
-#if defined(__wasm__)
-    // A plain loop, 16 bytes a step: memmove moves 4 bytes a step in WebAssembly.
+#if defined(__wasm_simd128__)
+    // One 16-byte load and store a place: memmove moves 4 bytes a step in WebAssembly, and a
+    // copy of the struct two 8-byte halves.
+    static_assert(sizeof(Place) == 16, "a place is one v128");
+    for (std::size_t k = count; k > 0; --k)
+      wasm_v128_store(&places_[to + k - 1], wasm_v128_load(&places_[from + k - 1]));
+#elif defined(__wasm__)
     for (std::size_t k = count; k > 0; --k) places_[to + k - 1] = places_[from + k - 1];
 #else
     std::memmove(static_cast<void*>(places_.data() + to), places_.data() + from, count * sizeof(Place));
