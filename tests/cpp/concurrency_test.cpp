@@ -224,6 +224,9 @@ TEST(Concurrency, QueriesDuringAddsAndRemoves) {
     index.add_item(i, items[i]);
     if (i % 5 == 0) index.remove_item(i - 2000);
   }
+  // On a loaded machine the adds can end before a query thread is first scheduled: let one
+  // answer come (the queries go on until stop, so this ends).
+  while (answered.load() == 0 && wrong.load() == 0) std::this_thread::yield();
   stop = true;
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(wrong.load(), 0);
