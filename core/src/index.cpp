@@ -117,17 +117,15 @@ struct Index::Impl {
     // One pass without branches (four chains of squares, every value's finiteness at once),
     // and the values named only when one is wrong: a query's checks had cost a tenth of a
     // fast 784-d search (perf).
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    double squares[4] = {0, 0, 0, 0};
     bool finite = true, binary = true;
-    auto check = [&](int i, double& s) {
+    auto check = [&](int i, int chain) {
       const float x = w[i];
       finite &= std::fabs(x) <= std::numeric_limits<float>::max();
       binary &= x == 0.0f || x == 1.0f;
-      s += static_cast<double>(x) * x;
+      squares[chain] += static_cast<double>(x) * x;
     };
-    int i = 0;
-    for (; i + 4 <= forest.f; i += 4) check(i, s0), check(i + 1, s1), check(i + 2, s2), check(i + 3, s3);
-    for (; i < forest.f; ++i) check(i, s0);
+    detail::each_in_four_chains(forest.f, check);
     if (!finite || (bits && !binary))
       for (int i = 0; i < forest.f; ++i) {
         if (!std::isfinite(w[i]))
@@ -137,7 +135,7 @@ struct Index::Impl {
           fail(ErrorCode::InvalidArgument, std::string(what) + " value at index " +
                                                std::to_string(i) + " is not 0 or 1 (hamming)");
       }
-    if (!bits) check_length((s0 + s1) + (s2 + s3), what);
+    if (!bits) check_length(detail::add_four(squares), what);
   }
 
   // Distances are computed in float32, as Annoy computes them: a vector whose length takes

@@ -188,19 +188,6 @@ struct CodedQuery {
   double fine = 1;     // steps per item code step (L2: kQueryFine)
 };
 
-// Calls step(j, j % 4) for j = 0 .. f-1, the second argument a constant once inlined: so
-// sums kept in four chains (an array indexed by it) stay in registers, where a loop indexing
-// them by j % 4 kept them in memory.
-template <class Step>
-inline void each_in_four_chains(int f, Step& step) {
-  int j = 0;
-  for (; j + 4 <= f; j += 4) step(j, 0), step(j + 1, 1), step(j + 2, 2), step(j + 3, 3);
-  if (j < f) step(j++, 0);
-  if (j < f) step(j++, 1);
-  if (j < f) step(j++, 2);
-}
-inline double add_four(const double* c) { return (c[0] + c[1]) + (c[2] + c[3]); }
-
 CodedQuery code_query(const Compact& compact, Metric metric, const float* q, std::int16_t* out) {
   CodedQuery c;
   const int f = compact.f();
