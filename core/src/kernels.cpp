@@ -137,13 +137,17 @@ template <> __attribute__((target("avx"))) inline __m256 avx_term<L1>(__m256 a, 
   return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(a, b));
 }
 
-// fold(), in registers: lanes 0-7, 8-15, 16-23, 24-31 in a0..a3, halved and added pairwise,
-// the same adds in the same order (a fold through memory waits on the stores just made).
-__attribute__((target("avx"))) inline float avx_fold(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
-  const __m256 s8 = _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3));
+// fold()'s last three steps in registers, from its 8 sums after width 8: + 4, + 2, + 1.
+__attribute__((target("avx"))) inline float fold_eight(__m256 s8) {
   const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
   const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
   return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
+}
+
+// fold(), in registers: lanes 0-7, 8-15, 16-23, 24-31 in a0..a3, halved and added pairwise,
+// the same adds in the same order (a fold through memory waits on the stores just made).
+__attribute__((target("avx"))) inline float avx_fold(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+  return fold_eight(_mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3)));
 }
 
 // kBounded: every 128 elements, fold the partial sums in the final fold's order and stop once
@@ -204,10 +208,7 @@ __attribute__((target("avx512f"))) inline float avx512_fold(__m512 a0, __m512 a1
   // warns of an uninitialised value.
   const __m256 lo = _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xf, _mm512_castps_pd(s16), 0));
   const __m256 hi = _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xf, _mm512_castps_pd(s16), 1));
-  const __m256 s8 = _mm256_add_ps(lo, hi);
-  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
+  return fold_eight(_mm256_add_ps(lo, hi));
 }
 
 // finish() and fold() in registers: the last f - i (< 16) elements added into their lanes
