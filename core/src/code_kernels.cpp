@@ -3,6 +3,7 @@
 //
 // Sums are taken in chunks of kChunk elements in 32-bit lanes, then added up in 64 bits: with
 // query steps in the ranges compact.h states, no chunk can overflow a 32-bit lane.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -90,6 +91,21 @@ double error_reference(const float* x, double factor, const float* offsets, doub
     acc[j % 8] += l1 ? std::fabs(d) : d * d;
   }
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+double query_steps_reference(const float* x, double factor, const float* offsets, double inverse, double step, int low,
+                             int high, bool l1, std::int16_t* out, double* error, int f) {
+  double squares = 0, acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int j = 0; j < f; ++j) {
+    const double u = x[j] * factor;
+    const double k = std::max<double>(low, std::min<double>(high, std::floor((u - offsets[j]) * inverse + 0.5)));
+    out[j] = static_cast<std::int16_t>(k);
+    squares += k * k;
+    const double d = u - (static_cast<double>(offsets[j]) + step * k);
+    acc[j % 8] += l1 ? std::fabs(d) : d * d;
+  }
+  *error = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  return squares;
 }
 
 #ifdef GROVE_X86
@@ -188,6 +204,41 @@ __attribute__((target("avx2"))) double error_avx2(const float* x, double factor,
   _mm256_store_pd(lanes + 4, acc[1]);
   const double total = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
   return total + error_reference(x + j, factor, offsets + j, step, code + j, f - j, l1);
+}
+
+// AVX2: 8 steps a loop (lanes j % 8, error()'s chains), rounded with floor (AVX's roundpd).
+// The clamp comes before the floor, which gives the same whole number for whole bounds.
+__attribute__((target("avx2"))) double query_steps_avx2(const float* x, double factor, const float* offsets, double inverse,
+                                                        double step, int low, int high, bool l1, std::int16_t* out,
+                                                        double* error, int f) {
+  const __m256d k = _mm256_set1_pd(factor), inv = _mm256_set1_pd(inverse), s = _mm256_set1_pd(step),
+                half = _mm256_set1_pd(0.5), lo = _mm256_set1_pd(low), hi = _mm256_set1_pd(high),
+                sign = _mm256_set1_pd(-0.0);
+  __m256d acc[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()}, sq = _mm256_setzero_pd();
+  int j = 0;
+  for (; j + 8 <= f; j += 8)
+    for (int h = 0; h < 2; ++h) {
+      const int at = j + 4 * h;
+      const __m256d u = _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + at)), k);
+      const __m256d o = _mm256_cvtps_pd(_mm_loadu_ps(offsets + at));
+      __m256d y = _mm256_add_pd(_mm256_mul_pd(_mm256_sub_pd(u, o), inv), half);
+      y = _mm256_floor_pd(_mm256_min_pd(_mm256_max_pd(y, lo), hi));
+      const __m128i whole = _mm256_cvtpd_epi32(y);
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(out + at), _mm_packs_epi32(whole, whole));
+      sq = _mm256_add_pd(sq, _mm256_mul_pd(y, y));
+      const __m256d d = _mm256_sub_pd(u, _mm256_add_pd(o, _mm256_mul_pd(s, y)));
+      acc[h] = _mm256_add_pd(acc[h], l1 ? _mm256_andnot_pd(sign, d) : _mm256_mul_pd(d, d));
+    }
+  alignas(32) double lanes[12];
+  _mm256_store_pd(lanes, acc[0]);
+  _mm256_store_pd(lanes + 4, acc[1]);
+  _mm256_store_pd(lanes + 8, sq);
+  double rest = 0;
+  const double squares = (lanes[8] + lanes[9]) + (lanes[10] + lanes[11]) +
+                         query_steps_reference(x + j, factor, offsets + j, inverse, step, low, high, l1, out + j, &rest, f - j);
+  // The tail's chains are j % 8 as well (j is a multiple of 8 here).
+  *error = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7])) + rest;
+  return squares;
 }
 
 // SSE2: 16 codes widened by interleaving with zero bytes.
@@ -493,17 +544,17 @@ void simd128_dot_many(const std::int16_t* const* q, int count, const std::uint8_
 
 #endif
 
-const CodeKernels kReference = {reference<L2>, reference<L1>, reference<Dot>, dot_rows_each<reference<Dot>>, dot_many_each<reference<Dot>>, decode_reference, norm2_reference, extend_reference, quantize_reference, error_reference, "reference"};
+const CodeKernels kReference = {reference<L2>, reference<L1>, reference<Dot>, dot_rows_each<reference<Dot>>, dot_many_each<reference<Dot>>, decode_reference, norm2_reference, extend_reference, quantize_reference, error_reference, query_steps_reference, "reference"};
 #ifdef GROVE_X86
-const CodeKernels kSse2 = {sse2<L2>, sse2<L1>, sse2<Dot>, dot_rows_each<sse2<Dot>>, dot_many_each<sse2<Dot>>, decode_reference, norm2_reference, extend_sse2, quantize_sse2, error_reference, "sse2"};
-const CodeKernels kAvx2 = {avx2<L2>, avx2<L1>, avx2<Dot>, avx2_dot_rows, dot_many_each<avx2<Dot>>, decode_avx2, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, "avx2"};
+const CodeKernels kSse2 = {sse2<L2>, sse2<L1>, sse2<Dot>, dot_rows_each<sse2<Dot>>, dot_many_each<sse2<Dot>>, decode_reference, norm2_reference, extend_sse2, quantize_sse2, error_reference, query_steps_reference, "sse2"};
+const CodeKernels kAvx2 = {avx2<L2>, avx2<L1>, avx2<Dot>, avx2_dot_rows, dot_many_each<avx2<Dot>>, decode_avx2, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, query_steps_avx2, "avx2"};
 const CodeKernels kAvx512 = {avx512bw<avx512bw_l2, L2>, avx512bw<avx512bw_l1, L1>, avx512bw<avx512bw_dot, Dot>,
-                             avx512bw_rows, avx512bw_many, decode_avx512, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, "avx512bw"};
+                             avx512bw_rows, avx512bw_many, decode_avx512, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, query_steps_avx2, "avx512bw"};
 const CodeKernels kVnni = {avx512vnni<avx512vnni_l2, L2>, avx512vnni<avx512vnni_l1, L1>, avx512vnni<avx512vnni_dot, Dot>,
-                           avx512vnni_rows, avx512vnni_many, decode_avx512, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, "avx512vnni"};
+                           avx512vnni_rows, avx512vnni_many, decode_avx512, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, query_steps_avx2, "avx512vnni"};
 #endif
 #if defined(__wasm_simd128__)
-const CodeKernels kSimd128 = {simd128<L2>, simd128<L1>, simd128<Dot>, simd128_dot_rows, simd128_dot_many, decode_reference, norm2_reference, extend_reference, quantize_reference, error_reference, "simd128"};
+const CodeKernels kSimd128 = {simd128<L2>, simd128<L1>, simd128<Dot>, simd128_dot_rows, simd128_dot_many, decode_reference, norm2_reference, extend_reference, quantize_reference, error_reference, query_steps_reference, "simd128"};
 #endif
 
 #ifdef GROVE_X86

@@ -51,6 +51,12 @@ struct CodeKernels {
   // ...and, in double, the sum over j of |d| (l1) or d^2 with d = x[j] * factor - (offsets[j]
   // + step * code[j]): the codes' error, within a relative 1e-12 in every variant.
   double (*error)(const float* x, double factor, const float* offsets, double step, const std::uint8_t* code, int f, bool l1);
+  // A search's query on the grid, in double: out[j] = k, the whole number nearest
+  // (x[j] * factor - offsets[j]) * inverse (halves up) within [low, high] (the same in every
+  // variant); returns the sum of k^2 (whole numbers: exact) and sets *error as error() would
+  // for these steps, d = x[j] * factor - (offsets[j] + step * k).
+  double (*query_steps)(const float* x, double factor, const float* offsets, double inverse, double step, int low,
+                        int high, bool l1, std::int16_t* out, double* error, int f);
   const char* name;
 };
 constexpr int kQueryLow = -1024, kQueryHigh = 1279, kQueryDot = 2047;

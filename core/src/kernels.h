@@ -14,21 +14,6 @@
 namespace grove {
 namespace detail {
 
-// Double-precision sums over a vector in four chains (query coding, input checks): calls
-// step(j, j % 4) for j = 0 .. f-1, the second argument a constant once inlined, so sums kept
-// in an array indexed by it stay in registers (a loop indexing them by j % 4 kept them in
-// memory), and one long chain of dependent adds becomes four; add_four joins them, always in
-// the same order.
-template <class Step>
-inline void each_in_four_chains(int f, Step& step) {
-  int j = 0;
-  for (; j + 4 <= f; j += 4) step(j, 0), step(j + 1, 1), step(j + 2, 2), step(j + 3, 3);
-  if (j < f) step(j++, 0);
-  if (j < f) step(j++, 1);
-  if (j < f) step(j++, 2);
-}
-inline double add_four(const double* c) { return (c[0] + c[1]) + (c[2] + c[3]); }
-
 struct Kernels {
   float (*dot)(const float* x, const float* y, int f);
   float (*squared_l2)(const float* x, const float* y, int f);

@@ -196,22 +196,15 @@ CodedQuery code_query(const Compact& compact, Metric metric, const float* q, std
   c.gamma = (f + 64) * std::ldexp(1.0, -23);
   c.tiny = (2.0 * f + 4) * std::ldexp(1.0, -150);
   std::fill(out, out + compact.stride(), std::int16_t(0));
-  // Sums over the query in four chains (j % 4), added pairwise at the end: one chain of
-  // dependent double adds cost more than the rest of a 784-d query's coding (perf). The
-  // order is fixed, so a query always gets the same code.
-  double norms[4] = {0, 0, 0, 0}, largest = 0;
-  auto measure = [&](int j, int chain) {
-    const double x = q[j];
-    norms[chain] += x * x;
-    largest = std::max(largest, std::fabs(x));
-  };
-  each_in_four_chains(f, measure);
-  double norm = add_four(norms);
+  const CodeKernels& kernels = code_kernels();
+  double norm = kernels.norm2(q, f);
   // Outside the range index.cpp's check_length allows (a loaded file's values), the float
   // distances can overflow or underflow where these bounds would not: rank exactly.
   if (!(norm <= std::ldexp(1.0, 63)) || (metric == Metric::Angular && norm < std::ldexp(1.0, -63))) return c;
   norm = std::sqrt(norm);
   if (metric == Metric::Dot) {
+    double largest = 0;
+    for (int j = 0; j < f; ++j) largest = std::max(largest, std::fabs(static_cast<double>(q[j])));
     if (!(largest > 0)) return c;  // every inner product is 0: nothing to prune
     c.kind = CodeKind::Dot;
     c.norm = norm;
@@ -234,24 +227,14 @@ CodedQuery code_query(const Compact& compact, Metric metric, const float* q, std
   // L2 sums come from dot products, so the query can sit on a finer grid than the items
   // (L1's |q - c| needs the same one): a quarter of the step, a quarter of its error.
   c.fine = c.kind == CodeKind::L2 ? kQueryFine : 1;
-  const double step = scale / c.fine, low = kQueryLow * c.fine, high = kQueryHigh * c.fine;
-  double error = 0;
-  // Any whole step is a valid code (the error below is the query's own), so the nearest is
-  // found with a multiply and a floor: no division or nearbyint call per value.
-  const double inverse = 1 / step, unit_factor = unit ? 1 / norm : 1;
+  const double step = scale / c.fine;
   const bool l1 = c.kind == CodeKind::L1;
-  double squares[4] = {0, 0, 0, 0}, errors[4] = {0, 0, 0, 0};  // four chains, as above
-  auto code = [&](int j, int chain) {
-    const double u = q[j] * unit_factor;
-    const double k = std::max<double>(low, std::min<double>(high, std::floor((u - offsets[j]) * inverse + 0.5)));
-    out[j] = static_cast<std::int16_t>(k);
-    squares[chain] += k * k;
-    const double d = u - (static_cast<double>(offsets[j]) + step * k);
-    errors[chain] += l1 ? std::fabs(d) : d * d;
-  };
-  each_in_four_chains(f, code);
-  c.squares = add_four(squares);  // whole numbers, far below 2^53: exact in any order
-  error = add_four(errors);
+  // Any whole step is a valid code (the error is the query's own), so the nearest is found
+  // with a multiply and a floor: no division per value (a 784-d query's coding in one
+  // double chain had cost a tenth of a fast search: perf).
+  double error = 0;
+  c.squares = kernels.query_steps(q, unit ? 1 / norm : 1, offsets, 1 / step, step, kQueryLow * static_cast<int>(c.fine),
+                                  kQueryHigh * static_cast<int>(c.fine), l1, out, &error, f);
   c.error = (l1 ? error : std::sqrt(error)) * (1 + 1e-9);
   c.usable = true;
   return c;

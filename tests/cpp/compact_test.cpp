@@ -316,6 +316,49 @@ TEST(CompactKernels, EncodingIsTheSameInEveryVariant) {
   }
 }
 
+// A query's steps on the grid: every variant gives the steps a plain loop in double does
+// (ties between steps round up, the ends clamp), and its error within 1e-12.
+TEST(CompactKernels, QueryStepsAreTheSameInEveryVariant) {
+  const grove::detail::CodeKernels* variants[8];
+  const int count = grove::detail::code_kernel_variants(variants, 8);
+  const int low = grove::detail::kQueryLow * grove::detail::kQueryFine, high = grove::detail::kQueryHigh * grove::detail::kQueryFine;
+  for (int f : {1, 7, 8, 9, 16, 33, 100, 784}) {
+    auto x = grove_test::random_vectors(1, f, static_cast<unsigned>(f) + 11)[0];
+    std::vector<float> offsets(static_cast<std::size_t>(f), -0.25f);
+    x[0] = 1e9f;                                // past the top: clamps to high
+    if (f > 1) x[1] = -1e9f;                    // past the bottom: low
+    if (f > 2) x[2] = -0.25f + 2.5f / 1024;     // exactly half a step over a whole step: rounds up
+    const double inverse = 1024, step = 1 / inverse, factor = 1;
+    std::vector<std::int16_t> expected(static_cast<std::size_t>(f));
+    double squares = 0, expected_error[2] = {0, 0};
+    for (int j = 0; j < f; ++j) {
+      const double u = x[static_cast<std::size_t>(j)] * factor;
+      const double k = std::max<double>(low, std::min<double>(high, std::floor((u - offsets[static_cast<std::size_t>(j)]) * inverse + 0.5)));
+      expected[static_cast<std::size_t>(j)] = static_cast<std::int16_t>(k);
+      squares += k * k;
+      const double d = u - (static_cast<double>(offsets[static_cast<std::size_t>(j)]) + step * k);
+      expected_error[0] += d * d;
+      expected_error[1] += std::fabs(d);
+    }
+    EXPECT_EQ(expected[0], high);
+    if (f > 1) {
+      EXPECT_EQ(expected[1], low);
+    }
+    if (f > 2) {
+      EXPECT_EQ(expected[2], 3);
+    }
+    for (int k = 0; k < count; ++k)
+      for (bool l1 : {false, true}) {
+        SCOPED_TRACE(std::string(variants[k]->name) + " f=" + std::to_string(f) + (l1 ? " l1" : " l2"));
+        std::vector<std::int16_t> out(static_cast<std::size_t>(f), 7);
+        double error = -1;
+        EXPECT_EQ(variants[k]->query_steps(x.data(), factor, offsets.data(), inverse, step, low, high, l1, out.data(), &error, f), squares);
+        EXPECT_EQ(out, expected);
+        EXPECT_NEAR(error, expected_error[l1], 1e-12 * expected_error[l1]);
+      }
+  }
+}
+
 class CompanionTest : public ::testing::Test {
  protected:
   void SetUp() override {
