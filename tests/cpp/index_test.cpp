@@ -165,6 +165,7 @@ TEST_P(MetricTest, SaveLoadAndSerializeGiveSameResults) {
     built.set_graph_search(true);
     for (auto* index : {&loaded, &copied, &viewed, &saved}) {
       const bool trees = index == &copied || index == &viewed;
+      SCOPED_TRACE(index == &loaded ? "loaded" : index == &copied ? "copied" : index == &viewed ? "viewed" : "saved");
       got.clear();
       got_d.clear();
       index->get_nns_by_vector(q, 10, -1, &got, &got_d);
