@@ -498,12 +498,14 @@ inline std::int64_t walk_width(int n, std::int64_t search_k) {
   return std::max<std::int64_t>(std::max<std::int64_t>(n, kLeastWidth), search_k / kScoredPerPlace);
 }
 
-// The walk's seeds: the tree search's first candidates (from the leaves nearest the query
-// over all trees), as many as the places the walk keeps, and at least kLeastSeeds: then a
-// leaf of narrow vectors (f + 2 items at most) is taken whole, with the query's own item
-// and its twins in it. More were measured not to help: a good graph finds its way from a
-// few (on Fashion-MNIST, 32 or 10 of a 786-item leaf give the same recall and speed).
-constexpr std::int64_t kLeastSeeds = 32;
+// The walk's seeds (home_leaves below): as many as the places the walk keeps, and at least
+// kLeastSeeds. A good graph finds its way from a few: on Fashion-MNIST 16 gave the recall of
+// 32 and 64 (0.912 at search_k 100), 3-5% faster than 32.
+constexpr std::int64_t kLeastSeeds = 16;
+// A leaf this small is taken whole (narrow vectors: f + 2 items at most), with the query's
+// own item and its twins in it; of a larger one (Fashion-MNIST's hold up to 786 items), only
+// what the budget asks for: scoring the rest made a leaf the least any query cost.
+constexpr std::int32_t kWholeLeaf = 32;
 inline std::int64_t seed_budget(int n, std::int64_t search_k) { return std::max(kLeastSeeds, walk_width(n, search_k)); }
 
 // A lower bound on an item's priority from its code's sum (lower_bound, the kind chosen at
@@ -806,9 +808,10 @@ inline int home_child(float margin) { return margin > 0 ? 1 : 0; }
 inline int home_child(bool margin) { return margin ? 1 : 0; }
 
 // The walk's seeds: the leaf each tree puts the query in, tree after tree, until `budget`
-// are collected. One descent of a tree is its depth in margins, where the tree search's
-// best-first order over all trees measured some 50 splits (784-d: 3 KB each) on
-// Fashion-MNIST before its first leaf, as much memory as the walk read.
+// are collected (leaves past kWholeLeaf items cut at the budget). One descent of a tree is
+// its depth in margins, where the tree search's best-first order over all trees measured
+// some 50 splits (784-d: 3 KB each) on Fashion-MNIST before its first leaf, as much memory
+// as the walk read.
 template <class P, class Value>
 void home_leaves(const Forest& forest, const Value* qvec, std::int64_t budget, std::vector<std::int32_t>& candidates) {
   const int words = forest.layout.f;
@@ -834,7 +837,9 @@ void home_leaves(const Forest& forest, const Value* qvec, std::int64_t budget, s
       }
       if (count <= max_bucket) {
         const std::int32_t* ids = field<std::int32_t>(node, P::kChildren);
-        if (count > 0) candidates.insert(candidates.end(), ids, ids + count);
+        const std::int64_t room = budget - static_cast<std::int64_t>(candidates.size());
+        const std::int64_t take = count <= kWholeLeaf ? count : std::min<std::int64_t>(count, room);
+        if (take > 0) candidates.insert(candidates.end(), ids, ids + take);
         break;
       }
       const std::int32_t child = field<std::int32_t>(node, P::kChildren)[home_child(P::margin(node, qvec, words))];
@@ -873,9 +878,6 @@ void search_with(const Forest& forest, const Compact* compact, bool graph, const
     if (graph && compact && compact->graph_degree() > 0 && search_k < forest.n_items) {
       const std::int64_t seeds = seed_budget(n, search_k);
       home_leaves<P>(forest, qvec, seeds, candidates);
-      // The search takes leaves whole (Fashion-MNIST's hold up to 786 items): the walk needs
-      // only the first few, and scoring the rest made a leaf the least any query cost.
-      if (static_cast<std::int64_t>(candidates.size()) > seeds) candidates.resize(static_cast<std::size_t>(seeds));
       if (walk_graph(forest, *compact, qnode.data(), n, search_k, candidates, visited, coded)) {
         if (forest.trees_name_removed)
           visited.erase(std::remove_if(visited.begin(), visited.end(),
