@@ -241,9 +241,9 @@ class DecodedItems {
   const bool dot = forest_.layout.metric == Metric::Dot;
 };
 
-// Grows several trees at once, a level at a time (Grove's fast order, with codes): one pass
-// over the items per level measures every item against the split of its node in each tree,
-// so each code row is read once per level for the whole batch instead of once per tree.
+// Grows several trees at once, a level at a time (Grove's fast order, with codes): each level
+// measures every splitting node's items on their codes (a quarter of the bytes of their
+// float vectors), the threads sharing all the level's nodes of all the batch's trees.
 // Each tree draws from its own random stream (seeded from the seed and the tree's number),
 // so a tree does not depend on the batch it grew in, nor on the number of threads.
 // Splits follow TreeBuilder's rule: three planes at most, then random sides for duplicates.
@@ -261,10 +261,8 @@ class LevelBuilder {
     pending_.clear();
     rngs_.clear();
     const std::size_t n = static_cast<std::size_t>(forest_.n_items);
-    slot_.assign(static_cast<std::size_t>(count) * n, -1);
     margins_.assign(static_cast<std::size_t>(count) * n, 0.0f);
     uncertain_.assign(static_cast<std::size_t>(count) * n, 0);
-    count_ = count;
     std::vector<int> frontier;
     for (int t = 0; t < count; ++t) {
       rngs_.emplace_back(tree_seed(first + t));
@@ -322,7 +320,6 @@ class LevelBuilder {
       if (is_leaf(p)) continue;
       p.split.assign(s_, 0);
       new_plane(p);
-      for (std::int32_t id : p.ids) slot_[static_cast<std::size_t>(p.tree) * static_cast<std::size_t>(forest_.n_items) + static_cast<std::size_t>(id)] = idx;
       splitting.push_back(idx);
     }
     if (splitting.empty()) return {};
@@ -356,18 +353,23 @@ class LevelBuilder {
     return p.exact ? CodedPlane() : CodedPlane(codes_, P::v(p.split.data()));
   }
 
-  // A margin from the coded dot `sum`, or the float margin where the codes cannot be sure of
-  // its sign (then *uncertain is set): so an item is never put on the wrong side of the plane
-  // by its code's error, only, at worst, measured exactly.
-  float margin_from(const CodedPlane& coded, const Pending& p, std::int32_t id, std::int64_t sum, bool* uncertain) const {
-    const std::uint8_t* item = forest_.node(id);
-    const float rest = P::margin_rest(p.split.data(), item);
+  // The margin from the coded dot `sum`, when the codes are sure of its sign: false where
+  // they cannot be (then the float margin is needed), so an item is never put on the wrong
+  // side of the plane by its code's error, only, at worst, measured exactly.
+  bool sure_margin(const CodedPlane& coded, const Pending& p, std::int32_t id, std::int64_t sum, float* out) const {
+    const float rest = P::margin_rest(p.split.data(), forest_.node(id));
     const float coded_margin = coded.from_sum(sum) + rest;
     const double slack = coded.slack(codes_.error(id), decoded_norm_[static_cast<std::size_t>(id)], l1_,
                                      std::fabs(coded_margin) + std::fabs(rest));
-    if (std::fabs(static_cast<double>(coded_margin)) > slack) return coded_margin;
+    *out = coded_margin;
+    return std::fabs(static_cast<double>(coded_margin)) > slack;
+  }
+  // sure_margin, or the float margin (then *uncertain is set).
+  float margin_from(const CodedPlane& coded, const Pending& p, std::int32_t id, std::int64_t sum, bool* uncertain) const {
+    float m;
+    if (sure_margin(coded, p, id, sum, &m)) return m;
     *uncertain = true;
-    return P::build_margin(p.split.data(), item, words_);
+    return P::build_margin(p.split.data(), forest_.node(id), words_);
   }
 
   float margin(int idx, std::int32_t id, bool* uncertain) {
@@ -394,58 +396,76 @@ class LevelBuilder {
     else run(0, ids_.size());
   }
 
-  // One pass over the items, in id order: each item's code is read once for all trees.
+  // Every splitting node's margins, a node at a time: its plane (steps and constants) stays
+  // in cache while its items' code rows stream past, kRowsMax at a time, each fetched ahead
+  // (its row number and record, then its row). In item order, one pass over the rows served
+  // every tree, but each item then met the planes of ten scattered nodes (perf: most of the
+  // time went to reaching them). Threads share the level's items, node by node.
   void measure_level(const std::vector<int>& splitting) {
     plane_of_.clear();
     plane_of_.resize(pending_.size());
     for (int idx : splitting) plane_of_[static_cast<std::size_t>(idx)] = plane_for(pending_[static_cast<std::size_t>(idx)]);
-    const std::size_t n = static_cast<std::size_t>(forest_.n_items);
-    const CodeKernels& kernels = code_kernels();
+    std::vector<std::size_t> starts(splitting.size() + 1, 0);  // each node's first position
+    for (std::size_t k = 0; k < splitting.size(); ++k)
+      starts[k + 1] = starts[k] + pending_[static_cast<std::size_t>(splitting[k])].ids.size();
     auto run = [&](std::size_t begin, std::size_t end) {
-      const std::int16_t* steps[kManyMax];
-      std::size_t where[kManyMax];
-      int plane_of[kManyMax];
-      std::int64_t sums[kManyMax];
-      for (std::size_t i = begin; i < end; ++i) {
-        if (i + kPrefetchAhead < end) prefetch(codes_.code(ids_[i + kPrefetchAhead]), static_cast<std::size_t>(codes_.stride()));
-        const std::int32_t id = ids_[i];
-        const std::uint8_t* code = codes_.code(id);
-        const bool coded = codes_.error(id) < std::numeric_limits<float>::infinity();
-        // The item's row against the planes of every tree it is splitting in, a block at a time.
-        int count = 0;
-        auto flush = [&] {
-          kernels.dot_many(steps, count, code, codes_.stride(), sums);
-          for (int k = 0; k < count; ++k) {
-            const Pending& p = pending_[static_cast<std::size_t>(plane_of[k])];
-            bool uncertain = false;
-            margins_[where[k]] = margin_from(plane_of_[static_cast<std::size_t>(plane_of[k])], p, id, sums[k], &uncertain);
-            uncertain_[where[k]] = uncertain;
-          }
-          count = 0;
-        };
-        for (int t = 0; t < count_; ++t) {
-          const std::size_t at = static_cast<std::size_t>(t) * n + static_cast<std::size_t>(id);
-          const int idx = slot_[at];
-          if (idx < 0) continue;
-          const CodedPlane& plane = plane_of_[static_cast<std::size_t>(idx)];
-          if (!coded || !plane.usable()) {
-            bool uncertain = false;
-            margins_[at] = margin(idx, id, &uncertain);
-            // No plane on the grid (the decoded samples were all alike): the codes cannot
-            // tell these items apart at all.
-            uncertain_[at] = !plane.usable();
-            continue;
-          }
-          steps[count] = plane.steps();
-          where[count] = at;
-          plane_of[count] = idx;
-          if (++count == kManyMax) flush();
-        }
-        if (count) flush();
-      }
+      std::size_t k = static_cast<std::size_t>(std::upper_bound(starts.begin(), starts.end(), begin) - starts.begin()) - 1;
+      for (; k < splitting.size() && starts[k] < end; ++k)
+        measure_node(splitting[k], std::max(begin, starts[k]) - starts[k], std::min(end, starts[k + 1]) - starts[k]);
     };
-    if (parallel_ && parallel_->workers() > 1) parallel_->run(ids_.size(), run);
-    else run(0, ids_.size());
+    if (parallel_ && parallel_->workers() > 1) parallel_->run(starts.back(), run);
+    else run(0, starts.back());
+  }
+
+  // Margins of items [from, to) of node idx, against its plane.
+  void measure_node(int idx, std::size_t from, std::size_t to) {
+    const Pending& p = pending_[static_cast<std::size_t>(idx)];
+    const CodedPlane& plane = plane_of_[static_cast<std::size_t>(idx)];
+    const std::size_t base = static_cast<std::size_t>(p.tree) * static_cast<std::size_t>(forest_.n_items);
+    const CodeKernels& kernels = code_kernels();
+    const std::int32_t* ids = p.ids.data();
+    std::int32_t batch[kRowsMax];
+    const std::uint8_t* rows[kRowsMax];
+    int count = 0;
+    // Items the codes cannot place: measured on floats after the rest, each float row fetched
+    // ahead (met one by one, scattered, these reads had been a sixth of a GloVe build).
+    thread_local std::vector<std::int32_t> unsure;
+    unsure.clear();
+    auto flush = [&] {
+      std::int64_t sums[kRowsMax];
+      kernels.dot_rows(plane.steps(), rows, count, codes_.stride(), sums);
+      for (int k = 0; k < count; ++k) {
+        const std::size_t at = base + static_cast<std::size_t>(batch[k]);
+        const bool sure = sure_margin(plane, p, batch[k], sums[k], &margins_[at]);
+        uncertain_[at] = !sure;
+        if (!sure) unsure.push_back(batch[k]);
+      }
+      count = 0;
+    };
+    constexpr std::size_t kAhead = kPrefetchAhead;
+    for (std::size_t i = from; i < to; ++i) {
+      if (i + 2 * kAhead < to) codes_.prefetch_item(ids[i + 2 * kAhead]);
+      if (i + kAhead < to) prefetch(codes_.code(ids[i + kAhead]), static_cast<std::size_t>(codes_.stride()));
+      const std::int32_t id = ids[i];
+      if (!plane.usable() || !plane.has_code(id)) {
+        bool uncertain = false;
+        margins_[base + static_cast<std::size_t>(id)] = margin(idx, id, &uncertain);
+        // No plane on the grid (the decoded samples were all alike): the codes cannot
+        // tell these items apart at all.
+        uncertain_[base + static_cast<std::size_t>(id)] = !plane.usable();
+        continue;
+      }
+      batch[count] = id;
+      rows[count] = codes_.code(id);
+      if (++count == kRowsMax) flush();
+    }
+    if (count) flush();
+    const std::size_t row_bytes = forest_.layout.vector + sizeof(float) * static_cast<std::size_t>(words_);
+    for (std::size_t i = 0; i < std::min(kAhead, unsure.size()); ++i) prefetch(forest_.node(unsure[i]), row_bytes);
+    for (std::size_t i = 0; i < unsure.size(); ++i) {
+      if (i + kAhead < unsure.size()) prefetch(forest_.node(unsure[i + kAhead]), row_bytes);
+      margins_[base + static_cast<std::size_t>(unsure[i])] = P::build_margin(p.split.data(), forest_.node(unsure[i]), words_);
+    }
   }
 
   // Sides from the level's margins (coin flips for exact zeros, in item order); a plane that
@@ -491,7 +511,6 @@ class LevelBuilder {
       P::zero_plane(p.split.data(), words_);
       for (std::int32_t id : p.ids) sides[rng.flip() ? 1 : 0].push_back(id);
     }
-    for (std::int32_t id : p.ids) slot_[base + static_cast<std::size_t>(id)] = -1;
     const int tree = p.tree;
     const bool exact = p.exact;
     std::vector<std::int32_t>().swap(p.ids);  // the sides hold them now
@@ -547,11 +566,9 @@ class LevelBuilder {
   std::uint64_t seed_;
   int words_;
   std::size_t s_, k_;
-  int count_ = 0;
   std::vector<Pending> pending_;
   std::vector<int> roots_;
   std::vector<Kiss64> rngs_;
-  std::vector<int> slot_;        // per tree and item: the pending node splitting it this level
   std::vector<float> margins_;   // per tree and item: its margin this level
   std::vector<std::uint8_t> uncertain_;  // per tree and item: its margin needed the floats
   std::vector<float> decoded_norm_;      // per item: its decoded code's length
@@ -606,12 +623,12 @@ bool enough_trees(const Forest& forest, const BuildOptions& options, int t) {
 }
 
 // Trees grown in batches a level at a time (LevelBuilder). A batch's per-item bookkeeping is
-// 8 bytes per item and tree, kept under 256 MiB; with n_trees = -1, trees are written one by
+// 5 bytes per item and tree (a margin and a flag), kept under 256 MiB; with n_trees = -1, trees are written one by
 // one until Annoy's rule stops, so extra trees of the last batch are dropped unwritten.
 template <class P>
 void build_levels(Forest& forest, const BuildOptions& options, const std::vector<std::int32_t>& ids) {
   LevelBuilder<P> builder(forest, options, ids);
-  const std::int64_t per_tree = 8 * static_cast<std::int64_t>(std::max<std::int32_t>(forest.n_items, 1));
+  const std::int64_t per_tree = 5 * static_cast<std::int64_t>(std::max<std::int32_t>(forest.n_items, 1));
   const int most = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(64, (std::int64_t(256) << 20) / per_tree)));
   int t = 0;
   while (!enough_trees(forest, options, t)) {
