@@ -51,11 +51,6 @@ void dot_rows_each(const std::int16_t* q, const std::uint8_t* const* c, int coun
   for (int k = 0; k < count; ++k) out[k] = One(q, c[k], n);
 }
 
-template <std::int64_t (*One)(const std::int16_t*, const std::uint8_t*, int)>
-void dot_many_each(const std::int16_t* const* q, int count, const std::uint8_t* c, int n, std::int64_t* out) {
-  for (int k = 0; k < count; ++k) out[k] = One(q[k], c, n);
-}
-
 void decode_reference(const std::uint8_t* code, const float* offsets, float scale, float* out, int f) {
   for (int j = 0; j < f; ++j) out[j] = offsets[j] + scale * static_cast<float>(code[j]);
 }
@@ -394,33 +389,6 @@ __attribute__((target("avx512f"))) inline std::int64_t sum_lanes(__m512i v) {
     return total;                                                                                \
   }
 
-// Several query rows against one code row: each 32 codes are widened once for all of them.
-#define GROVE_AVX512_MANY(TARGET, NAME, FUSED)                                                                \
-  __attribute__((target(TARGET))) void NAME(const std::int16_t* const* q, int count, const std::uint8_t* c, int n, \
-                                            std::int64_t* out) {                                            \
-    for (int k = 0; k < count; ++k) out[k] = 0;                                                              \
-    for (int i = 0; i < n; i += kChunk) {                                                                    \
-      const int end = i + kChunk < n ? i + kChunk : n;                                                       \
-      __m512i acc[kManyMax];                                                                                 \
-      for (int k = 0; k < count; ++k) acc[k] = _mm512_setzero_si512();                                       \
-      int j = i;                                                                                             \
-      for (; j + 32 <= end; j += 32) {                                                                       \
-        const __m512i codes = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + j))); \
-        for (int k = 0; k < count; ++k) acc[k] = FUSED(acc[k], _mm512_loadu_si512(q[k] + j), codes);        \
-      }                                                                                                      \
-      if (j + 16 <= end) {                                                                                   \
-        const __m512i codes =                                                                                \
-            _mm512_cvtepu8_epi16(_mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c + j)))); \
-        for (int k = 0; k < count; ++k) acc[k] = FUSED(acc[k], _mm512_maskz_loadu_epi16(0xffff, q[k] + j), codes); \
-        j += 16;                                                                                             \
-      }                                                                                                      \
-      for (int k = 0; k < count; ++k) {                                                                      \
-        out[k] += sum_lanes(acc[k]);                                                                         \
-        for (int r = j; r < end; ++r) out[k] += Dot::term(q[k][r], c[r]);                                    \
-      }                                                                                                      \
-    }                                                                                                        \
-  }
-
 // One query row against several code rows: each 32 query steps are loaded once for all.
 #define GROVE_AVX512_ROWS(TARGET, NAME, FUSED)                                                                \
   __attribute__((target(TARGET))) void NAME(const std::int16_t* q, const std::uint8_t* const* c, int count, int n, \
@@ -453,11 +421,8 @@ __attribute__((target("avx512f"))) inline std::int64_t sum_lanes(__m512i v) {
 #define GROVE_DPWSSD(acc, a, b) _mm512_dpwssd_epi32(acc, a, b)
 GROVE_AVX512_STEPS("avx512f,avx512bw", avx512bw, GROVE_MADD_ADD)
 GROVE_AVX512_STEPS("avx512f,avx512bw,avx512vnni", avx512vnni, GROVE_DPWSSD)
-GROVE_AVX512_MANY("avx512f,avx512bw", avx512bw_many, GROVE_MADD_ADD)
-GROVE_AVX512_MANY("avx512f,avx512bw,avx512vnni", avx512vnni_many, GROVE_DPWSSD)
 GROVE_AVX512_ROWS("avx512f,avx512bw", avx512bw_rows, GROVE_MADD_ADD)
 GROVE_AVX512_ROWS("avx512f,avx512bw,avx512vnni", avx512vnni_rows, GROVE_DPWSSD)
-#undef GROVE_AVX512_MANY
 #undef GROVE_AVX512_ROWS
 #undef GROVE_MADD_ADD
 #undef GROVE_DPWSSD
@@ -527,34 +492,20 @@ void simd128_dot_rows(const std::int16_t* q, const std::uint8_t* const* c, int c
   if (k < count) simd128_rows<1>(q, c + k, n, out + k);
 }
 
-// Several query rows against one code row, each 8 codes widened once.
-void simd128_dot_many(const std::int16_t* const* q, int count, const std::uint8_t* c, int n, std::int64_t* out) {
-  for (int k = 0; k < count; ++k) out[k] = 0;
-  for (int i = 0; i < n; i += kChunk) {
-    const int end = i + kChunk < n ? i + kChunk : n;
-    v128_t acc[kManyMax];
-    for (int k = 0; k < count; ++k) acc[k] = wasm_i32x4_splat(0);
-    for (int j = i; j < end; j += 8) {
-      const v128_t codes = wasm_u16x8_load8x8(c + j);
-      for (int k = 0; k < count; ++k) acc[k] = wasm_i32x4_add(acc[k], wasm_i32x4_dot_i16x8(wasm_v128_load(q[k] + j), codes));
-    }
-    for (int k = 0; k < count; ++k) out[k] += simd128_lanes(acc[k]);
-  }
-}
 
 #endif
 
-const CodeKernels kReference = {reference<L2>, reference<L1>, reference<Dot>, dot_rows_each<reference<Dot>>, dot_many_each<reference<Dot>>, decode_reference, norm2_reference, extend_reference, quantize_reference, error_reference, query_steps_reference, "reference"};
+const CodeKernels kReference = {reference<L2>, reference<L1>, reference<Dot>, dot_rows_each<reference<Dot>>, decode_reference, norm2_reference, extend_reference, quantize_reference, error_reference, query_steps_reference, "reference"};
 #ifdef GROVE_X86
-const CodeKernels kSse2 = {sse2<L2>, sse2<L1>, sse2<Dot>, dot_rows_each<sse2<Dot>>, dot_many_each<sse2<Dot>>, decode_reference, norm2_reference, extend_sse2, quantize_sse2, error_reference, query_steps_reference, "sse2"};
-const CodeKernels kAvx2 = {avx2<L2>, avx2<L1>, avx2<Dot>, avx2_dot_rows, dot_many_each<avx2<Dot>>, decode_avx2, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, query_steps_avx2, "avx2"};
+const CodeKernels kSse2 = {sse2<L2>, sse2<L1>, sse2<Dot>, dot_rows_each<sse2<Dot>>, decode_reference, norm2_reference, extend_sse2, quantize_sse2, error_reference, query_steps_reference, "sse2"};
+const CodeKernels kAvx2 = {avx2<L2>, avx2<L1>, avx2<Dot>, avx2_dot_rows, decode_avx2, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, query_steps_avx2, "avx2"};
 const CodeKernels kAvx512 = {avx512bw<avx512bw_l2, L2>, avx512bw<avx512bw_l1, L1>, avx512bw<avx512bw_dot, Dot>,
-                             avx512bw_rows, avx512bw_many, decode_avx512, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, query_steps_avx2, "avx512bw"};
+                             avx512bw_rows, decode_avx512, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, query_steps_avx2, "avx512bw"};
 const CodeKernels kVnni = {avx512vnni<avx512vnni_l2, L2>, avx512vnni<avx512vnni_l1, L1>, avx512vnni<avx512vnni_dot, Dot>,
-                           avx512vnni_rows, avx512vnni_many, decode_avx512, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, query_steps_avx2, "avx512vnni"};
+                           avx512vnni_rows, decode_avx512, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, query_steps_avx2, "avx512vnni"};
 #endif
 #if defined(__wasm_simd128__)
-const CodeKernels kSimd128 = {simd128<L2>, simd128<L1>, simd128<Dot>, simd128_dot_rows, simd128_dot_many, decode_reference, norm2_reference, extend_reference, quantize_reference, error_reference, query_steps_reference, "simd128"};
+const CodeKernels kSimd128 = {simd128<L2>, simd128<L1>, simd128<Dot>, simd128_dot_rows, decode_reference, norm2_reference, extend_reference, quantize_reference, error_reference, query_steps_reference, "simd128"};
 #endif
 
 #ifdef GROVE_X86

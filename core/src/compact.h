@@ -36,9 +36,6 @@ struct CodeKernels {
   // dot of one query row with `count` (1..kRowsMax) code rows at once: the query is read once
   // for all of them (a search scores its candidates kRowsMax at a time).
   void (*dot_rows)(const std::int16_t* q, const std::uint8_t* const* c, int count, int n, std::int64_t* out);
-  // dot of one code row with `count` (1..kManyMax) query rows at once: the row is read and
-  // widened once (a build measures each item against the splits of several trees).
-  void (*dot_many)(const std::int16_t* const* q, int count, const std::uint8_t* c, int n, std::int64_t* out);
   // out[j] = offsets[j] + scale * code[j] (a code decoded; float, the same bits everywhere).
   void (*decode)(const std::uint8_t* code, const float* offsets, float scale, float* out, int f);
   // sum of x[j]^2 in double (an item's squared norm).
@@ -71,7 +68,7 @@ static_assert(chunk_fits(255LL * kQueryDot) && chunk_fits(255LL * kQueryFine * k
                   chunk_fits(-255LL * kQueryFine * kQueryLow) && chunk_fits(1LL * kQueryHigh * kQueryHigh) &&
                   chunk_fits(1LL * (kQueryLow - 255) * (kQueryLow - 255)),
               "a chunk of code sums would overflow 32 bits");
-constexpr int kManyMax = 16, kRowsMax = 8;
+constexpr int kRowsMax = 8;
 const CodeKernels& code_kernels();       // the best for this CPU
 const CodeKernels& reference_code_kernels();
 int code_kernel_variants(const CodeKernels** out, int max);  // for tests

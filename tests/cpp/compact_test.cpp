@@ -218,18 +218,6 @@ TEST(CompactKernels, EveryVariantGivesTheReferenceSum) {
         EXPECT_EQ(variants[k]->dot(qd.data(), c.data(), n), ref.dot(qd.data(), c.data(), n));
       }
     }
-    // dot_many: each query row's dot, for every count.
-    const int rows = grove::detail::kManyMax;
-    std::vector<std::vector<std::int16_t>> many(rows, qd);
-    for (int r = 0; r < rows; ++r) many[static_cast<std::size_t>(r)][static_cast<std::size_t>(r)] = static_cast<std::int16_t>(r - 3);
-    const std::int16_t* pointers[grove::detail::kManyMax];
-    for (int r = 0; r < rows; ++r) pointers[r] = many[static_cast<std::size_t>(r)].data();
-    for (int k = 0; k < count; ++k)
-      for (int used = 1; used <= rows; ++used) {
-        std::int64_t out[grove::detail::kManyMax];
-        variants[k]->dot_many(pointers, used, c.data(), n, out);
-        for (int r = 0; r < used; ++r) EXPECT_EQ(out[r], ref.dot(pointers[r], c.data(), n)) << variants[k]->name << " n=" << n;
-      }
     // dot_rows: the query against each of up to four code rows.
     std::vector<std::vector<std::uint8_t>> code_rows(grove::detail::kRowsMax, c);
     const std::uint8_t* row_pointers[grove::detail::kRowsMax];
