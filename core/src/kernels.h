@@ -32,6 +32,9 @@ struct Kernels {
   float (*dot_pair)(const float* x, const float* y, const float* z, int f, float* yz);
   // m[i] = m[i] * keep + x[i] * add, each product rounded (two_means' mean update).
   void (*blend)(float* m, float keep, const float* x, float add, int f);
+  // blend, then dot(m, m) of the result: the same bits as the two calls (two_means' centre
+  // update and the new centre's cached norm, one pass where a variant fuses them).
+  float (*blend_norm)(float* m, float keep, const float* x, float add, int f);
   const char* name;
 };
 

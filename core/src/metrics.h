@@ -209,15 +209,15 @@ void create_split(const Items& items, int f, std::size_t s, Kiss64& rng, std::ui
 // Moves a centre towards x (weighted 1/w) as the (c+1)-th point of its cluster. Annoy's
 // order divides twice per element; the fast order multiplies by precomputed factors (no
 // division in the loop), the same bits on every machine.
+inline float mean_keep(int c) { return static_cast<float>(c) / static_cast<float>(c + 1); }
+inline float mean_add(float w, int c) { return 1.0f / (w * static_cast<float>(c + 1)); }
 template <class M>
 inline void mean_step(float* mean, const float* x, float w, int c, int f) {
   if (std::is_same<M, ExactMath>::value) {
     for (int z = 0; z < f; ++z) mean[z] = (mean[z] * c + x[z] / w) / (c + 1);
     return;
   }
-  const float keep = static_cast<float>(c) / static_cast<float>(c + 1);
-  const float add = 1.0f / (w * static_cast<float>(c + 1));
-  fast_kernels().blend(mean, keep, x, add, f);
+  fast_kernels().blend(mean, mean_keep(c), x, mean_add(w, c), f);
 }
 
 template <class M>
@@ -294,11 +294,15 @@ struct Angular {
     normalize<M>(v(c), f);
     init_item(c, f);
   }
-  static void refresh_centre(std::uint8_t* c, int f) { init_item(c, f); }
+  // The fast order's update_mean caches the norm itself (blend_norm: the same bits).
+  static void refresh_centre(std::uint8_t* c, int f) {
+    if (std::is_same<M, ExactMath>::value) init_item(c, f);
+  }
   // |x|: items cached |x|^2 in this build's float order (init_item), so no second pass.
   static float weight(const std::uint8_t* x, int f) { return std::sqrt(cached_norm(x, f)); }
   static void update_mean(std::uint8_t* mean, const std::uint8_t* x, float w, int c, int f) {
-    mean_step<M>(v(mean), v(x), w, c, f);
+    if (std::is_same<M, ExactMath>::value) return mean_step<M>(v(mean), v(x), w, c, f);
+    *field<float>(mean, kNorm) = fast_kernels().blend_norm(v(mean), mean_keep(c), v(x), mean_add(w, c), f);
   }
   // The split plane between two 2-means centres p and q (see create_split).
   static void plane_between(const std::uint8_t* p, const std::uint8_t* q, int f, std::uint8_t* out) {

@@ -39,6 +39,10 @@ TEST(Kernels, EveryVariantMatchesTheReferenceBitForBit) {
       variants[k]->blend(a.data(), 0.75f, v[1].data(), 0.3f, f);
       ref.blend(b.data(), 0.75f, v[1].data(), 0.3f, f);
       for (int i = 0; i < f; ++i) EXPECT_TRUE(same_bits(a[static_cast<std::size_t>(i)], b[static_cast<std::size_t>(i)]));
+      std::vector<float> c = v[0];
+      const float norm = variants[k]->blend_norm(c.data(), 0.75f, v[1].data(), 0.3f, f);
+      EXPECT_TRUE(c == b);
+      EXPECT_TRUE(same_bits(norm, ref.dot(b.data(), b.data(), f)));
     }
   }
 }
