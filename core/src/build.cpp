@@ -260,9 +260,6 @@ class LevelBuilder {
   void grow(int first, int count) {
     pending_.clear();
     rngs_.clear();
-    const std::size_t n = static_cast<std::size_t>(forest_.n_items);
-    margins_.assign(static_cast<std::size_t>(count) * n, 0.0f);
-    uncertain_.assign(static_cast<std::size_t>(count) * n, 0);
     std::vector<int> frontier;
     for (int t = 0; t < count; ++t) {
       rngs_.emplace_back(tree_seed(first + t));
@@ -325,8 +322,9 @@ class LevelBuilder {
     if (splitting.empty()) return {};
     measure_level(splitting);
     std::vector<int> next;
-    for (int idx : splitting) {
-      split_node(idx);
+    for (std::size_t k = 0; k < splitting.size(); ++k) {
+      const int idx = splitting[k];
+      split_node(idx, level_start_[k]);
       const Pending& p = pending_[static_cast<std::size_t>(idx)];
       next.push_back(p.child[0]);
       next.push_back(p.child[1]);
@@ -405,38 +403,41 @@ class LevelBuilder {
     plane_of_.clear();
     plane_of_.resize(pending_.size());
     for (int idx : splitting) plane_of_[static_cast<std::size_t>(idx)] = plane_for(pending_[static_cast<std::size_t>(idx)]);
-    std::vector<std::size_t> starts(splitting.size() + 1, 0);  // each node's first position
+    std::vector<std::size_t>& starts = level_start_;  // each node's first position
+    starts.assign(splitting.size() + 1, 0);
     for (std::size_t k = 0; k < splitting.size(); ++k)
       starts[k + 1] = starts[k] + pending_[static_cast<std::size_t>(splitting[k])].ids.size();
+    margins_.resize(starts.back());
+    uncertain_.resize(starts.back());
     auto run = [&](std::size_t begin, std::size_t end) {
       std::size_t k = static_cast<std::size_t>(std::upper_bound(starts.begin(), starts.end(), begin) - starts.begin()) - 1;
       for (; k < splitting.size() && starts[k] < end; ++k)
-        measure_node(splitting[k], std::max(begin, starts[k]) - starts[k], std::min(end, starts[k + 1]) - starts[k]);
+        measure_node(splitting[k], starts[k], std::max(begin, starts[k]) - starts[k], std::min(end, starts[k + 1]) - starts[k]);
     };
     if (parallel_ && parallel_->workers() > 1) parallel_->run(starts.back(), run);
     else run(0, starts.back());
   }
 
-  // Margins of items [from, to) of node idx, against its plane.
-  void measure_node(int idx, std::size_t from, std::size_t to) {
+  // Margins of items [from, to) of node idx, against its plane, into the level's arrays
+  // from position base (its items' in their order: written and read in sequence).
+  void measure_node(int idx, std::size_t base, std::size_t from, std::size_t to) {
     const Pending& p = pending_[static_cast<std::size_t>(idx)];
     const CodedPlane& plane = plane_of_[static_cast<std::size_t>(idx)];
-    const std::size_t base = static_cast<std::size_t>(p.tree) * static_cast<std::size_t>(forest_.n_items);
     const CodeKernels& kernels = code_kernels();
     const std::int32_t* ids = p.ids.data();
-    std::int32_t batch[kRowsMax];
+    std::size_t batch[kRowsMax];  // positions in the node
     const std::uint8_t* rows[kRowsMax];
     int count = 0;
     // Items the codes cannot place: measured on floats after the rest, each float row fetched
     // ahead (met one by one, scattered, these reads had been a sixth of a GloVe build).
-    thread_local std::vector<std::int32_t> unsure;
+    thread_local std::vector<std::size_t> unsure;
     unsure.clear();
     auto flush = [&] {
       std::int64_t sums[kRowsMax];
       kernels.dot_rows(plane.steps(), rows, count, codes_.stride(), sums);
       for (int k = 0; k < count; ++k) {
-        const std::size_t at = base + static_cast<std::size_t>(batch[k]);
-        const bool sure = sure_margin(plane, p, batch[k], sums[k], &margins_[at]);
+        const std::size_t at = base + batch[k];
+        const bool sure = sure_margin(plane, p, ids[batch[k]], sums[k], &margins_[at]);
         uncertain_[at] = !sure;
         if (!sure) unsure.push_back(batch[k]);
       }
@@ -449,22 +450,22 @@ class LevelBuilder {
       const std::int32_t id = ids[i];
       if (!plane.usable() || !plane.has_code(id)) {
         bool uncertain = false;
-        margins_[base + static_cast<std::size_t>(id)] = margin(idx, id, &uncertain);
+        margins_[base + i] = margin(idx, id, &uncertain);
         // No plane on the grid (the decoded samples were all alike): the codes cannot
         // tell these items apart at all.
-        uncertain_[base + static_cast<std::size_t>(id)] = !plane.usable();
+        uncertain_[base + i] = !plane.usable();
         continue;
       }
-      batch[count] = id;
+      batch[count] = i;
       rows[count] = codes_.code(id);
       if (++count == kRowsMax) flush();
     }
     if (count) flush();
     const std::size_t row_bytes = forest_.layout.vector + sizeof(float) * static_cast<std::size_t>(words_);
-    for (std::size_t i = 0; i < std::min(kAhead, unsure.size()); ++i) prefetch(forest_.node(unsure[i]), row_bytes);
+    for (std::size_t i = 0; i < std::min(kAhead, unsure.size()); ++i) prefetch(forest_.node(ids[unsure[i]]), row_bytes);
     for (std::size_t i = 0; i < unsure.size(); ++i) {
-      if (i + kAhead < unsure.size()) prefetch(forest_.node(unsure[i + kAhead]), row_bytes);
-      margins_[base + static_cast<std::size_t>(unsure[i])] = P::build_margin(p.split.data(), forest_.node(unsure[i]), words_);
+      if (i + kAhead < unsure.size()) prefetch(forest_.node(ids[unsure[i + kAhead]]), row_bytes);
+      margins_[base + unsure[i]] = P::build_margin(p.split.data(), forest_.node(ids[unsure[i]]), words_);
     }
   }
 
@@ -474,10 +475,10 @@ class LevelBuilder {
   // (a quarter or more of its margins too close to call on them) splits on floats instead,
   // from its plane on: as Annoy's order would, where 8-bit codes are too coarse (points
   // crowded near the origin of a wide range, a tight cluster, the deep levels of real data).
-  void split_node(int idx) {
+  // base: the node's first position in the level's arrays.
+  void split_node(int idx, std::size_t base) {
     Pending& p = pending_[static_cast<std::size_t>(idx)];
     Kiss64& rng = rngs_[static_cast<std::size_t>(p.tree)];
-    const std::size_t base = static_cast<std::size_t>(p.tree) * static_cast<std::size_t>(forest_.n_items);
     std::vector<std::int32_t> sides[2];
     auto assign = [&](bool fresh) {
       sides[0].clear();
@@ -488,12 +489,12 @@ class LevelBuilder {
         const std::int32_t id = p.ids[i];
         if (fresh && i + kPrefetchAhead < count) prefetch(codes_.code(p.ids[i + kPrefetchAhead]), static_cast<std::size_t>(codes_.stride()));
         bool uncertain = false;
-        const float m = fresh ? margin(idx, id, &uncertain) : margins_[base + static_cast<std::size_t>(id)];
+        const float m = fresh ? margin(idx, id, &uncertain) : margins_[base + i];
         sides[side_of(m, rng) ? 1 : 0].push_back(id);
       }
     };
     std::size_t uncertain = 0;
-    for (std::int32_t id : p.ids) uncertain += uncertain_[base + static_cast<std::size_t>(id)];
+    for (std::size_t i = 0; i < p.ids.size(); ++i) uncertain += uncertain_[base + i];
     if (!p.exact && 4 * uncertain >= p.ids.size()) {
       p.exact = true;
       new_plane(p);
@@ -569,8 +570,11 @@ class LevelBuilder {
   std::vector<Pending> pending_;
   std::vector<int> roots_;
   std::vector<Kiss64> rngs_;
-  std::vector<float> margins_;   // per tree and item: its margin this level
-  std::vector<std::uint8_t> uncertain_;  // per tree and item: its margin needed the floats
+  // This level's, per splitting node (from level_start_) and item in the node's order: the
+  // item's margin, and whether it needed the floats.
+  std::vector<std::size_t> level_start_;
+  std::vector<float> margins_;
+  std::vector<std::uint8_t> uncertain_;
   std::vector<float> decoded_norm_;      // per item: its decoded code's length
   const bool l1_ = forest_.layout.metric == Metric::Manhattan;
   std::vector<CodedPlane> plane_of_;  // per pending node: its plane on the code grid
