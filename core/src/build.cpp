@@ -740,8 +740,10 @@ void build_trees(Forest& forest, const BuildOptions& options) {
   std::vector<std::int32_t> ids;
   for (std::int32_t i = 0; i < forest.n_items; ++i)
     if (n_descendants(forest.node(i)) >= 1) ids.push_back(i);  // skip holes
-  if constexpr (!std::is_same<P, Hamming>::value) {
-    if (options.codes && !forest.annoy_float_order) return build_levels<P>(forest, options, ids);
+  // Grove's order only (Annoy's float order and hamming grow tree by tree): a wasm build
+  // compiled the level builder for Annoy's order too, 60 KB it never ran.
+  if constexpr (FastOrder<P>::value) {
+    if (options.codes) return build_levels<P>(forest, options, ids);
   }
   Kiss64 rng(options.seed);
   TreeBuilder<P> builder(forest, rng, options);

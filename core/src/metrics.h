@@ -365,6 +365,14 @@ struct Minkowski {
   }
   static void zero_plane(std::uint8_t* split, int f) { std::fill(v(split), v(split) + f, 0.0f); }
 };
+// Whether a policy computes in the fast order (FastMath), not Annoy's.
+template <class P>
+struct FastOrder : std::false_type {};
+template <template <class> class Policy>
+struct FastOrder<Policy<FastMath>> : std::true_type {};
+template <bool kL1>
+struct FastOrder<Minkowski<kL1, FastMath>> : std::true_type {};
+
 template <class M>
 using Euclidean = Minkowski<false, M>;
 template <class M>
