@@ -712,12 +712,13 @@ bool enough_trees(const Forest& forest, const BuildOptions& options, int t) {
 }
 
 // Trees grown in batches a level at a time (LevelBuilder). A batch's per-item bookkeeping is
-// 5 bytes per item and tree (a margin and a flag), kept under 256 MiB; with n_trees = -1, trees are written one by
+// at most 17 bytes per item and tree (a margin and a flag, and with wide rows the node and
+// position: see measure_level), kept under 256 MiB; with n_trees = -1, trees are written one by
 // one until Annoy's rule stops, so extra trees of the last batch are dropped unwritten.
 template <class P>
 void build_levels(Forest& forest, const BuildOptions& options, const std::vector<std::int32_t>& ids) {
   LevelBuilder<P> builder(forest, options, ids);
-  const std::int64_t per_tree = 5 * static_cast<std::int64_t>(std::max<std::int32_t>(forest.n_items, 1));
+  const std::int64_t per_tree = 17 * static_cast<std::int64_t>(std::max<std::int32_t>(forest.n_items, 1));
   const int most = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(64, (std::int64_t(256) << 20) / per_tree)));
   int t = 0;
   while (!enough_trees(forest, options, t)) {
