@@ -479,7 +479,7 @@ class Collector<true> {
 };
 
 // ---------------------------------------------------------------------------------------
-// The graph walk (graph.h). Seeds: the tree search's first candidates. Then best-first:
+// The graph walk (graph.h). Seeds: the leaves the query falls in (home_leaves). Then best-first:
 // the nearest candidate not yet expanded has its neighbours scored on their codes, and the
 // walk keeps the `width` nearest so far (Places); it ends when it has expanded all of those.
 // Everything it scored is then ranked exactly (rank_bounds).
