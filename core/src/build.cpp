@@ -438,34 +438,21 @@ class LevelBuilder {
       }
     }
     const CodeKernels& kernels = code_kernels();
-    const std::size_t row_bytes = forest_.layout.vector + sizeof(float) * static_cast<std::size_t>(words_);
     auto run = [&](std::size_t begin, std::size_t end) {
-      struct Unsure {
-        std::size_t at;
-        std::int32_t id;
-        int node;
-      };
       thread_local std::vector<Unsure> unsure;
       unsure.clear();
-      auto settle = [&] {  // the float margins, rows fetched ahead
-        for (std::size_t k = 0; k < unsure.size(); ++k) {
-          if (k + kPrefetchAhead < unsure.size()) prefetch(forest_.node(unsure[k + kPrefetchAhead].id), row_bytes);
-          const Unsure& u = unsure[k];
-          margins_[u.at] = P::build_margin(pending_[static_cast<std::size_t>(u.node)].split.data(), forest_.node(u.id), words_);
-        }
-        unsure.clear();
-      };
       const std::int16_t* steps[kRowsMax];
       std::size_t where[kRowsMax];
       int node[kRowsMax];
       for (std::size_t i = begin; i < end; ++i) {
         if (i + kPrefetchAhead < end) prefetch(codes_.code(ids_[i + kPrefetchAhead]), static_cast<std::size_t>(codes_.stride()));
         const std::int32_t id = ids_[i];
-        const std::uint8_t* row[kRowsMax];
+        const std::uint8_t* code = codes_.code(id);
+        const bool coded = codes_.error(id) < std::numeric_limits<float>::infinity();
         int count = 0;
         auto flush = [&] {
           std::int64_t sums[kRowsMax];
-          for (int k = 0; k < count; ++k) sums[k] = kernels.dot(steps[k], row[k], codes_.stride());
+          for (int k = 0; k < count; ++k) sums[k] = kernels.dot(steps[k], code, codes_.stride());
           for (int k = 0; k < count; ++k) {
             const Pending& p = pending_[static_cast<std::size_t>(node[k])];
             const bool sure = sure_margin(plane_of_[static_cast<std::size_t>(node[k])], p, id, sums[k], &margins_[where[k]]);
@@ -479,22 +466,21 @@ class LevelBuilder {
           const int idx = node_at_[at];
           if (idx < 0) continue;
           const CodedPlane& plane = plane_of_[static_cast<std::size_t>(idx)];
-          if (!plane.usable() || !plane.has_code(id)) {
+          if (!plane.usable() || !coded) {
             bool uncertain = false;
             margins_[position_at_[at]] = margin(idx, id, &uncertain);
             uncertain_[position_at_[at]] = !plane.usable();  // as measure_node
             continue;
           }
           steps[count] = plane.steps();
-          row[count] = codes_.code(id);
           where[count] = position_at_[at];
           node[count] = idx;
           if (++count == kRowsMax) flush();
         }
         if (count) flush();
-        if (unsure.size() >= 256) settle();
+        if (unsure.size() >= 256) float_margins(unsure);
       }
-      settle();
+      float_margins(unsure);
     };
     if (parallel_ && parallel_->workers() > 1) parallel_->run(ids_.size(), run);
     else run(0, ids_.size());
@@ -510,9 +496,8 @@ class LevelBuilder {
     std::size_t batch[kRowsMax];  // positions in the node
     const std::uint8_t* rows[kRowsMax];
     int count = 0;
-    // Items the codes cannot place: measured on floats after the rest, each float row fetched
-    // ahead (met one by one, scattered, these reads had been a sixth of a GloVe build).
-    thread_local std::vector<std::size_t> unsure;
+    // Items the codes cannot place: measured on floats after the rest (float_margins).
+    thread_local std::vector<Unsure> unsure;
     unsure.clear();
     auto flush = [&] {
       std::int64_t sums[kRowsMax];
@@ -521,7 +506,7 @@ class LevelBuilder {
         const std::size_t at = base + batch[k];
         const bool sure = sure_margin(plane, p, ids[batch[k]], sums[k], &margins_[at]);
         uncertain_[at] = !sure;
-        if (!sure) unsure.push_back(batch[k]);
+        if (!sure) unsure.push_back({at, ids[batch[k]], idx});
       }
       count = 0;
     };
@@ -543,12 +528,26 @@ class LevelBuilder {
       if (++count == kRowsMax) flush();
     }
     if (count) flush();
+    float_margins(unsure);
+  }
+
+  // Margins the codes could not place (measure_node, measure_by_item), measured on floats
+  // together, each float row fetched ahead: met one by one, scattered, these reads had been a
+  // sixth of a GloVe build. Empties the list.
+  struct Unsure {
+    std::size_t at;  // position in the level's arrays
+    std::int32_t id;
+    int node;
+  };
+  void float_margins(std::vector<Unsure>& unsure) {
     const std::size_t row_bytes = forest_.layout.vector + sizeof(float) * static_cast<std::size_t>(words_);
-    for (std::size_t i = 0; i < std::min(kAhead, unsure.size()); ++i) prefetch(forest_.node(ids[unsure[i]]), row_bytes);
-    for (std::size_t i = 0; i < unsure.size(); ++i) {
-      if (i + kAhead < unsure.size()) prefetch(forest_.node(ids[unsure[i + kAhead]]), row_bytes);
-      margins_[base + unsure[i]] = P::build_margin(p.split.data(), forest_.node(ids[unsure[i]]), words_);
+    for (std::size_t k = 0; k < std::min(kPrefetchAhead, unsure.size()); ++k) prefetch(forest_.node(unsure[k].id), row_bytes);
+    for (std::size_t k = 0; k < unsure.size(); ++k) {
+      if (k + kPrefetchAhead < unsure.size()) prefetch(forest_.node(unsure[k + kPrefetchAhead].id), row_bytes);
+      const Unsure& u = unsure[k];
+      margins_[u.at] = P::build_margin(pending_[static_cast<std::size_t>(u.node)].split.data(), forest_.node(u.id), words_);
     }
+    unsure.clear();
   }
 
   // Sides from the level's margins (coin flips for exact zeros, in item order); a plane that
