@@ -3,8 +3,9 @@
 // TreeBuilder (Annoy's float order, and hamming): one tree at a time, recursively, with
 // Annoy's random stream, order of draws, smaller-side-first recursion and float order, so the
 // same items and seed give the same file as Annoy.
-// LevelBuilder (Grove's default order, float metrics): trees in batches, a level at a time,
-// splits measured on the items' 8-bit codes (see compact.h): fewer, smaller passes over memory.
+// LevelBuilder (Grove's default order, float metrics): trees in batches, a level at a time
+// (then each subtree that fits in cache on its own), splits measured on the items' 8-bit
+// codes (see compact.h): fewer, smaller passes over memory.
 // Either way threads never change the result: they only share the margin computations, and
 // the random flips for exact-zero margins are drawn in item order.
 #include <algorithm>
@@ -199,6 +200,101 @@ class TreeBuilder {
   std::vector<float> margins_;
 };
 
+// Where a build with codes reads an item: its code row, code error and decoded length, and its
+// float node. Either from the codes, by id, or, while a subtree whose rows fit in cache grows,
+// from a packed copy of its items' (then ids are local to the subtree, 0 .. m-1): every level
+// under it then reads them from cache, where by id each row, record and length was a
+// scattered read over the whole index (the levels under a few thousand items had each cost
+// about as much as the first, which streams).
+class ItemRows {
+ public:
+  ItemRows(const Forest& forest, const Compact& codes)
+      : forest_(forest), codes_(codes), stride_(static_cast<std::size_t>(codes.stride())) {
+    unpack();
+  }
+  const Forest& forest() const { return forest_; }
+  const Compact& codes() const { return codes_; }
+  std::size_t stride() const { return stride_; }
+
+  // Both ways read through the same pointers (a test of packed_ in each of these had cost a
+  // sixth of the build, in the levels that do not pack).
+  const std::uint8_t* code(std::int32_t id) const { return code_rows_ + stride_ * static_cast<std::size_t>(row_of_[id]); }
+  float error(std::int32_t id) const { return records_[2 * static_cast<std::size_t>(id)]; }
+  bool coded(std::int32_t id) const { return error(id) < std::numeric_limits<float>::infinity(); }
+  float decoded_norm(std::int32_t id) const { return norm_of_[id]; }
+  const std::uint8_t* node(std::int32_t id) const { return forest_.node(global(id)); }
+  std::int32_t global(std::int32_t id) const { return packed_ ? globals_[static_cast<std::size_t>(id)] : id; }
+  void prefetch_code(std::int32_t id) const { prefetch(code(id), stride_); }
+  void prefetch_record(std::int32_t id) const {
+    prefetch(records_ + 2 * static_cast<std::size_t>(id), 8);
+    prefetch(row_of_ + id, 4);
+  }
+
+  // Each coded item's decoded length (rounded up), for CodedPlane::slack: once per build.
+  void measure_norms(const std::vector<std::int32_t>& ids, ParallelFor* parallel) {
+    norms_.assign(static_cast<std::size_t>(forest_.n_items), 0.0f);
+    norm_of_ = norms_.data();
+    const int f = codes_.f();
+    auto run = [&](std::size_t begin, std::size_t end) {
+      std::vector<float> v(static_cast<std::size_t>(f));
+      for (std::size_t k = begin; k < end; ++k) {
+        const std::int32_t id = ids[k];
+        if (!coded(id)) continue;
+        code_kernels().decode(codes_.code(id), codes_.offsets(), codes_.scale(), v.data(), f);
+        norms_[static_cast<std::size_t>(id)] = static_cast<float>(std::sqrt(code_kernels().norm2(v.data(), f)) * (1 + 1e-6));
+      }
+    };
+    if (parallel && parallel->workers() > 1) parallel->run(ids.size(), run);
+    else run(0, ids.size());
+  }
+
+  // From now on, ids k = 0 .. ids.size() - 1 read item ids[k] (global ids), from a copy.
+  void pack(const std::vector<std::int32_t>& ids) {
+    unpack();
+    globals_ = ids;
+    rows_.resize(stride_ * ids.size());
+    records_copy_.resize(2 * ids.size());
+    local_norms_.resize(ids.size());
+    local_rows_.resize(ids.size());
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      const std::int32_t id = ids[k];
+      if (k + kPrefetchAhead < ids.size()) prefetch_record(ids[k + kPrefetchAhead]);
+      records_copy_[2 * k] = error(id);
+      local_norms_[k] = decoded_norm(id);
+      local_rows_[k] = static_cast<std::int32_t>(k);
+      std::memcpy(&rows_[stride_ * k], code(id), stride_);
+    }
+    packed_ = true;
+    code_rows_ = rows_.data();
+    row_of_ = local_rows_.data();
+    records_ = records_copy_.data();
+    norm_of_ = local_norms_.data();
+  }
+  void unpack() {
+    packed_ = false;
+    code_rows_ = codes_.code_rows();
+    row_of_ = codes_.row_numbers();
+    records_ = codes_.records();
+    norm_of_ = norms_.data();
+  }
+
+ private:
+  const Forest& forest_;
+  const Compact& codes_;
+  std::size_t stride_;
+  std::vector<float> norms_;  // by global id
+  bool packed_ = false;
+  const std::uint8_t* code_rows_ = nullptr;
+  const std::int32_t* row_of_ = nullptr;
+  const float* records_ = nullptr;  // error, and a second float unused here, by id
+  const float* norm_of_ = nullptr;
+  // The packed copy, by local id: global ids, code rows, records, lengths, row numbers.
+  std::vector<std::int32_t> globals_;
+  std::vector<std::uint8_t> rows_;
+  std::vector<float> records_copy_, local_norms_;
+  std::vector<std::int32_t> local_rows_;
+};
+
 // The items of a split as two_means reads them in a build with codes: each sample decoded
 // from its code (a quarter of the bytes of its float vector) into a scratch node, with the
 // node's own header (dot factor) and, for angular, the decoded vector's norm. Items without
@@ -206,71 +302,102 @@ class TreeBuilder {
 template <class P>
 class DecodedItems {
  public:
-  DecodedItems(const Forest& forest, const Compact& codes, const std::vector<std::int32_t>& ids, std::uint8_t* scratch)
-      : forest_(forest), codes_(codes), ids_(ids), scratch_(scratch) {}
+  DecodedItems(const ItemRows& rows, const std::vector<std::int32_t>& ids, std::uint8_t* scratch)
+      : rows_(rows), ids_(ids), scratch_(scratch) {}
   std::size_t size() const { return ids_.size(); }
   const std::uint8_t* node(std::size_t k) const {
     const std::int32_t id = ids_[k];
-    const std::uint8_t* real = forest_.node(id);
-    if (!(codes_.error(id) < std::numeric_limits<float>::infinity())) return real;  // no code
+    if (!rows_.coded(id)) return rows_.node(id);  // no code
     // Only dot items carry anything in their header that two_means reads (the dot factor):
     // other metrics leave the real node untouched, one scattered read less per sample.
-    const std::size_t header = forest_.layout.vector;
-    if (dot) std::memcpy(scratch_, real, header);
+    const std::size_t header = rows_.forest().layout.vector;
+    if (dot) std::memcpy(scratch_, rows_.node(id), header);
+    const Compact& codes = rows_.codes();
     float* v = reinterpret_cast<float*>(scratch_ + header);
-    code_kernels().decode(codes_.code(id), codes_.offsets(), codes_.scale(), v, codes_.f());
+    code_kernels().decode(rows_.code(id), codes.offsets(), codes.scale(), v, codes.f());
     // Angular codes are of unit vectors: the cached norm is 1 (within the code's error, which
     // only nudges a sample's weight in two_means), and not worth a pass over the vector.
     if (std::is_same<P, Angular<FastMath>>::value) *field<float>(scratch_, Angular<FastMath>::kNorm) = 1.0f;
-    else P::init_item(scratch_, codes_.f());
+    else P::init_item(scratch_, codes.f());
     return scratch_;
   }
   // Stage 0: the code row (and a dot item's header); 1: its row number and record; 2: its id.
   void prefetch(std::size_t k, int, int stage) const {
     if (stage == 2) return detail::prefetch(&ids_[k], sizeof ids_[k]);
-    if (stage == 1) return codes_.prefetch_item(ids_[k]);
-    detail::prefetch(codes_.code(ids_[k]), static_cast<std::size_t>(codes_.stride()));
-    if (dot) detail::prefetch(forest_.node(ids_[k]), forest_.layout.vector);
+    if (stage == 1) return rows_.prefetch_record(ids_[k]);
+    rows_.prefetch_code(ids_[k]);
+    if (dot) detail::prefetch(rows_.node(ids_[k]), rows_.forest().layout.vector);
   }
 
  private:
-  const Forest& forest_;
-  const Compact& codes_;
+  const ItemRows& rows_;
   const std::vector<std::int32_t>& ids_;
   std::uint8_t* scratch_;
-  const bool dot = forest_.layout.metric == Metric::Dot;
+  const bool dot = rows_.forest().layout.metric == Metric::Dot;
 };
 
 // Grows several trees at once, a level at a time (Grove's fast order, with codes): each level
 // measures every splitting node's items on their codes (a quarter of the bytes of their
-// float vectors), the threads sharing all the level's nodes of all the batch's trees.
-// Each tree draws from its own random stream (seeded from the seed and the tree's number),
-// so a tree does not depend on the batch it grew in, nor on the number of threads.
+// float vectors), the threads sharing all the level's nodes of all the batch's trees; then
+// each node whose code rows fit in cache grows its subtree alone, from a packed copy of them.
+// Each node draws from its own random stream (seeded from its tree's number, then from its
+// parent's seed and side), so a tree depends neither on the batch it grew in, nor on the
+// number of threads, nor on the order its nodes are grown in.
 // Splits follow TreeBuilder's rule: three planes at most, then random sides for duplicates.
 template <class P>
 class LevelBuilder {
  public:
   LevelBuilder(Forest& forest, const BuildOptions& options, const std::vector<std::int32_t>& ids)
       : forest_(forest), codes_(*options.codes), options_(options), parallel_(options.parallel), ids_(ids), seed_(options.seed),
-        words_(forest.layout.f), s_(forest.layout.node_size), k_(forest.layout.max_bucket()) {
-    measure_decoded_norms();
+        words_(forest.layout.f), s_(forest.layout.node_size), k_(forest.layout.max_bucket()), rows_(forest, codes_) {
+    rows_.measure_norms(ids_, parallel_);
   }
 
-  // Grows trees first .. first + count - 1 (their roots' pending nodes kept in order, for write_tree).
+  // Grows trees first .. first + count - 1 (their roots' pending nodes kept in order, for
+  // write_tree): large nodes a level at a time across all the batch's trees; a node whose code
+  // rows fit in cache (kLocalBytes), once met, grows its whole subtree before the next, so its
+  // rows are read from cache at every level below (at random over all items, the levels under
+  // a few thousand items each had cost twice the first, streamed, level).
   void grow(int first, int count) {
     pending_.clear();
-    rngs_.clear();
+    trees_ = count;
     std::vector<int> frontier;
-    for (int t = 0; t < count; ++t) {
-      rngs_.emplace_back(tree_seed(first + t));
-      frontier.push_back(add_pending(t, ids_, true));
-    }
+    for (int t = 0; t < count; ++t) frontier.push_back(add_pending(t, ids_, true, false, tree_seed(first + t)));
     roots_ = frontier;
+    std::vector<int> small;
     while (!frontier.empty()) {
+      std::vector<int> large;
+      for (int idx : frontier) (fits_cache(pending_[static_cast<std::size_t>(idx)]) ? small : large).push_back(idx);
       check_stop(options_);
-      frontier = grow_level(frontier);
+      frontier = grow_level(large, true);
     }
+    for (int idx : small) grow_subtree(idx);
   }
+  // Grows node idx's whole subtree on a packed copy of its items' rows (see ItemRows).
+  void grow_subtree(int idx) {
+    {
+      Pending& p = pending_[static_cast<std::size_t>(idx)];
+      rows_.pack(p.ids);
+      for (std::size_t k = 0; k < p.ids.size(); ++k) p.ids[k] = static_cast<std::int32_t>(k);
+    }
+    std::vector<int> level{idx};
+    while (!level.empty()) {
+      check_stop(options_);
+      level = grow_level(level, false);
+    }
+    to_global(idx);
+    rows_.unpack();
+  }
+  // The leaves under idx back to global ids.
+  void to_global(int idx) {
+    Pending& p = pending_[static_cast<std::size_t>(idx)];
+    if (p.child[0] >= 0) {
+      to_global(p.child[0]);
+      return to_global(pending_[static_cast<std::size_t>(idx)].child[1]);
+    }
+    for (std::int32_t& id : p.ids) id = rows_.global(id);
+  }
+
   // Writes tree `t` of the batch into the forest (children before parents, the smaller side
   // first, as Annoy orders nodes) and returns its root's node number.
   std::int32_t write_tree(int t) { return write(roots_[static_cast<std::size_t>(t)]); }
@@ -279,26 +406,43 @@ class LevelBuilder {
   struct Pending {
     int tree;
     bool root;
+    // The node's own random stream (its seed from its parent's and its side): trees do not
+    // depend on the order nodes are grown in.
+    std::uint64_t seed;
+    Kiss64 rng;
     // Split on the float vectors, not the codes: the codes could not tell this node's items
     // apart (so neither can they its children's).
     bool exact = false;
     std::vector<std::int32_t> ids;
     std::vector<std::uint8_t> split;  // the plane, once the node splits
+    CodedPlane coded;                 // the plane on the code grid, while it splits
     int child[2] = {-1, -1};          // pending nodes of the two sides
   };
 
-  std::uint64_t tree_seed(int t) const {
-    std::uint64_t h = seed_ + 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(t + 1);
+  static std::uint64_t mix(std::uint64_t seed, std::uint64_t k) {
+    std::uint64_t h = seed + 0x9e3779b97f4a7c15ULL * (k + 1);
     h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
     h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
     return h ^ (h >> 31);
   }
+  std::uint64_t tree_seed(int t) const { return mix(seed_, static_cast<std::uint64_t>(t)); }
 
-  int add_pending(int tree, std::vector<std::int32_t> ids, bool root, bool exact = false) {
+  // Of code rows: well inside a shared L3 (GloVe 340k, one thread: 1 MB 2.20 s, 4 MB 2.08 s, 16 MB 2.17 s).
+  static constexpr std::size_t kLocalBytes = std::size_t(4) << 20;
+  // Wide rows stay a level at a time to the end, measured item by item (see measure_level):
+  // packed, a few hundred of them to a subtree, they built Fashion-MNIST 10-40% slower.
+  bool fits_cache(const Pending& p) const {
+    const std::size_t stride = static_cast<std::size_t>(codes_.stride());
+    return stride <= kNodeOrderRow && p.ids.size() * stride <= kLocalBytes;
+  }
+
+  int add_pending(int tree, std::vector<std::int32_t> ids, bool root, bool exact, std::uint64_t seed) {
     Pending p;
     p.tree = tree;
     p.root = root;
     p.exact = exact;
+    p.seed = seed;
+    p.rng = Kiss64(seed);
     p.ids = std::move(ids);
     pending_.push_back(std::move(p));
     return static_cast<int>(pending_.size()) - 1;
@@ -310,7 +454,9 @@ class LevelBuilder {
     return p.ids.size() <= k_ && (!p.root || small_items || p.ids.size() == 1);
   }
 
-  std::vector<int> grow_level(const std::vector<int>& frontier) {
+  // One level of the nodes in `frontier`; returns the next. across_trees: the nodes are many
+  // trees' (wide rows may then be measured item by item).
+  std::vector<int> grow_level(const std::vector<int>& frontier, bool across_trees) {
     std::vector<int> splitting;
     for (int idx : frontier) {
       Pending& p = pending_[static_cast<std::size_t>(idx)];
@@ -320,7 +466,7 @@ class LevelBuilder {
       splitting.push_back(idx);
     }
     if (splitting.empty()) return {};
-    measure_level(splitting);
+    measure_level(splitting, across_trees);
     std::vector<int> next;
     for (std::size_t k = 0; k < splitting.size(); ++k) {
       const int idx = splitting[k];
@@ -333,16 +479,16 @@ class LevelBuilder {
   }
 
   void new_plane(Pending& p) {
-    Kiss64& rng = rngs_[static_cast<std::size_t>(p.tree)];
+    Kiss64& rng = p.rng;
     if (p.exact) {
       std::vector<const std::uint8_t*> items;
       items.reserve(p.ids.size());
-      for (std::int32_t id : p.ids) items.push_back(forest_.node(id));
+      for (std::int32_t id : p.ids) items.push_back(rows_.node(id));
       create_split<P>(NodeList{items, P::kVector}, words_, s_, rng, p.split.data());
       return;
     }
     scratch_.assign(s_ + sizeof(float) * static_cast<std::size_t>(words_), 0);
-    create_split<P>(DecodedItems<P>(forest_, codes_, p.ids, scratch_.data()), words_, s_, rng, p.split.data());
+    create_split<P>(DecodedItems<P>(rows_, p.ids, scratch_.data()), words_, s_, rng, p.split.data());
   }
 
   // The plane a node's margins are measured against: on the code grid, unless it splits on
@@ -355,9 +501,9 @@ class LevelBuilder {
   // they cannot be (then the float margin is needed), so an item is never put on the wrong
   // side of the plane by its code's error, only, at worst, measured exactly.
   bool sure_margin(const CodedPlane& coded, const Pending& p, std::int32_t id, std::int64_t sum, float* out) const {
-    const float rest = P::margin_rest(p.split.data(), forest_.node(id));
+    const float rest = P::margin_rest(p.split.data(), rows_.node(id));
     const float coded_margin = coded.from_sum(sum) + rest;
-    const double slack = coded.slack(codes_.error(id), decoded_norm_[static_cast<std::size_t>(id)], l1_,
+    const double slack = coded.slack(rows_.error(id), rows_.decoded_norm(id), l1_,
                                      std::fabs(coded_margin) + std::fabs(rest));
     *out = coded_margin;
     return std::fabs(static_cast<double>(coded_margin)) > slack;
@@ -367,31 +513,14 @@ class LevelBuilder {
     float m;
     if (sure_margin(coded, p, id, sum, &m)) return m;
     *uncertain = true;
-    return P::build_margin(p.split.data(), forest_.node(id), words_);
+    return P::build_margin(p.split.data(), rows_.node(id), words_);
   }
 
   float margin(int idx, std::int32_t id, bool* uncertain) {
     const Pending& p = pending_[static_cast<std::size_t>(idx)];
-    const CodedPlane& coded = plane_of_[static_cast<std::size_t>(idx)];
-    if (!coded.usable() || !coded.has_code(id)) return P::build_margin(p.split.data(), forest_.node(id), words_);
-    return margin_from(coded, p, id, code_kernels().dot(coded.steps(), codes_.code(id), codes_.stride()), uncertain);
-  }
-
-  // Each coded item's decoded length (rounded up), for CodedPlane::slack: once per build.
-  void measure_decoded_norms() {
-    decoded_norm_.assign(static_cast<std::size_t>(forest_.n_items), 0.0f);
-    const int f = codes_.f();
-    auto run = [&](std::size_t begin, std::size_t end) {
-      std::vector<float> v(static_cast<std::size_t>(f));
-      for (std::size_t k = begin; k < end; ++k) {
-        const std::int32_t id = ids_[k];
-        if (!(codes_.error(id) < std::numeric_limits<float>::infinity())) continue;
-        code_kernels().decode(codes_.code(id), codes_.offsets(), codes_.scale(), v.data(), f);
-        decoded_norm_[static_cast<std::size_t>(id)] = static_cast<float>(std::sqrt(code_kernels().norm2(v.data(), f)) * (1 + 1e-6));
-      }
-    };
-    if (parallel_ && parallel_->workers() > 1) parallel_->run(ids_.size(), run);
-    else run(0, ids_.size());
+    const CodedPlane& coded = p.coded;
+    if (!coded.usable() || !rows_.coded(id)) return P::build_margin(p.split.data(), rows_.node(id), words_);
+    return margin_from(coded, p, id, code_kernels().dot(coded.steps(), rows_.code(id), codes_.stride()), uncertain);
   }
 
   // Every splitting node's margins, into the level's arrays (by node, in each node's item
@@ -400,19 +529,21 @@ class LevelBuilder {
   // the planes of ten scattered nodes, and that was most of the time (a 100k GloVe build
   // 0.66 s against 0.57 s node by node). Wide rows (Fashion-MNIST's 784), item by item: each
   // row is read once for all trees, where node by node read it once per tree (0.43 s
-  // against 0.51 s). Either way the same margins, so the same trees.
+  // against 0.51 s), while the level spans many trees (not inside one packed subtree).
+  // Either way the same margins, so the same trees.
   static constexpr int kNodeOrderRow = 256;  // bytes of code row
-  void measure_level(const std::vector<int>& splitting) {
-    plane_of_.clear();
-    plane_of_.resize(pending_.size());
-    for (int idx : splitting) plane_of_[static_cast<std::size_t>(idx)] = plane_for(pending_[static_cast<std::size_t>(idx)]);
+  void measure_level(const std::vector<int>& splitting, bool across_trees) {
+    for (int idx : splitting) {
+      Pending& p = pending_[static_cast<std::size_t>(idx)];
+      p.coded = plane_for(p);
+    }
     std::vector<std::size_t>& starts = level_start_;  // each node's first position
     starts.assign(splitting.size() + 1, 0);
     for (std::size_t k = 0; k < splitting.size(); ++k)
       starts[k + 1] = starts[k] + pending_[static_cast<std::size_t>(splitting[k])].ids.size();
     margins_.resize(starts.back());
     uncertain_.resize(starts.back());
-    if (codes_.stride() > kNodeOrderRow) return measure_by_item(splitting);
+    if (across_trees && codes_.stride() > kNodeOrderRow) return measure_by_item(splitting);
     auto run = [&](std::size_t begin, std::size_t end) {
       std::size_t k = static_cast<std::size_t>(std::upper_bound(starts.begin(), starts.end(), begin) - starts.begin()) - 1;
       for (; k < splitting.size() && starts[k] < end; ++k)
@@ -426,7 +557,7 @@ class LevelBuilder {
   // it is in (one a tree), kRowsMax planes at a time; margins the codes cannot place are
   // measured on floats after each few hundred, their rows fetched ahead.
   void measure_by_item(const std::vector<int>& splitting) {
-    const std::size_t n = static_cast<std::size_t>(forest_.n_items), trees = rngs_.size();
+    const std::size_t n = static_cast<std::size_t>(forest_.n_items), trees = static_cast<std::size_t>(trees_);
     node_at_.assign(trees * n, -1);
     position_at_.resize(trees * n);
     for (std::size_t k = 0; k < splitting.size(); ++k) {
@@ -455,7 +586,7 @@ class LevelBuilder {
           for (int k = 0; k < count; ++k) sums[k] = kernels.dot(steps[k], code, codes_.stride());
           for (int k = 0; k < count; ++k) {
             const Pending& p = pending_[static_cast<std::size_t>(node[k])];
-            const bool sure = sure_margin(plane_of_[static_cast<std::size_t>(node[k])], p, id, sums[k], &margins_[where[k]]);
+            const bool sure = sure_margin(p.coded, p, id, sums[k], &margins_[where[k]]);
             uncertain_[where[k]] = !sure;
             if (!sure) unsure.push_back({where[k], id, node[k]});
           }
@@ -465,7 +596,7 @@ class LevelBuilder {
           const std::size_t at = t * n + static_cast<std::size_t>(id);
           const int idx = node_at_[at];
           if (idx < 0) continue;
-          const CodedPlane& plane = plane_of_[static_cast<std::size_t>(idx)];
+          const CodedPlane& plane = pending_[static_cast<std::size_t>(idx)].coded;
           if (!plane.usable() || !coded) {
             bool uncertain = false;
             margins_[position_at_[at]] = margin(idx, id, &uncertain);
@@ -490,7 +621,7 @@ class LevelBuilder {
   // from position base (its items' in their order: written and read in sequence).
   void measure_node(int idx, std::size_t base, std::size_t from, std::size_t to) {
     const Pending& p = pending_[static_cast<std::size_t>(idx)];
-    const CodedPlane& plane = plane_of_[static_cast<std::size_t>(idx)];
+    const CodedPlane& plane = p.coded;
     const CodeKernels& kernels = code_kernels();
     const std::int32_t* ids = p.ids.data();
     std::size_t batch[kRowsMax];  // positions in the node
@@ -512,10 +643,10 @@ class LevelBuilder {
     };
     constexpr std::size_t kAhead = kPrefetchAhead;
     for (std::size_t i = from; i < to; ++i) {
-      if (i + 2 * kAhead < to) codes_.prefetch_item(ids[i + 2 * kAhead]);
-      if (i + kAhead < to) prefetch(codes_.code(ids[i + kAhead]), static_cast<std::size_t>(codes_.stride()));
+      if (i + 2 * kAhead < to) rows_.prefetch_record(ids[i + 2 * kAhead]);
+      if (i + kAhead < to) rows_.prefetch_code(ids[i + kAhead]);
       const std::int32_t id = ids[i];
-      if (!plane.usable() || !plane.has_code(id)) {
+      if (!plane.usable() || !rows_.coded(id)) {
         bool uncertain = false;
         margins_[base + i] = margin(idx, id, &uncertain);
         // No plane on the grid (the decoded samples were all alike): the codes cannot
@@ -524,7 +655,7 @@ class LevelBuilder {
         continue;
       }
       batch[count] = i;
-      rows[count] = codes_.code(id);
+      rows[count] = rows_.code(id);
       if (++count == kRowsMax) flush();
     }
     if (count) flush();
@@ -541,11 +672,11 @@ class LevelBuilder {
   };
   void float_margins(std::vector<Unsure>& unsure) {
     const std::size_t row_bytes = forest_.layout.vector + sizeof(float) * static_cast<std::size_t>(words_);
-    for (std::size_t k = 0; k < std::min(kPrefetchAhead, unsure.size()); ++k) prefetch(forest_.node(unsure[k].id), row_bytes);
+    for (std::size_t k = 0; k < std::min(kPrefetchAhead, unsure.size()); ++k) prefetch(rows_.node(unsure[k].id), row_bytes);
     for (std::size_t k = 0; k < unsure.size(); ++k) {
-      if (k + kPrefetchAhead < unsure.size()) prefetch(forest_.node(unsure[k + kPrefetchAhead].id), row_bytes);
+      if (k + kPrefetchAhead < unsure.size()) prefetch(rows_.node(unsure[k + kPrefetchAhead].id), row_bytes);
       const Unsure& u = unsure[k];
-      margins_[u.at] = P::build_margin(pending_[static_cast<std::size_t>(u.node)].split.data(), forest_.node(u.id), words_);
+      margins_[u.at] = P::build_margin(pending_[static_cast<std::size_t>(u.node)].split.data(), rows_.node(u.id), words_);
     }
     unsure.clear();
   }
@@ -559,16 +690,16 @@ class LevelBuilder {
   // base: the node's first position in the level's arrays.
   void split_node(int idx, std::size_t base) {
     Pending& p = pending_[static_cast<std::size_t>(idx)];
-    Kiss64& rng = rngs_[static_cast<std::size_t>(p.tree)];
+    Kiss64& rng = p.rng;
     std::vector<std::int32_t> sides[2];
     auto assign = [&](bool fresh) {
       sides[0].clear();
       sides[1].clear();
-      if (fresh) plane_of_[static_cast<std::size_t>(idx)] = plane_for(p);
+      if (fresh) p.coded = plane_for(p);
       const std::size_t count = p.ids.size();
       for (std::size_t i = 0; i < count; ++i) {
         const std::int32_t id = p.ids[i];
-        if (fresh && i + kPrefetchAhead < count) prefetch(codes_.code(p.ids[i + kPrefetchAhead]), static_cast<std::size_t>(codes_.stride()));
+        if (fresh && i + kPrefetchAhead < count) rows_.prefetch_code(p.ids[i + kPrefetchAhead]);
         bool uncertain = false;
         const float m = fresh ? margin(idx, id, &uncertain) : margins_[base + i];
         sides[side_of(m, rng) ? 1 : 0].push_back(id);
@@ -595,9 +726,11 @@ class LevelBuilder {
     }
     const int tree = p.tree;
     const bool exact = p.exact;
+    const std::uint64_t seed = p.seed;
     std::vector<std::int32_t>().swap(p.ids);  // the sides hold them now
-    const int left = add_pending(tree, std::move(sides[0]), false, exact);
-    const int right = add_pending(tree, std::move(sides[1]), false, exact);
+    p.coded = CodedPlane();
+    const int left = add_pending(tree, std::move(sides[0]), false, exact, mix(seed, 0));
+    const int right = add_pending(tree, std::move(sides[1]), false, exact, mix(seed, 1));
     pending_[static_cast<std::size_t>(idx)].child[0] = left;  // add_pending may have moved pending_
     pending_[static_cast<std::size_t>(idx)].child[1] = right;
   }
@@ -650,7 +783,7 @@ class LevelBuilder {
   std::size_t s_, k_;
   std::vector<Pending> pending_;
   std::vector<int> roots_;
-  std::vector<Kiss64> rngs_;
+  int trees_ = 0;  // in this batch
   // This level's, per splitting node (from level_start_) and item in the node's order: the
   // item's margin, and whether it needed the floats.
   std::vector<std::size_t> level_start_;
@@ -659,10 +792,9 @@ class LevelBuilder {
   // Item by item (measure_by_item), per tree and item: the node it is in, and its position.
   std::vector<int> node_at_;
   std::vector<std::size_t> position_at_;
-  std::vector<float> decoded_norm_;      // per item: its decoded code's length
   const bool l1_ = forest_.layout.metric == Metric::Manhattan;
-  std::vector<CodedPlane> plane_of_;  // per pending node: its plane on the code grid
   std::vector<std::uint8_t> scratch_;  // one decoded sample
+  ItemRows rows_;
 };
 
 // Dot: give each item the extra coordinate that lifts all of them to the largest norm. The

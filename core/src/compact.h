@@ -98,6 +98,12 @@ class Compact {
     return bytes_ + layout_.codes + static_cast<std::size_t>(rows_[static_cast<std::size_t>(i)]) * layout_.stride;
   }
 
+  // The same, for code that reads many: item i's row is code_rows() + stride() *
+  // row_numbers()[i], its error records()[2 * i].
+  const std::uint8_t* code_rows() const { return bytes_ + layout_.codes; }
+  const std::int32_t* row_numbers() const { return rows_.data(); }
+  const float* records() const { return reinterpret_cast<const float*>(bytes_ + layout_.records); }
+
   // The neighbour graph (graph.h) when the companion has one that still holds for the
   // index: item i's neighbours(i)[0 .. graph_degree()), -1 after the last. 0: no graph.
   int graph_degree() const { return graph_in_use_ ? header().graph_degree : 0; }
@@ -132,7 +138,6 @@ class Compact {
   bool verify(const Forest& forest, std::string* why) const;
 
  private:
-  const float* records() const { return reinterpret_cast<const float*>(bytes_ + layout_.records); }
   bool records_possible(const Forest& forest, std::string* why) const;
   bool graph_possible(std::string* why) const;
   const std::int32_t* slots() const { return reinterpret_cast<const std::int32_t*>(bytes_ + layout_.slots); }
