@@ -170,9 +170,9 @@ if (quick) {
   writeFileSync(`${root}/docs/benchmarks.json`, JSON.stringify(report, null, 1));
   for (const key of chosen) writeFileSync(`${root}/docs/benchmarks-${key}.svg`, plot(key));
   // Keep the sections the other benchmarks write (npm run bench:dask, bench/tree-quality.mjs,
-  // filter.mjs, changes.mjs), between their markers.
+  // filter.mjs, changes.mjs, between.mjs), between their markers.
   const old = existsSync(`${root}/docs/benchmarks.md`) ? readFileSync(`${root}/docs/benchmarks.md`, 'utf8') : '';
-  const kept = ['dask', 'tree-quality', 'filter', 'changes'].map((name) => new RegExp(`<!-- ${name}:begin[\\s\\S]*<!-- ${name}:end -->\\n?`).exec(old)?.[0] ?? '')
+  const kept = ['dask', 'tree-quality', 'filter', 'changes', 'between'].map((name) => new RegExp(`<!-- ${name}:begin[\\s\\S]*<!-- ${name}:end -->\\n?`).exec(old)?.[0] ?? '')
     .filter(Boolean).map((section) => `\n${section.trimEnd()}\n`).join('');
   writeFileSync(`${root}/docs/benchmarks.md`, markdown(report, text) + kept);
   log('wrote docs/benchmarks.md, docs/benchmarks.json and the plots');
