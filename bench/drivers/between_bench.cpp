@@ -15,11 +15,6 @@ namespace {
 
 constexpr int kN = 10;
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,7 +73,7 @@ int main(int argc, char** argv) {
       qps_trees.push_back(pass(false, k, &recall_trees));
     }
     std::printf("%s{\"search_k\":%d,\"graph\":{\"recall\":%.4f,\"qps\":%.1f},\"trees\":{\"recall\":%.4f,\"qps\":%.1f}}",
-                ki ? "," : "", k, recall_graph, median(qps_graph), recall_trees, median(qps_trees));
+                ki ? "," : "", k, recall_graph, bench::median(qps_graph), recall_trees, bench::median(qps_trees));
   }
   std::printf("]}\n");
 }
