@@ -6,8 +6,9 @@
 // LevelBuilder (Grove's default order, float metrics): trees in batches, a level at a time
 // (then each subtree that fits in cache on its own), splits measured on the items' 8-bit
 // codes (see compact.h): fewer, smaller passes over memory.
-// Either way threads never change the result: they only share the margin computations, and
-// the random flips for exact-zero margins are drawn in item order.
+// Either way threads never change the result: they share the margin computations (and in
+// LevelBuilder take whole subtrees, each node with its own random stream), and the random
+// flips for exact-zero margins are drawn in item order.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -212,6 +213,11 @@ class ItemRows {
       : forest_(forest), codes_(codes), stride_(static_cast<std::size_t>(codes.stride())) {
     unpack();
   }
+  // Another reader of the same items, with packed copies of its own, that reads the decoded
+  // lengths `rows` measured (a worker growing subtrees beside others).
+  explicit ItemRows(const ItemRows& rows) : forest_(rows.forest_), codes_(rows.codes_), stride_(rows.stride_), norms_by_id_(rows.norms_by_id_) {
+    unpack();
+  }
   const Forest& forest() const { return forest_; }
   const Compact& codes() const { return codes_; }
   std::size_t stride() const { return stride_; }
@@ -233,7 +239,7 @@ class ItemRows {
   // Each coded item's decoded length (rounded up), for CodedPlane::slack: once per build.
   void measure_norms(const std::vector<std::int32_t>& ids, ParallelFor* parallel) {
     norms_.assign(static_cast<std::size_t>(forest_.n_items), 0.0f);
-    norm_of_ = norms_.data();
+    norm_of_ = norms_by_id_ = norms_.data();
     const int f = codes_.f();
     auto run = [&](std::size_t begin, std::size_t end) {
       std::vector<float> v(static_cast<std::size_t>(f));
@@ -275,14 +281,15 @@ class ItemRows {
     code_rows_ = codes_.code_rows();
     row_of_ = codes_.row_numbers();
     records_ = codes_.records();
-    norm_of_ = norms_.data();
+    norm_of_ = norms_by_id_;
   }
 
  private:
   const Forest& forest_;
   const Compact& codes_;
   std::size_t stride_;
-  std::vector<float> norms_;  // by global id
+  std::vector<float> norms_;  // by global id (measure_norms)
+  const float* norms_by_id_ = nullptr;  // norms_, or those of the ItemRows this one shares them with
   bool packed_ = false;
   const std::uint8_t* code_rows_ = nullptr;
   const std::int32_t* row_of_ = nullptr;
@@ -339,19 +346,28 @@ class DecodedItems {
 // Grows several trees at once, a level at a time (Grove's fast order, with codes): each level
 // measures every splitting node's items on their codes (a quarter of the bytes of their
 // float vectors), the threads sharing all the level's nodes of all the batch's trees; then
-// each node whose code rows fit in cache grows its subtree alone, from a packed copy of them.
+// each node whose code rows fit in cache grows its subtree alone, from a packed copy of them,
+// the threads taking whole subtrees.
 // Each node draws from its own random stream (seeded from its tree's number, then from its
 // parent's seed and side), so a tree depends neither on the batch it grew in, nor on the
 // number of threads, nor on the order its nodes are grown in.
 // Splits follow TreeBuilder's rule: three planes at most, then random sides for duplicates.
 template <class P>
 class LevelBuilder {
+  struct Pending;  // a node while it grows (below)
+
  public:
   LevelBuilder(Forest& forest, const BuildOptions& options, const std::vector<std::int32_t>& ids)
       : forest_(forest), codes_(*options.codes), options_(options), parallel_(options.parallel), ids_(ids), seed_(options.seed),
         words_(forest.layout.f), s_(forest.layout.node_size), k_(forest.layout.max_bucket()), rows_(forest, codes_) {
     rows_.measure_norms(ids_, parallel_);
   }
+  // A worker's builder for grow_alone: `main`'s items and decoded lengths, its own nodes and
+  // buffers, one thread.
+  struct Worker {};
+  LevelBuilder(const LevelBuilder& main, Worker)
+      : forest_(main.forest_), codes_(main.codes_), options_(main.options_), parallel_(nullptr), ids_(main.ids_), seed_(main.seed_),
+        words_(main.words_), s_(main.s_), k_(main.k_), rows_(main.rows_) {}
 
   // Grows trees first .. first + count - 1 (their roots' pending nodes kept in order, for
   // write_tree): large nodes a level at a time across all the batch's trees; a node whose code
@@ -371,7 +387,40 @@ class LevelBuilder {
       check_stop(options_);
       frontier = grow_level(large, true);
     }
-    for (int idx : small) grow_subtree(idx);
+    grow_subtrees(small);
+  }
+  // The subtrees under `small`, each alone (grow_subtree); with threads, each worker grows
+  // whole subtrees into nodes of its own, spliced in here afterwards in order: a subtree
+  // depends only on its root (its items and its random stream), so the trees are the same
+  // for any number of threads.
+  void grow_subtrees(const std::vector<int>& small) {
+    if (!parallel_ || parallel_->workers() < 2 || small.size() < 2) {
+      for (int idx : small) grow_subtree(idx);
+      return;
+    }
+    std::vector<std::vector<Pending>> grown(small.size());
+    parallel_->run(small.size(), [&](std::size_t begin, std::size_t end) {
+      LevelBuilder worker(*this, Worker{});
+      for (std::size_t k = begin; k < end; ++k)
+        grown[k] = worker.grow_alone(std::move(pending_[static_cast<std::size_t>(small[k])]));
+    });
+    for (std::size_t k = 0; k < small.size(); ++k) splice(small[k], grown[k]);
+  }
+  // Grows `root`'s whole subtree here; returns its nodes, the root first.
+  std::vector<Pending> grow_alone(Pending root) {
+    pending_.clear();
+    pending_.push_back(std::move(root));
+    grow_subtree(0);
+    return std::move(pending_);
+  }
+  // Puts a subtree grown alone (root first) in place of pending node idx.
+  void splice(int idx, std::vector<Pending>& nodes) {
+    const int offset = static_cast<int>(pending_.size()) - 1;  // nodes[k], k >= 1, goes to offset + k
+    for (Pending& p : nodes)
+      for (int& c : p.child)
+        if (c >= 0) c += offset;
+    pending_[static_cast<std::size_t>(idx)] = std::move(nodes[0]);
+    for (std::size_t k = 1; k < nodes.size(); ++k) pending_.push_back(std::move(nodes[k]));
   }
   // Grows node idx's whole subtree on a packed copy of its items' rows (see ItemRows).
   void grow_subtree(int idx) {
@@ -391,11 +440,12 @@ class LevelBuilder {
   // The leaves under idx back to global ids.
   void to_global(int idx) {
     Pending& p = pending_[static_cast<std::size_t>(idx)];
-    if (p.child[0] >= 0) {
-      to_global(p.child[0]);
-      return to_global(pending_[static_cast<std::size_t>(idx)].child[1]);
+    if (p.child[0] < 0) {
+      for (std::int32_t& id : p.ids) id = rows_.global(id);
+      return;
     }
-    for (std::int32_t& id : p.ids) id = rows_.global(id);
+    to_global(p.child[0]);
+    to_global(p.child[1]);
   }
 
   // Writes tree `t` of the batch into the forest (children before parents, the smaller side

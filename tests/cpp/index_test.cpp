@@ -132,6 +132,26 @@ TEST_P(MetricTest, SameSeedSameIndexAnyThreadCount) {
   EXPECT_FALSE(a.serialize() == other_seed.serialize());
 }
 
+// Enough items that their code rows (128 bytes each) pass the 4 MB a subtree grows alone
+// in: the first levels grow across the trees, then threads take whole subtrees. The same
+// trees and codes whatever the number of threads (the graph is off: only the trees here).
+TEST(LevelBuild, TreesGrownAsSubtreesOnThreadsAreTheSameForAnyThreadCount) {
+  const int f = 128;
+  const auto items = random_vectors(36000, f, 17);
+  for (const char* metric : {"angular", "euclidean"}) {
+    std::vector<std::uint8_t> bytes[2];
+    for (int jobs : {1, 2}) {
+      grove::AnnoyIndex index(f, metric);
+      index.set_seed(7);
+      index.set_graph_search(false);
+      for (std::size_t i = 0; i < items.size(); ++i) index.add_item(static_cast<int32_t>(i), items[i]);
+      index.build(3, jobs);
+      bytes[jobs - 1] = index.serialize();
+    }
+    EXPECT_TRUE(bytes[0] == bytes[1]) << metric;
+  }
+}
+
 TEST_P(MetricTest, SaveLoadAndSerializeGiveSameResults) {
   const int f = bits() ? 64 : 16;
   auto items = random_vectors(2000, f, 9, bits());
