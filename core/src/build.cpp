@@ -215,9 +215,14 @@ class ItemRows {
   }
   // Another reader of the same items, with packed copies of its own, that reads the decoded
   // lengths `rows` measured (a worker growing subtrees beside others).
-  explicit ItemRows(const ItemRows& rows) : forest_(rows.forest_), codes_(rows.codes_), stride_(rows.stride_), norms_by_id_(rows.norms_by_id_) {
+  struct SharedLengths {};
+  ItemRows(const ItemRows& rows, SharedLengths)
+      : forest_(rows.forest_), codes_(rows.codes_), stride_(rows.stride_), norms_by_id_(rows.norms_by_id_) {
     unpack();
   }
+  // A copy would read through the other's packed rows.
+  ItemRows(const ItemRows&) = delete;
+  ItemRows& operator=(const ItemRows&) = delete;
   const Forest& forest() const { return forest_; }
   const Compact& codes() const { return codes_; }
   std::size_t stride() const { return stride_; }
@@ -367,7 +372,7 @@ class LevelBuilder {
   struct Worker {};
   LevelBuilder(const LevelBuilder& main, Worker)
       : forest_(main.forest_), codes_(main.codes_), options_(main.options_), parallel_(nullptr), ids_(main.ids_), seed_(main.seed_),
-        words_(main.words_), s_(main.s_), k_(main.k_), rows_(main.rows_) {}
+        words_(main.words_), s_(main.s_), k_(main.k_), rows_(main.rows_, ItemRows::SharedLengths{}) {}
 
   // Grows trees first .. first + count - 1 (their roots' pending nodes kept in order, for
   // write_tree): large nodes a level at a time across all the batch's trees; a node whose code
