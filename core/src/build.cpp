@@ -750,14 +750,32 @@ class LevelBuilder {
     auto assign = [&](bool fresh) {
       sides[0].clear();
       sides[1].clear();
-      if (fresh) p.coded = plane_for(p);
       const std::size_t count = p.ids.size();
+      if (!fresh) {
+        // Each id written to both sides and kept by one: a branch on the side was a coin
+        // toss the processor lost half the time, on every item at every level.
+        sides[0].resize(count);
+        sides[1].resize(count);
+        std::size_t kept[2] = {0, 0};
+        const float* margins = margins_.data() + base;
+        for (std::size_t i = 0; i < count; ++i) {
+          const float m = margins[i];
+          std::size_t right = m > 0;
+          if (m == 0) right = side_of(m, rng);  // exactly on the plane: side_of's coin
+          sides[0][kept[0]] = p.ids[i];
+          sides[1][kept[1]] = p.ids[i];
+          kept[right] += 1;
+        }
+        sides[0].resize(kept[0]);
+        sides[1].resize(kept[1]);
+        return;
+      }
+      p.coded = plane_for(p);
       for (std::size_t i = 0; i < count; ++i) {
         const std::int32_t id = p.ids[i];
-        if (fresh && i + kPrefetchAhead < count) rows_.prefetch_code(p.ids[i + kPrefetchAhead]);
+        if (i + kPrefetchAhead < count) rows_.prefetch_code(p.ids[i + kPrefetchAhead]);
         bool uncertain = false;
-        const float m = fresh ? margin(idx, id, &uncertain) : margins_[base + i];
-        sides[side_of(m, rng) ? 1 : 0].push_back(id);
+        sides[side_of(margin(idx, id, &uncertain), rng) ? 1 : 0].push_back(id);
       }
     };
     std::size_t uncertain = 0;
