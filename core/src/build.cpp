@@ -148,7 +148,7 @@ class TreeBuilder {
     for (std::int32_t id : ids) items.push_back(forest_.node(id));
     for (int attempt = 0; attempt < 3; ++attempt) {
       if constexpr (std::is_same<P, Hamming>::value) P::create_split(items, words_, s_, rng_, split);
-      else create_split<P>(NodeList{items, P::kVector}, words_, s_, rng_, split);
+      else create_split<P, 1>(NodeList{items, P::kVector}, words_, s_, rng_, split);  // Annoy's rule
       assign_sides(ids, items, split, sides);
       if (imbalance(sides[0].size(), sides[1].size()) < 0.95) break;
     }
@@ -314,24 +314,26 @@ class ItemRows {
 template <class P>
 class DecodedItems {
  public:
-  DecodedItems(const ItemRows& rows, const std::vector<std::int32_t>& ids, std::uint8_t* scratch)
-      : rows_(rows), ids_(ids), scratch_(scratch) {}
+  // scratch: room for two_means' batch, a node of slot_bytes each.
+  DecodedItems(const ItemRows& rows, const std::vector<std::int32_t>& ids, std::uint8_t* scratch, std::size_t slot_bytes)
+      : rows_(rows), ids_(ids), scratch_(scratch), slot_bytes_(slot_bytes) {}
   std::size_t size() const { return ids_.size(); }
-  const std::uint8_t* node(std::size_t k) const {
+  const std::uint8_t* node(std::size_t k, int slot) const {
     const std::int32_t id = ids_[k];
     if (!rows_.coded(id)) return rows_.node(id);  // no code
+    std::uint8_t* scratch = scratch_ + slot_bytes_ * static_cast<std::size_t>(slot);
     // Only dot items carry anything in their header that two_means reads (the dot factor):
     // other metrics leave the real node untouched, one scattered read less per sample.
     const std::size_t header = rows_.forest().layout.vector;
-    if (dot) std::memcpy(scratch_, rows_.node(id), header);
+    if (dot) std::memcpy(scratch, rows_.node(id), header);
     const Compact& codes = rows_.codes();
-    float* v = reinterpret_cast<float*>(scratch_ + header);
+    float* v = reinterpret_cast<float*>(scratch + header);
     code_kernels().decode(rows_.code(id), codes.offsets(), codes.scale(), v, codes.f());
     // Angular codes are of unit vectors: the cached norm is 1 (within the code's error, which
     // only nudges a sample's weight in two_means), and not worth a pass over the vector.
-    if (std::is_same<P, Angular<FastMath>>::value) *field<float>(scratch_, Angular<FastMath>::kNorm) = 1.0f;
-    else P::init_item(scratch_, codes.f());
-    return scratch_;
+    if (std::is_same<P, Angular<FastMath>>::value) *field<float>(scratch, Angular<FastMath>::kNorm) = 1.0f;
+    else P::init_item(scratch, codes.f());
+    return scratch;
   }
   // Stage 0: the code row (and a dot item's header); 1: its row number and record; 2: its id.
   void prefetch(std::size_t k, int, int stage) const {
@@ -345,6 +347,7 @@ class DecodedItems {
   const ItemRows& rows_;
   const std::vector<std::int32_t>& ids_;
   std::uint8_t* scratch_;
+  std::size_t slot_bytes_;
   const bool dot = rows_.forest().layout.metric == Metric::Dot;
 };
 
@@ -503,6 +506,9 @@ class LevelBuilder {
     return static_cast<int>(pending_.size()) - 1;
   }
 
+  // Samples two_means scores at a time (see two_means; 1 is Annoy's rule).
+  static constexpr int kSplitBatch = 4;
+
   bool is_leaf(const Pending& p) const {
     if (p.ids.size() == 1 && !p.root) return true;
     const bool small_items = static_cast<std::size_t>(forest_.n_items) <= k_;
@@ -539,11 +545,12 @@ class LevelBuilder {
       std::vector<const std::uint8_t*> items;
       items.reserve(p.ids.size());
       for (std::int32_t id : p.ids) items.push_back(rows_.node(id));
-      create_split<P>(NodeList{items, P::kVector}, words_, s_, rng, p.split.data());
+      create_split<P, kSplitBatch>(NodeList{items, P::kVector}, words_, s_, rng, p.split.data());
       return;
     }
-    scratch_.assign(s_ + sizeof(float) * static_cast<std::size_t>(words_), 0);
-    create_split<P>(DecodedItems<P>(rows_, p.ids, scratch_.data()), words_, s_, rng, p.split.data());
+    const std::size_t slot = s_ + sizeof(float) * static_cast<std::size_t>(words_);
+    scratch_.assign(kSplitBatch * slot, 0);
+    create_split<P, kSplitBatch>(DecodedItems<P>(rows_, p.ids, scratch_.data(), slot), words_, s_, rng, p.split.data());
   }
 
   // The plane a node's margins are measured against: on the code grid, unless it splits on
@@ -866,7 +873,7 @@ class LevelBuilder {
   std::vector<int> node_at_;
   std::vector<std::size_t> position_at_;
   const bool l1_ = forest_.layout.metric == Metric::Manhattan;
-  std::vector<std::uint8_t> scratch_;  // one decoded sample
+  std::vector<std::uint8_t> scratch_;  // two_means' decoded samples
   ItemRows rows_;
 };
 
