@@ -746,6 +746,39 @@ class LevelBuilder {
     unsure.clear();
   }
 
+  // p's items to their sides by their margins (in p's item order; a coin for an exact zero,
+  // drawn in item order). Each id is written to both sides and kept by one: a branch on the
+  // side was a coin toss the processor lost half the time, on every item at every level.
+  static void sides_from_margins(Pending& p, const float* margins, std::vector<std::int32_t> (&sides)[2]) {
+    const std::size_t count = p.ids.size();
+    sides[0].resize(count);
+    sides[1].resize(count);
+    std::size_t kept[2] = {0, 0};
+    for (std::size_t i = 0; i < count; ++i) {
+      const float m = margins[i];
+      std::size_t right = m > 0;
+      if (m == 0) right = side_of(m, p.rng);
+      sides[0][kept[0]] = p.ids[i];
+      sides[1][kept[1]] = p.ids[i];
+      kept[right] += 1;
+    }
+    sides[0].resize(kept[0]);
+    sides[1].resize(kept[1]);
+  }
+  // Node idx's items to their sides of its (new) plane, each margin measured here.
+  void sides_from_plane(int idx, std::vector<std::int32_t> (&sides)[2]) {
+    Pending& p = pending_[static_cast<std::size_t>(idx)];
+    sides[0].clear();
+    sides[1].clear();
+    p.coded = plane_for(p);
+    const std::size_t count = p.ids.size();
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::int32_t id = p.ids[i];
+      if (i + kPrefetchAhead < count) rows_.prefetch_code(p.ids[i + kPrefetchAhead]);
+      sides[side_of(margin(idx, id), p.rng) ? 1 : 0].push_back(id);
+    }
+  }
+
   // Sides from the level's margins (coin flips for exact zeros, in item order); a plane that
   // leaves >= 95% on one side is replaced (up to three in all), and if even that leaves > 99%
   // (duplicates), sides are drawn at random. A node whose items the codes cannot tell apart
@@ -757,48 +790,18 @@ class LevelBuilder {
     Pending& p = pending_[static_cast<std::size_t>(idx)];
     Kiss64& rng = p.rng;
     std::vector<std::int32_t> sides[2];
-    auto assign = [&](bool fresh) {
-      sides[0].clear();
-      sides[1].clear();
-      const std::size_t count = p.ids.size();
-      if (!fresh) {
-        // Each id written to both sides and kept by one: a branch on the side was a coin
-        // toss the processor lost half the time, on every item at every level.
-        sides[0].resize(count);
-        sides[1].resize(count);
-        std::size_t kept[2] = {0, 0};
-        const float* margins = margins_.data() + base;
-        for (std::size_t i = 0; i < count; ++i) {
-          const float m = margins[i];
-          std::size_t right = m > 0;
-          if (m == 0) right = side_of(m, rng);  // exactly on the plane: side_of's coin
-          sides[0][kept[0]] = p.ids[i];
-          sides[1][kept[1]] = p.ids[i];
-          kept[right] += 1;
-        }
-        sides[0].resize(kept[0]);
-        sides[1].resize(kept[1]);
-        return;
-      }
-      p.coded = plane_for(p);
-      for (std::size_t i = 0; i < count; ++i) {
-        const std::int32_t id = p.ids[i];
-        if (i + kPrefetchAhead < count) rows_.prefetch_code(p.ids[i + kPrefetchAhead]);
-        sides[side_of(margin(idx, id), rng) ? 1 : 0].push_back(id);
-      }
-    };
     std::size_t uncertain = 0;
     for (std::size_t i = 0; i < p.ids.size(); ++i) uncertain += uncertain_[base + i];
     if (!p.exact && 4 * uncertain >= p.ids.size()) {
       p.exact = true;
       new_plane(p);
-      assign(true);
+      sides_from_plane(idx, sides);
     } else {
-      assign(false);
+      sides_from_margins(p, margins_.data() + base, sides);
     }
     for (int attempt = 1; attempt < 3 && imbalance(sides[0].size(), sides[1].size()) >= 0.95; ++attempt) {
       new_plane(p);
-      assign(true);
+      sides_from_plane(idx, sides);
     }
     while (imbalance(sides[0].size(), sides[1].size()) > 0.99) {
       sides[0].clear();
