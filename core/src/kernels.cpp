@@ -156,6 +156,16 @@ __attribute__((target("avx"))) inline float avx_fold(__m256 a0, __m256 a1, __m25
   return fold_eight(_mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3)));
 }
 
+// t into accumulator (i % kLanes) / 8, each chosen by name: through an array of pointers to
+// them, all four had lived on the stack, each add waiting on a store (as in avx512_finish).
+__attribute__((target("avx"))) inline void avx_add_at(int i, __m256 t, __m256& a0, __m256& a1, __m256& a2, __m256& a3) {
+  const int which = (i % kLanes) / 8;
+  if (which == 0) a0 = _mm256_add_ps(a0, t);
+  else if (which == 1) a1 = _mm256_add_ps(a1, t);
+  else if (which == 2) a2 = _mm256_add_ps(a2, t);
+  else a3 = _mm256_add_ps(a3, t);
+}
+
 // kBounded: every 128 elements, fold the partial sums in the final fold's order and stop once
 // they pass `bound` (valid for sums of terms >= 0: see avx512_sum).
 template <class Op, bool kBounded = false>
@@ -175,18 +185,14 @@ __attribute__((target("avx"))) float avx_sum(const float* x, const float* y, int
       if (partial > bound) return partial;
     }
   }
-  __m256* acc[4] = {&a0, &a1, &a2, &a3};
-  for (; i + 8 <= f; i += 8) {  // whole groups of 8 still map onto one accumulator
-    __m256& a = *acc[(i % kLanes) / 8];
-    a = _mm256_add_ps(a, avx_term<Op>(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-  }
+  for (; i + 8 <= f; i += 8)  // whole groups of 8 still map onto one accumulator
+    avx_add_at(i, avx_term<Op>(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)), a0, a1, a2, a3);
   if (i < f) {  // the last f - i (< 8) into their lanes, of one accumulator
     // Lanes past the end load 0 and add a term of +0, which leaves them as they were: a
     // partial sum is never -0 (it starts at +0, and round-to-nearest gives -0 only for -0 + -0).
     static const std::int32_t kMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
     const __m256i tail = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask + 8 - (f - i)));
-    __m256& a = *acc[(i % kLanes) / 8];
-    a = _mm256_add_ps(a, avx_term<Op>(_mm256_maskload_ps(x + i, tail), _mm256_maskload_ps(y + i, tail)));
+    avx_add_at(i, avx_term<Op>(_mm256_maskload_ps(x + i, tail), _mm256_maskload_ps(y + i, tail)), a0, a1, a2, a3);
   }
   return avx_fold(a0, a1, a2, a3);
 }
