@@ -390,20 +390,36 @@ template <> inline v128_t wasm_term<L1>(v128_t a, v128_t b) { return wasm_f32x4_
 // terms go into their lanes of one accumulator (the others get +0, which leaves them as they
 // were: a partial sum is never -0), then the fold's adds in its order. Through memory, each
 // step of the fold waited on the stores just made.
+// Every accumulator is named by a constant index (the last terms are added to each, +0 to
+// all but theirs): one index unknown at compile time, acc[(i % kLanes) / 4], had put the
+// whole array in linear memory, each add of the tail a load and a store.
 template <class Op>
-float simd128_finish(v128_t* acc, const float* x, const float* y, int i, int f) {
+inline float simd128_finish(v128_t* acc, const float* x, const float* y, int i, int f) {
   if (i < f) {
     const int r = f - i;
     const float t0 = Op::term(x[i], y[i]), t1 = r > 1 ? Op::term(x[i + 1], y[i + 1]) : 0.0f,
                 t2 = r > 2 ? Op::term(x[i + 2], y[i + 2]) : 0.0f;
-    v128_t& a = acc[(i % kLanes) / 4];
-    a = wasm_f32x4_add(a, wasm_f32x4_make(t0, t1, t2, 0.0f));
+    const v128_t t = wasm_f32x4_make(t0, t1, t2, 0.0f), zero = wasm_f32x4_splat(0.0f);
+    const int which = (i % kLanes) / 4;
+    for (int k = 0; k < 8; ++k) acc[k] = wasm_f32x4_add(acc[k], k == which ? t : zero);
   }
   v128_t s16[4];
   for (int k = 0; k < 4; ++k) s16[k] = wasm_f32x4_add(acc[k], acc[k + 4]);
   const v128_t s4 = wasm_f32x4_add(wasm_f32x4_add(s16[0], s16[2]), wasm_f32x4_add(s16[1], s16[3]));
   return (wasm_f32x4_extract_lane(s4, 0) + wasm_f32x4_extract_lane(s4, 2)) +
          (wasm_f32x4_extract_lane(s4, 1) + wasm_f32x4_extract_lane(s4, 3));
+}
+
+// The whole groups of 4 left after the last full block (i a multiple of kLanes): group k
+// into accumulator k, k a constant here (see simd128_finish).
+template <class Op, int K = 0>
+inline void simd128_groups(v128_t* acc, const float* x, const float* y, int groups) {
+  if constexpr (K < 8) {
+    if (K < groups) {
+      acc[K] = wasm_f32x4_add(acc[K], wasm_term<Op>(wasm_v128_load(x + 4 * K), wasm_v128_load(y + 4 * K)));
+      simd128_groups<Op, K + 1>(acc, x, y, groups);
+    }
+  }
 }
 
 // WASM SIMD128: 8 accumulators of 4 lanes, as SSE2. kBounded: as avx512_sum; the check folds
@@ -423,10 +439,8 @@ float simd128_sum(const float* x, const float* y, int f, float bound = 0) {
       if (partial > bound) return partial;
     }
   }
-  for (; i + 4 <= f; i += 4) {
-    int k = (i % kLanes) / 4;
-    acc[k] = wasm_f32x4_add(acc[k], wasm_term<Op>(wasm_v128_load(x + i), wasm_v128_load(y + i)));
-  }
+  simd128_groups<Op>(acc, x + i, y + i, (f - i) / 4);
+  i += (f - i) / 4 * 4;
   return simd128_finish<Op>(acc, x, y, i, f);
 }
 
@@ -444,12 +458,9 @@ float simd128_dot_and_norm(const float* x, const float* y, int f, float* yy) {
       a[k] = wasm_f32x4_add(a[k], wasm_f32x4_mul(wasm_v128_load(x + i + 4 * k), yv));
       n[k] = wasm_f32x4_add(n[k], wasm_f32x4_mul(yv, yv));
     }
-  for (; i + 4 <= f; i += 4) {
-    const int k = (i % kLanes) / 4;
-    const v128_t yv = wasm_v128_load(y + i);
-    a[k] = wasm_f32x4_add(a[k], wasm_f32x4_mul(wasm_v128_load(x + i), yv));
-    n[k] = wasm_f32x4_add(n[k], wasm_f32x4_mul(yv, yv));
-  }
+  simd128_groups<Dot>(a, x + i, y + i, (f - i) / 4);
+  simd128_groups<Dot>(n, y + i, y + i, (f - i) / 4);
+  i += (f - i) / 4 * 4;
   *yy = simd128_finish<Dot>(n, y, y, i, f);
   return simd128_finish<Dot>(a, x, y, i, f);
 }
