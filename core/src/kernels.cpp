@@ -333,9 +333,6 @@ __attribute__((target("avx512f"))) void blend_avx512(float* m, float keep, const
   blend_reference(m + i, keep, x + i, add, f - i);
 }
 
-// blend_avx512 and avx512<Dot>(m, m) in one pass: each 16 new values squared into the
-// accumulator avx512_sum gives them (element i to partial i % 32), the tail masked as there.
-// A call less and no reload of the centre in each two_means step (its dependency chain).
 // m[i .. i + 15] blended (blend_avx512's step), stored; returns their squares.
 __attribute__((target("avx512f"))) inline __m512 blend16_squares(float* m, __m512 k, const float* x, __m512 a, int i) {
   const __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(m + i), k), _mm512_mul_ps(_mm512_loadu_ps(x + i), a));
@@ -343,6 +340,9 @@ __attribute__((target("avx512f"))) inline __m512 blend16_squares(float* m, __m51
   return _mm512_mul_ps(v, v);
 }
 
+// blend_avx512 and avx512<Dot>(m, m) in one pass: each 16 new values squared into the
+// accumulator avx512_sum gives them (element i to partial i % 32), the tail masked as there.
+// A call less and no reload of the centre in each two_means step (its dependency chain).
 __attribute__((target("avx512f"))) float blend_norm_avx512(float* m, float keep, const float* x, float add, int f) {
   const __m512 k = _mm512_set1_ps(keep), a = _mm512_set1_ps(add);
   // 32 a step, each half into its accumulator by name (a reference to either had put both
