@@ -569,7 +569,7 @@ class LevelBuilder {
   // split_node's test of whether the codes can tell a node's items apart.
   enum class Coded { Sure, Kept, Floats };
   Coded judge_margin(const CodedPlane& coded, const Pending& p, std::int32_t id, std::int64_t sum, float* out) const {
-    const float rest = P::margin_rest(p.split.data(), rows_.node(id));
+    const float rest = P::margin_rest(p.split.data(), P::kRestReadsItem ? rows_.node(id) : nullptr);
     const float coded_margin = coded.from_sum(sum) + rest;
     const double slack = coded.slack(rows_.error(id), rows_.decoded_norm(id), l1_,
                                      std::fabs(coded_margin) + std::fabs(rest));
@@ -690,20 +690,28 @@ class LevelBuilder {
     const CodedPlane& plane = p.coded;
     const CodeKernels& kernels = code_kernels();
     const std::int32_t* ids = p.ids.data();
+    float* margins = margins_.data();
+    std::uint8_t* uncertain = uncertain_.data();
     std::size_t batch[kRowsMax];  // positions in the node
     const std::uint8_t* rows[kRowsMax];
     int count = 0;
     // Items the codes cannot place: measured on floats after the rest (float_margins).
     thread_local std::vector<Unsure> unsure;
     unsure.clear();
+    // All of a batch's margins are judged before any is stored: the compiler cannot tell a
+    // byte store from a write to the plane's or the rows' fields, and reloaded them all after
+    // each one.
     auto flush = [&] {
       std::int64_t sums[kRowsMax];
       kernels.dot_rows(plane.steps(), rows, count, codes_.stride(), sums);
+      float got[kRowsMax];
+      Coded judged[kRowsMax];
+      for (int k = 0; k < count; ++k) judged[k] = judge_margin(plane, p, ids[batch[k]], sums[k], &got[k]);
       for (int k = 0; k < count; ++k) {
         const std::size_t at = base + batch[k];
-        const Coded judged = judge_margin(plane, p, ids[batch[k]], sums[k], &margins_[at]);
-        uncertain_[at] = judged != Coded::Sure;
-        if (judged == Coded::Floats) unsure.push_back({at, ids[batch[k]], idx});
+        margins[at] = got[k];
+        uncertain[at] = judged[k] != Coded::Sure;
+        if (judged[k] == Coded::Floats) unsure.push_back({at, ids[batch[k]], idx});
       }
       count = 0;
     };
@@ -713,10 +721,10 @@ class LevelBuilder {
       if (i + kAhead < to) rows_.prefetch_code(ids[i + kAhead]);
       const std::int32_t id = ids[i];
       if (!plane.usable() || !rows_.coded(id)) {
-        margins_[base + i] = margin(idx, id);
+        margins[base + i] = margin(idx, id);
         // No plane on the grid (the decoded samples were all alike): the codes cannot
         // tell these items apart at all.
-        uncertain_[base + i] = !plane.usable();
+        uncertain[base + i] = !plane.usable();
         continue;
       }
       batch[count] = i;

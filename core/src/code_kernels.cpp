@@ -51,6 +51,20 @@ void dot_rows_each(const std::int16_t* q, const std::uint8_t* const* c, int coun
   for (int k = 0; k < count; ++k) out[k] = One(q, c[k], n);
 }
 
+// dot_rows from a kernel for a constant number of rows, Rows::run<N>: eight at a time (the
+// usual case), the rest (a node's last few) in fours, twos, ones. With N a constant the
+// accumulators are locals kept in registers; indexed by a count known only at run time,
+// compilers kept them in memory, a store and a load per step (GCC on AVX2 and AVX-512, the
+// engines on wasm).
+template <class Rows>
+void rows_by_eights(const std::int16_t* q, const std::uint8_t* const* c, int count, int n, std::int64_t* out) {
+  int k = 0;
+  for (; k + 8 <= count; k += 8) Rows::template run<8>(q, c + k, n, out + k);
+  if (k + 4 <= count) Rows::template run<4>(q, c + k, n, out + k), k += 4;
+  if (k + 2 <= count) Rows::template run<2>(q, c + k, n, out + k), k += 2;
+  if (k < count) Rows::template run<1>(q, c + k, n, out + k);
+}
+
 void decode_reference(const std::uint8_t* code, const float* offsets, float scale, float* out, int f) {
   for (int j = 0; j < f; ++j) out[j] = offsets[j] + scale * static_cast<float>(code[j]);
 }
@@ -318,25 +332,27 @@ __attribute__((target("avx2"))) std::int64_t avx2(const std::int16_t* q, const s
   return total;
 }
 
-// One query row against several code rows (n a multiple of 16): each 16 query steps are
-// loaded once for all rows, and the rows' sums are independent chains, where one row at a
-// time waits on its own adds.
-__attribute__((target("avx2"))) void avx2_dot_rows(const std::int16_t* q, const std::uint8_t* const* c, int count, int n,
-                                                   std::int64_t* out) {
-  for (int k = 0; k < count; ++k) out[k] = 0;
-  for (int i = 0; i < n; i += kChunk) {
-    const int end = i + kChunk < n ? i + kChunk : n;
-    __m256i acc[kRowsMax];
-    for (int k = 0; k < count; ++k) acc[k] = _mm256_setzero_si256();
-    for (int j = i; j < end; j += 16) {
-      const __m256i steps = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + j));
-      for (int k = 0; k < count; ++k)
-        acc[k] = _mm256_add_epi32(
-            acc[k], _mm256_madd_epi16(steps, _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c[k] + j)))));
+// One query row against N code rows (n a multiple of 16): each 16 query steps are loaded
+// once for all rows, and the rows' sums are independent chains, where one row at a time waits
+// on its own adds.
+struct Avx2Rows {
+  template <int N>
+  __attribute__((target("avx2"))) static void run(const std::int16_t* q, const std::uint8_t* const* c, int n, std::int64_t* out) {
+    for (int k = 0; k < N; ++k) out[k] = 0;
+    for (int i = 0; i < n; i += kChunk) {
+      const int end = i + kChunk < n ? i + kChunk : n;
+      __m256i acc[N];
+      for (int k = 0; k < N; ++k) acc[k] = _mm256_setzero_si256();
+      for (int j = i; j < end; j += 16) {
+        const __m256i steps = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + j));
+        for (int k = 0; k < N; ++k)
+          acc[k] = _mm256_add_epi32(
+              acc[k], _mm256_madd_epi16(steps, _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c[k] + j)))));
+      }
+      for (int k = 0; k < N; ++k) out[k] += avx2_lanes(acc[k]);
     }
-    for (int k = 0; k < count; ++k) out[k] += avx2_lanes(acc[k]);
   }
-}
+};
 
 // The sum of the 16 lanes, halving the width each step (no store, no scalar loop). GCC 12's
 // AVX-512 headers build these from an undefined vector, which -Wmaybe-uninitialized flags
@@ -389,40 +405,41 @@ __attribute__((target("avx512f"))) inline std::int64_t sum_lanes(__m512i v) {
     return total;                                                                                \
   }
 
-// One query row against several code rows: each 32 query steps are loaded once for all.
-#define GROVE_AVX512_ROWS(TARGET, NAME, FUSED)                                                                \
-  __attribute__((target(TARGET))) void NAME(const std::int16_t* q, const std::uint8_t* const* c, int count, int n, \
-                                            std::int64_t* out) {                                            \
-    for (int k = 0; k < count; ++k) out[k] = 0;                                                              \
-    for (int i = 0; i < n; i += kChunk) {                                                                    \
-      const int end = i + kChunk < n ? i + kChunk : n;                                                       \
-      __m512i acc[kRowsMax];                                                                                 \
-      for (int k = 0; k < count; ++k) acc[k] = _mm512_setzero_si512();                                       \
-      int j = i;                                                                                             \
-      for (; j + 32 <= end; j += 32) {                                                                       \
-        const __m512i steps = _mm512_loadu_si512(q + j);                                                     \
-        for (int k = 0; k < count; ++k)                                                                      \
-          acc[k] = FUSED(acc[k], steps, _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(c[k] + j)))); \
-      }                                                                                                      \
-      if (j + 16 <= end) {                                                                                   \
-        const __m512i steps = _mm512_maskz_loadu_epi16(0xffff, q + j);                                       \
-        for (int k = 0; k < count; ++k)                                                                      \
-          acc[k] = FUSED(acc[k], steps,                                                                      \
-                         _mm512_cvtepu8_epi16(_mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c[k] + j))))); \
-        j += 16;                                                                                             \
-      }                                                                                                      \
-      for (int k = 0; k < count; ++k) {                                                                      \
-        out[k] += sum_lanes(acc[k]);                                                                         \
-      }                                                                                                      \
-    }                                                                                                        \
-  }
+// One query row against N code rows: each 32 query steps are loaded once for all.
+#define GROVE_AVX512_ROWS(TARGET, NAME, FUSED)                                                                  \
+  struct NAME {                                                                                                \
+    template <int N>                                                                                           \
+    __attribute__((target(TARGET))) static void run(const std::int16_t* q, const std::uint8_t* const* c, int n, \
+                                                    std::int64_t* out) {                                      \
+      for (int k = 0; k < N; ++k) out[k] = 0;                                                                  \
+      for (int i = 0; i < n; i += kChunk) {                                                                    \
+        const int end = i + kChunk < n ? i + kChunk : n;                                                       \
+        __m512i acc[N];                                                                                        \
+        for (int k = 0; k < N; ++k) acc[k] = _mm512_setzero_si512();                                           \
+        int j = i;                                                                                             \
+        for (; j + 32 <= end; j += 32) {                                                                       \
+          const __m512i steps = _mm512_loadu_si512(q + j);                                                     \
+          for (int k = 0; k < N; ++k)                                                                          \
+            acc[k] = FUSED(acc[k], steps, _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(c[k] + j)))); \
+        }                                                                                                      \
+        if (j + 16 <= end) {                                                                                   \
+          const __m512i steps = _mm512_maskz_loadu_epi16(0xffff, q + j);                                       \
+          for (int k = 0; k < N; ++k)                                                                          \
+            acc[k] = FUSED(acc[k], steps,                                                                      \
+                           _mm512_cvtepu8_epi16(_mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c[k] + j))))); \
+          j += 16;                                                                                             \
+        }                                                                                                      \
+        for (int k = 0; k < N; ++k) out[k] += sum_lanes(acc[k]);                                               \
+      }                                                                                                        \
+    }                                                                                                          \
+  };
 
 #define GROVE_MADD_ADD(acc, a, b) _mm512_add_epi32(acc, _mm512_madd_epi16(a, b))
 #define GROVE_DPWSSD(acc, a, b) _mm512_dpwssd_epi32(acc, a, b)
 GROVE_AVX512_STEPS("avx512f,avx512bw", avx512bw, GROVE_MADD_ADD)
 GROVE_AVX512_STEPS("avx512f,avx512bw,avx512vnni", avx512vnni, GROVE_DPWSSD)
-GROVE_AVX512_ROWS("avx512f,avx512bw", avx512bw_rows, GROVE_MADD_ADD)
-GROVE_AVX512_ROWS("avx512f,avx512bw,avx512vnni", avx512vnni_rows, GROVE_DPWSSD)
+GROVE_AVX512_ROWS("avx512f,avx512bw", Avx512bwRows, GROVE_MADD_ADD)
+GROVE_AVX512_ROWS("avx512f,avx512bw,avx512vnni", Avx512VnniRows, GROVE_DPWSSD)
 #undef GROVE_AVX512_ROWS
 #undef GROVE_MADD_ADD
 #undef GROVE_DPWSSD
@@ -465,47 +482,37 @@ inline std::int64_t simd128_lanes(v128_t v) {
          wasm_i32x4_extract_lane(v, 2) + wasm_i32x4_extract_lane(v, 3);
 }
 
-// One query row against N code rows, each 8 query steps loaded once; N a constant, so the
-// accumulators are locals the engine keeps in registers (indexed by a count known only at
-// run time, they lived in memory).
-template <int N>
-void simd128_rows(const std::int16_t* q, const std::uint8_t* const* c, int n, std::int64_t* out) {
-  for (int k = 0; k < N; ++k) out[k] = 0;
-  for (int i = 0; i < n; i += kChunk) {
-    const int end = i + kChunk < n ? i + kChunk : n;
-    v128_t acc[N];
-    for (int k = 0; k < N; ++k) acc[k] = wasm_i32x4_splat(0);
-    for (int j = i; j < end; j += 8) {
-      const v128_t steps = wasm_v128_load(q + j);
-      for (int k = 0; k < N; ++k) acc[k] = wasm_i32x4_add(acc[k], wasm_i32x4_dot_i16x8(steps, wasm_u16x8_load8x8(c[k] + j)));
+// One query row against N code rows, each 8 query steps loaded once.
+struct Simd128Rows {
+  template <int N>
+  static void run(const std::int16_t* q, const std::uint8_t* const* c, int n, std::int64_t* out) {
+    for (int k = 0; k < N; ++k) out[k] = 0;
+    for (int i = 0; i < n; i += kChunk) {
+      const int end = i + kChunk < n ? i + kChunk : n;
+      v128_t acc[N];
+      for (int k = 0; k < N; ++k) acc[k] = wasm_i32x4_splat(0);
+      for (int j = i; j < end; j += 8) {
+        const v128_t steps = wasm_v128_load(q + j);
+        for (int k = 0; k < N; ++k) acc[k] = wasm_i32x4_add(acc[k], wasm_i32x4_dot_i16x8(steps, wasm_u16x8_load8x8(c[k] + j)));
+      }
+      for (int k = 0; k < N; ++k) out[k] += simd128_lanes(acc[k]);
     }
-    for (int k = 0; k < N; ++k) out[k] += simd128_lanes(acc[k]);
   }
-}
-
-// Eight rows at a time (the usual case), the rest (a node's last few) in fours, twos, ones.
-void simd128_dot_rows(const std::int16_t* q, const std::uint8_t* const* c, int count, int n, std::int64_t* out) {
-  int k = 0;
-  for (; k + 8 <= count; k += 8) simd128_rows<8>(q, c + k, n, out + k);
-  if (k + 4 <= count) simd128_rows<4>(q, c + k, n, out + k), k += 4;
-  if (k + 2 <= count) simd128_rows<2>(q, c + k, n, out + k), k += 2;
-  if (k < count) simd128_rows<1>(q, c + k, n, out + k);
-}
-
+};
 
 #endif
 
 const CodeKernels kReference = {reference<L2>, reference<L1>, reference<Dot>, dot_rows_each<reference<Dot>>, decode_reference, norm2_reference, extend_reference, quantize_reference, error_reference, query_steps_reference, "reference"};
 #ifdef GROVE_X86
 const CodeKernels kSse2 = {sse2<L2>, sse2<L1>, sse2<Dot>, dot_rows_each<sse2<Dot>>, decode_reference, norm2_reference, extend_sse2, quantize_sse2, error_reference, query_steps_reference, "sse2"};
-const CodeKernels kAvx2 = {avx2<L2>, avx2<L1>, avx2<Dot>, avx2_dot_rows, decode_avx2, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, query_steps_avx2, "avx2"};
+const CodeKernels kAvx2 = {avx2<L2>, avx2<L1>, avx2<Dot>, rows_by_eights<Avx2Rows>, decode_avx2, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, query_steps_avx2, "avx2"};
 const CodeKernels kAvx512 = {avx512bw<avx512bw_l2, L2>, avx512bw<avx512bw_l1, L1>, avx512bw<avx512bw_dot, Dot>,
-                             avx512bw_rows, decode_avx512, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, query_steps_avx2, "avx512bw"};
+                             rows_by_eights<Avx512bwRows>, decode_avx512, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, query_steps_avx2, "avx512bw"};
 const CodeKernels kVnni = {avx512vnni<avx512vnni_l2, L2>, avx512vnni<avx512vnni_l1, L1>, avx512vnni<avx512vnni_dot, Dot>,
-                           avx512vnni_rows, decode_avx512, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, query_steps_avx2, "avx512vnni"};
+                           rows_by_eights<Avx512VnniRows>, decode_avx512, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, query_steps_avx2, "avx512vnni"};
 #endif
 #if defined(__wasm_simd128__)
-const CodeKernels kSimd128 = {simd128<L2>, simd128<L1>, simd128<Dot>, simd128_dot_rows, decode_reference, norm2_reference, extend_reference, quantize_reference, error_reference, query_steps_reference, "simd128"};
+const CodeKernels kSimd128 = {simd128<L2>, simd128<L1>, simd128<Dot>, rows_by_eights<Simd128Rows>, decode_reference, norm2_reference, extend_reference, quantize_reference, error_reference, query_steps_reference, "simd128"};
 #endif
 
 #ifdef GROVE_X86

@@ -302,8 +302,10 @@ struct Angular {
   static float build_margin(const std::uint8_t* split, const std::uint8_t* item, int f) {
     return margin(split, v(item), f);
   }
-  // build_margin minus the split's normal . the item's vector (what codes stand in for).
+  // build_margin minus the split's normal . the item's vector (what codes stand in for);
+  // kRestReadsItem: whether that reads the item's node (else it may be null).
   static float margin_rest(const std::uint8_t*, const std::uint8_t*) { return 0; }
+  static constexpr bool kRestReadsItem = false;
 
   static void copy_for_split(std::uint8_t* dst, const std::uint8_t* src, int f) {
     std::memcpy(v(dst), v(src), sizeof(float) * f);
@@ -360,6 +362,7 @@ struct Minkowski {
     return margin(split, v(item), f);
   }
   static float margin_rest(const std::uint8_t* split, const std::uint8_t*) { return a(split); }
+  static constexpr bool kRestReadsItem = false;
 
   static void copy_for_split(std::uint8_t* dst, const std::uint8_t* src, int f) {
     std::memcpy(v(dst), v(src), sizeof(float) * f);
@@ -422,6 +425,7 @@ struct DotMain {
     return M::dot(v(split), v(item), f) + df(split) * df(item);
   }
   static float margin_rest(const std::uint8_t* split, const std::uint8_t* item) { return df(split) * df(item); }
+  static constexpr bool kRestReadsItem = true;
   // While building: angular distance between augmented vectors.
   static float augmented_norm2(const std::uint8_t* n, int f) {
     return M::dot(v(n), v(n), f) + df(n) * df(n);
@@ -487,6 +491,7 @@ struct DotReleased {
     return margin(split, v(item), f);
   }
   static float margin_rest(const std::uint8_t* split, const std::uint8_t*) { return df(split) * df(split); }
+  static constexpr bool kRestReadsItem = false;
 
   static float build_distance(const std::uint8_t* x, const std::uint8_t* y, int f) { return distance(x, y, f); }
   static void copy_for_split(std::uint8_t* dst, const std::uint8_t* src, int f) {
