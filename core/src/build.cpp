@@ -267,9 +267,17 @@ class ItemRows {
     records_copy_.resize(2 * ids.size());
     local_norms_.resize(ids.size());
     local_rows_.resize(ids.size());
+    // Rows scattered over the whole index: each item's row number and record are fetched
+    // two steps ahead, then its row and length one step ahead (the row's address needs its
+    // row number).
+    constexpr std::size_t kAhead = kPrefetchAhead;
     for (std::size_t k = 0; k < ids.size(); ++k) {
       const std::int32_t id = ids[k];
-      if (k + kPrefetchAhead < ids.size()) prefetch_record(ids[k + kPrefetchAhead]);
+      if (k + 2 * kAhead < ids.size()) prefetch_record(ids[k + 2 * kAhead]);
+      if (k + kAhead < ids.size()) {
+        prefetch_code(ids[k + kAhead]);
+        prefetch(norm_of_ + ids[k + kAhead], sizeof(float));
+      }
       records_copy_[2 * k] = error(id);
       local_norms_[k] = decoded_norm(id);
       local_rows_[k] = static_cast<std::int32_t>(k);
