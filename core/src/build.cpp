@@ -85,6 +85,16 @@ class CodedPlane {
     const double grid_part = rounding_l2_ * decoded_norm;
     return (code_part + grid_part) * (1 + 1e-3) + 1e-5 * (std::fabs(base_) + magnitude);
   }
+  // A margin size beyond which slack() is smaller for every item whose error and decoded
+  // length are at most `error` and `decoded_norm`, with `rest` (see judge_margin) added to
+  // the coded dot: slack()'s own terms at those bounds, each rounded up, and its part that
+  // grows with the margin (1e-5 of it, in float) moved to this side.
+  double sure_beyond(float error, float decoded_norm, bool l1, float rest) const {
+    const double code_part = (l1 ? normal_max_ : normal_l2_) * error;
+    const double grid_part = rounding_l2_ * decoded_norm;
+    const double fixed = (code_part + grid_part) * (1 + 1e-3) + 1e-5 * (std::fabs(base_) + 1.001 * std::fabs(rest));
+    return fixed * (1 + 1e-9) / (1 - 1.001e-5);
+  }
   bool has_code(std::int32_t id) const { return codes_->error(id) < std::numeric_limits<float>::infinity(); }
   // normal . item, from the item's code (or from the integer sum steps . code).
   float dot(std::int32_t id) const { return from_sum(code_kernels().dot(steps_.data(), codes_->code(id), codes_->stride())); }
@@ -217,7 +227,8 @@ class ItemRows {
   // lengths `rows` measured (a worker growing subtrees beside others).
   struct SharedLengths {};
   ItemRows(const ItemRows& rows, SharedLengths)
-      : forest_(rows.forest_), codes_(rows.codes_), stride_(rows.stride_), norms_by_id_(rows.norms_by_id_) {
+      : forest_(rows.forest_), codes_(rows.codes_), stride_(rows.stride_), norms_by_id_(rows.norms_by_id_),
+        largest_error_(rows.largest_error_), largest_norm_(rows.largest_norm_) {
     unpack();
   }
   // A copy would read through the other's packed rows.
@@ -233,6 +244,9 @@ class ItemRows {
   float error(std::int32_t id) const { return records_[2 * static_cast<std::size_t>(id)]; }
   bool coded(std::int32_t id) const { return error(id) < std::numeric_limits<float>::infinity(); }
   float decoded_norm(std::int32_t id) const { return norm_of_[id]; }
+  // The largest error and decoded length of a coded item (measure_norms).
+  float largest_error() const { return largest_error_; }
+  float largest_norm() const { return largest_norm_; }
   const std::uint8_t* node(std::int32_t id) const { return forest_.node(global(id)); }
   std::int32_t global(std::int32_t id) const { return packed_ ? globals_[static_cast<std::size_t>(id)] : id; }
   void prefetch_code(std::int32_t id) const { prefetch(code(id), stride_); }
@@ -257,6 +271,11 @@ class ItemRows {
     };
     if (parallel && parallel->workers() > 1) parallel->run(ids.size(), run);
     else run(0, ids.size());
+    for (std::int32_t id : ids) {
+      if (!coded(id)) continue;
+      largest_error_ = std::max(largest_error_, error(id));
+      largest_norm_ = std::max(largest_norm_, norms_[static_cast<std::size_t>(id)]);
+    }
   }
 
   // From now on, ids k = 0 .. ids.size() - 1 read item ids[k] (global ids), from a copy.
@@ -303,6 +322,7 @@ class ItemRows {
   std::size_t stride_;
   std::vector<float> norms_;  // by global id (measure_norms)
   const float* norms_by_id_ = nullptr;  // norms_, or those of the ItemRows this one shares them with
+  float largest_error_ = 0, largest_norm_ = 0;
   bool packed_ = false;
   const std::uint8_t* code_rows_ = nullptr;
   const std::int32_t* row_of_ = nullptr;
@@ -482,6 +502,8 @@ class LevelBuilder {
     std::vector<std::int32_t> ids;
     std::vector<std::uint8_t> split;  // the plane, once the node splits
     CodedPlane coded;                 // the plane on the code grid, while it splits
+    // While it is measured: margins larger than this are Sure (see quick_margin).
+    double sure = std::numeric_limits<double>::infinity();
     int child[2] = {-1, -1};          // pending nodes of the two sides
   };
 
@@ -576,6 +598,23 @@ class LevelBuilder {
   // the plane; the float margin decides. Kept and Floats both count as uncertain in
   // split_node's test of whether the codes can tell a node's items apart.
   enum class Coded { Sure, Kept, Floats };
+  // judge_margin's verdict without its loads and slack where the margin is beyond p.sure,
+  // the slack's bound over all items (most margins are): the same verdict either way.
+  Coded quick_margin(const CodedPlane& coded, const Pending& p, std::int32_t id, std::int64_t sum, float* out) const {
+    if (!P::kRestReadsItem) {
+      const float coded_margin = coded.from_sum(sum) + P::margin_rest(p.split.data(), nullptr);
+      if (std::fabs(static_cast<double>(coded_margin)) > p.sure) {
+        *out = coded_margin;
+        return Coded::Sure;
+      }
+    }
+    return judge_margin(coded, p, id, sum, out);
+  }
+  // The bound quick_margin uses for p's plane (none for dot, whose rest is the item's own).
+  double sure_beyond(const Pending& p) const {
+    if (P::kRestReadsItem || !p.coded.usable()) return std::numeric_limits<double>::infinity();
+    return p.coded.sure_beyond(rows_.largest_error(), rows_.largest_norm(), l1_, P::margin_rest(p.split.data(), nullptr));
+  }
   Coded judge_margin(const CodedPlane& coded, const Pending& p, std::int32_t id, std::int64_t sum, float* out) const {
     const float rest = P::margin_rest(p.split.data(), P::kRestReadsItem ? rows_.node(id) : nullptr);
     const float coded_margin = coded.from_sum(sum) + rest;
@@ -611,6 +650,7 @@ class LevelBuilder {
     for (int idx : splitting) {
       Pending& p = pending_[static_cast<std::size_t>(idx)];
       p.coded = plane_for(p);
+      p.sure = sure_beyond(p);
     }
     std::vector<std::size_t>& starts = level_start_;  // each node's first position
     starts.assign(splitting.size() + 1, 0);
@@ -661,7 +701,7 @@ class LevelBuilder {
           for (int k = 0; k < count; ++k) sums[k] = kernels.dot(steps[k], code, codes_.stride());
           for (int k = 0; k < count; ++k) {
             const Pending& p = pending_[static_cast<std::size_t>(node[k])];
-            const Coded judged = judge_margin(p.coded, p, id, sums[k], &margins_[where[k]]);
+            const Coded judged = quick_margin(p.coded, p, id, sums[k], &margins_[where[k]]);
             uncertain_[where[k]] = judged != Coded::Sure;
             if (judged == Coded::Floats) unsure.push_back({where[k], id, node[k]});
           }
@@ -714,7 +754,7 @@ class LevelBuilder {
       kernels.dot_rows(plane.steps(), rows, count, codes_.stride(), sums);
       float got[kRowsMax];
       Coded judged[kRowsMax];
-      for (int k = 0; k < count; ++k) judged[k] = judge_margin(plane, p, ids[batch[k]], sums[k], &got[k]);
+      for (int k = 0; k < count; ++k) judged[k] = quick_margin(plane, p, ids[batch[k]], sums[k], &got[k]);
       for (int k = 0; k < count; ++k) {
         const std::size_t at = base + batch[k];
         margins[at] = got[k];
