@@ -221,14 +221,16 @@ class ItemRows {
  public:
   ItemRows(const Forest& forest, const Compact& codes)
       : forest_(forest), codes_(codes), stride_(static_cast<std::size_t>(codes.stride())) {
+    rows_by_id_ = rows_by_id(codes, forest.n_items, &ordered_rows_);
     unpack();
   }
   // Another reader of the same items, with packed copies of its own, that reads the decoded
   // lengths `rows` measured (a worker growing subtrees beside others).
   struct SharedLengths {};
   ItemRows(const ItemRows& rows, SharedLengths)
-      : forest_(rows.forest_), codes_(rows.codes_), stride_(rows.stride_), norms_by_id_(rows.norms_by_id_),
-        largest_error_(rows.largest_error_), largest_norm_(rows.largest_norm_) {
+      : forest_(rows.forest_), codes_(rows.codes_), stride_(rows.stride_), rows_by_id_(rows.rows_by_id_),
+        norms_by_id_(rows.norms_by_id_), all_coded_by_id_(rows.all_coded_by_id_), largest_error_(rows.largest_error_),
+        largest_norm_(rows.largest_norm_) {
     unpack();
   }
   // A copy would read through the other's packed rows.
@@ -239,10 +241,12 @@ class ItemRows {
   std::size_t stride() const { return stride_; }
 
   // Both ways read through the same pointers (a test of packed_ in each of these had cost a
-  // sixth of the build, in the levels that do not pack).
-  const std::uint8_t* code(std::int32_t id) const { return code_rows_ + stride_ * static_cast<std::size_t>(row_of_[id]); }
+  // sixth of the build, in the levels that do not pack), and rows are in id order both ways.
+  const std::uint8_t* code(std::int32_t id) const { return code_rows_ + stride_ * static_cast<std::size_t>(id); }
   float error(std::int32_t id) const { return records_[2 * static_cast<std::size_t>(id)]; }
   bool coded(std::int32_t id) const { return error(id) < std::numeric_limits<float>::infinity(); }
+  // Whether every item of this view has a code (then coded() need not be asked).
+  bool all_coded() const { return all_coded_; }
   float decoded_norm(std::int32_t id) const { return norm_of_[id]; }
   // The largest error and decoded length of a coded item (measure_norms).
   float largest_error() const { return largest_error_; }
@@ -250,10 +254,7 @@ class ItemRows {
   const std::uint8_t* node(std::int32_t id) const { return forest_.node(global(id)); }
   std::int32_t global(std::int32_t id) const { return packed_ ? globals_[static_cast<std::size_t>(id)] : id; }
   void prefetch_code(std::int32_t id) const { prefetch(code(id), stride_); }
-  void prefetch_record(std::int32_t id) const {
-    prefetch(records_ + 2 * static_cast<std::size_t>(id), 8);
-    prefetch(row_of_ + id, 4);
-  }
+  void prefetch_record(std::int32_t id) const { prefetch(records_ + 2 * static_cast<std::size_t>(id), 8); }
 
   // Each coded item's decoded length (rounded up), for CodedPlane::slack: once per build.
   void measure_norms(const std::vector<std::int32_t>& ids, ParallelFor* parallel) {
@@ -271,7 +272,9 @@ class ItemRows {
     };
     if (parallel && parallel->workers() > 1) parallel->run(ids.size(), run);
     else run(0, ids.size());
+    all_coded_by_id_ = true;
     for (std::int32_t id : ids) {
+      all_coded_by_id_ = all_coded_by_id_ && coded(id);
       if (!coded(id)) continue;
       largest_error_ = std::max(largest_error_, error(id));
       largest_norm_ = std::max(largest_norm_, norms_[static_cast<std::size_t>(id)]);
@@ -285,54 +288,66 @@ class ItemRows {
     rows_.resize(stride_ * ids.size());
     records_copy_.resize(2 * ids.size());
     local_norms_.resize(ids.size());
-    local_rows_.resize(ids.size());
-    // Rows scattered over the whole index: each item's row number and record are fetched
-    // two steps ahead, then its row and length one step ahead (the row's address needs its
-    // row number).
-    constexpr std::size_t kAhead = kPrefetchAhead;
+    // Rows scattered over the whole index, fetched a few items ahead.
+    bool all_coded = true;
     for (std::size_t k = 0; k < ids.size(); ++k) {
       const std::int32_t id = ids[k];
-      if (k + 2 * kAhead < ids.size()) prefetch_record(ids[k + 2 * kAhead]);
-      if (k + kAhead < ids.size()) {
-        prefetch_code(ids[k + kAhead]);
-        prefetch(norm_of_ + ids[k + kAhead], sizeof(float));
+      if (k + kPrefetchAhead < ids.size()) {
+        const std::int32_t later = ids[k + kPrefetchAhead];
+        prefetch_record(later);
+        prefetch_code(later);
+        prefetch(norm_of_ + later, sizeof(float));
       }
       records_copy_[2 * k] = error(id);
+      all_coded = all_coded && coded(id);
       local_norms_[k] = decoded_norm(id);
-      local_rows_[k] = static_cast<std::int32_t>(k);
       std::memcpy(&rows_[stride_ * k], code(id), stride_);
     }
     packed_ = true;
+    all_coded_ = all_coded;
     code_rows_ = rows_.data();
-    row_of_ = local_rows_.data();
     records_ = records_copy_.data();
     norm_of_ = local_norms_.data();
   }
   void unpack() {
     packed_ = false;
-    code_rows_ = codes_.code_rows();
-    row_of_ = codes_.row_numbers();
+    all_coded_ = all_coded_by_id_;
+    code_rows_ = rows_by_id_;
     records_ = codes_.records();
     norm_of_ = norms_by_id_;
   }
 
  private:
+  // The codes' rows in id order: their own, as a build's fresh codes are (Compact::encode),
+  // or else a copy put in that order into `copy`.
+  static const std::uint8_t* rows_by_id(const Compact& codes, std::int32_t n, std::vector<std::uint8_t>* copy) {
+    const std::int32_t* rows = codes.row_numbers();
+    bool in_order = true;
+    for (std::int32_t id = 0; id < n && in_order; ++id) in_order = rows[id] == id;
+    if (in_order) return codes.code_rows();
+    const std::size_t stride = static_cast<std::size_t>(codes.stride());
+    copy->resize(stride * static_cast<std::size_t>(n));
+    for (std::int32_t id = 0; id < n; ++id) std::memcpy(copy->data() + stride * static_cast<std::size_t>(id), codes.code(id), stride);
+    return copy->data();
+  }
+
   const Forest& forest_;
   const Compact& codes_;
   std::size_t stride_;
+  std::vector<std::uint8_t> ordered_rows_;  // see rows_by_id
+  const std::uint8_t* rows_by_id_ = nullptr;
   std::vector<float> norms_;  // by global id (measure_norms)
   const float* norms_by_id_ = nullptr;  // norms_, or those of the ItemRows this one shares them with
+  bool all_coded_by_id_ = false;  // every item measure_norms saw has a code
   float largest_error_ = 0, largest_norm_ = 0;
-  bool packed_ = false;
+  bool packed_ = false, all_coded_ = false;
   const std::uint8_t* code_rows_ = nullptr;
-  const std::int32_t* row_of_ = nullptr;
   const float* records_ = nullptr;  // error, and a second float unused here, by id
   const float* norm_of_ = nullptr;
-  // The packed copy, by local id: global ids, code rows, records, lengths, row numbers.
+  // The packed copy, by local id: global ids, code rows, records, lengths.
   std::vector<std::int32_t> globals_;
   std::vector<std::uint8_t> rows_;
   std::vector<float> records_copy_, local_norms_;
-  std::vector<std::int32_t> local_rows_;
 };
 
 // The items of a split as two_means reads them in a build with codes: each sample decoded
@@ -740,6 +755,7 @@ class LevelBuilder {
     const std::int32_t* ids = p.ids.data();
     float* margins = margins_.data();
     std::uint8_t* uncertain = uncertain_.data();
+    const bool all_coded = rows_.all_coded();
     std::size_t batch[kRowsMax];  // positions in the node
     const std::uint8_t* rows[kRowsMax];
     int count = 0;
@@ -768,7 +784,7 @@ class LevelBuilder {
       if (i + 2 * kAhead < to) rows_.prefetch_record(ids[i + 2 * kAhead]);
       if (i + kAhead < to) rows_.prefetch_code(ids[i + kAhead]);
       const std::int32_t id = ids[i];
-      if (!plane.usable() || !rows_.coded(id)) {
+      if (!plane.usable() || (!all_coded && !rows_.coded(id))) {
         margins[base + i] = margin(idx, id);
         // No plane on the grid (the decoded samples were all alike): the codes cannot
         // tell these items apart at all.
