@@ -837,18 +837,15 @@ class LevelBuilder {
     sides[0].resize(kept[0]);
     sides[1].resize(kept[1]);
   }
-  // Node idx's items to their sides of its (new) plane, each margin measured here.
-  void sides_from_plane(int idx, std::vector<std::int32_t> (&sides)[2]) {
+  // Node idx's items to their sides of its (new) plane, their margins measured as a level's
+  // are (measure_node: eight rows at a time, where one by one each was a kernel call of its
+  // own) into the node's part of the level's arrays (from base), which split_node has read.
+  void sides_from_plane(int idx, std::size_t base, std::vector<std::int32_t> (&sides)[2]) {
     Pending& p = pending_[static_cast<std::size_t>(idx)];
-    sides[0].clear();
-    sides[1].clear();
     p.coded = plane_for(p);
-    const std::size_t count = p.ids.size();
-    for (std::size_t i = 0; i < count; ++i) {
-      const std::int32_t id = p.ids[i];
-      if (i + kPrefetchAhead < count) rows_.prefetch_code(p.ids[i + kPrefetchAhead]);
-      sides[side_of(margin(idx, id), p.rng) ? 1 : 0].push_back(id);
-    }
+    p.sure = sure_beyond(p);
+    measure_node(idx, base, 0, p.ids.size());
+    sides_from_margins(p, margins_.data() + base, sides);
   }
 
   // Sides from the level's margins (coin flips for exact zeros, in item order); a plane that
@@ -867,13 +864,13 @@ class LevelBuilder {
     if (!p.exact && 4 * uncertain >= p.ids.size()) {
       p.exact = true;
       new_plane(p);
-      sides_from_plane(idx, sides);
+      sides_from_plane(idx, base, sides);
     } else {
       sides_from_margins(p, margins_.data() + base, sides);
     }
     for (int attempt = 1; attempt < 3 && imbalance(sides[0].size(), sides[1].size()) >= 0.95; ++attempt) {
       new_plane(p);
-      sides_from_plane(idx, sides);
+      sides_from_plane(idx, base, sides);
     }
     while (imbalance(sides[0].size(), sides[1].size()) > 0.99) {
       sides[0].clear();
