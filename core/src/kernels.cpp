@@ -80,10 +80,10 @@ void blend_reference(float* m, float keep, const float* x, float add, int f) {
   for (int i = 0; i < f; ++i) m[i] = m[i] * keep + x[i] * add;
 }
 
-template <float (*Dot)(const float*, const float*, int)>
-float pair_dots(const float* x, const float* y, const float* z, int f, float* yz) {
-  *yz = Dot(y, z, f);
-  return Dot(x, z, f);
+template <float (*Sum)(const float*, const float*, int)>
+float pair_sums(const float* x, const float* y, const float* z, int f, float* yz) {
+  *yz = Sum(y, z, f);
+  return Sum(x, z, f);
 }
 
 template <void (*Blend)(float*, float, const float*, float, int), float (*Dot)(const float*, const float*, int)>
@@ -294,25 +294,29 @@ __attribute__((target("avx512f"))) float avx512_scaled_l2_bounded(const float* q
   return total;
 }
 
-// avx512<Dot> twice over, interleaved: the same steps, so the same bits.
-__attribute__((target("avx512f"))) float avx512_dot_pair(const float* x, const float* y, const float* z, int f, float* yz) {
+// avx512<Op> twice over, interleaved: the same steps, so the same bits.
+template <class Op>
+__attribute__((target("avx512f"))) float avx512_pair(const float* x, const float* y, const float* z, int f, float* yz) {
   __m512 a0 = _mm512_setzero_ps(), a1 = a0, b0 = a0, b1 = a0;
   int i = 0;
   for (; i + kLanes <= f; i += kLanes) {
     const __m512 z0 = _mm512_loadu_ps(z + i), z1 = _mm512_loadu_ps(z + i + 16);
-    a0 = _mm512_add_ps(a0, _mm512_mul_ps(_mm512_loadu_ps(x + i), z0));
-    a1 = _mm512_add_ps(a1, _mm512_mul_ps(_mm512_loadu_ps(x + i + 16), z1));
-    b0 = _mm512_add_ps(b0, _mm512_mul_ps(_mm512_loadu_ps(y + i), z0));
-    b1 = _mm512_add_ps(b1, _mm512_mul_ps(_mm512_loadu_ps(y + i + 16), z1));
+    a0 = _mm512_add_ps(a0, avx512_term<Op>(_mm512_loadu_ps(x + i), z0));
+    a1 = _mm512_add_ps(a1, avx512_term<Op>(_mm512_loadu_ps(x + i + 16), z1));
+    b0 = _mm512_add_ps(b0, avx512_term<Op>(_mm512_loadu_ps(y + i), z0));
+    b1 = _mm512_add_ps(b1, avx512_term<Op>(_mm512_loadu_ps(y + i + 16), z1));
   }
   if (i + 16 <= f) {
     const __m512 z0 = _mm512_loadu_ps(z + i);
-    a0 = _mm512_add_ps(a0, _mm512_mul_ps(_mm512_loadu_ps(x + i), z0));
-    b0 = _mm512_add_ps(b0, _mm512_mul_ps(_mm512_loadu_ps(y + i), z0));
+    a0 = _mm512_add_ps(a0, avx512_term<Op>(_mm512_loadu_ps(x + i), z0));
+    b0 = _mm512_add_ps(b0, avx512_term<Op>(_mm512_loadu_ps(y + i), z0));
     i += 16;
   }
-  *yz = avx512_finish<Dot>(b0, b1, y, z, i, f);
-  return avx512_finish<Dot>(a0, a1, x, z, i, f);
+  *yz = avx512_finish<Op>(b0, b1, y, z, i, f);
+  return avx512_finish<Op>(a0, a1, x, z, i, f);
+}
+__attribute__((target("avx512f"))) float avx512_dot_pair(const float* x, const float* y, const float* z, int f, float* yz) {
+  return avx512_pair<Dot>(x, y, z, f, yz);
 }
 
 __attribute__((target("avx"))) void blend_avx(float* m, float keep, const float* x, float add, int f) {
@@ -505,20 +509,20 @@ float simd128_scaled_l2_bounded(const float* q, const float* y, float s, int f, 
 #endif
 
 // Each table: dot, squared_l2, l1, their bounded forms, the angular bound helper, dot+norm,
-// the dot pair, the blend and the blend with its norm.
+// the dot pair, the l2 pair, the blend and the blend with its norm.
 const Kernels kReference = {reference<Dot>, reference<L2>, reference<L1>, unbounded<reference<L2>>,
-                            unbounded<reference<L1>>, scaled_l2_reference, dot_and_norm<pair_dots<reference<Dot>>>, pair_dots<reference<Dot>>, blend_reference, blend_then_norm<blend_reference, reference<Dot>>, "reference"};
+                            unbounded<reference<L1>>, scaled_l2_reference, dot_and_norm<pair_sums<reference<Dot>>>, pair_sums<reference<Dot>>, pair_sums<reference<L2>>, blend_reference, blend_then_norm<blend_reference, reference<Dot>>, "reference"};
 #ifdef GROVE_X86
 const Kernels kSse2 = {sse<Dot>, sse<L2>, sse<L1>, unbounded<sse<L2>>, unbounded<sse<L1>>,
-                       scaled_l2_reference, dot_and_norm<pair_dots<sse<Dot>>>, pair_dots<sse<Dot>>, blend_reference, blend_then_norm<blend_reference, sse<Dot>>, "sse2"};
+                       scaled_l2_reference, dot_and_norm<pair_sums<sse<Dot>>>, pair_sums<sse<Dot>>, pair_sums<sse<L2>>, blend_reference, blend_then_norm<blend_reference, sse<Dot>>, "sse2"};
 const Kernels kAvx = {avx<Dot>, avx<L2>, avx<L1>, avx_sum<L2, true>, avx_sum<L1, true>,
-                      scaled_l2_reference, dot_and_norm<pair_dots<avx<Dot>>>, pair_dots<avx<Dot>>, blend_avx, blend_then_norm<blend_avx, avx<Dot>>, "avx"};
+                      scaled_l2_reference, dot_and_norm<pair_sums<avx<Dot>>>, pair_sums<avx<Dot>>, pair_sums<avx<L2>>, blend_avx, blend_then_norm<blend_avx, avx<Dot>>, "avx"};
 const Kernels kAvx512 = {avx512<Dot>, avx512<L2>, avx512<L1>, avx512_sum<L2, true>, avx512_sum<L1, true>,
-                         avx512_scaled_l2_bounded, dot_and_norm<avx512_dot_pair>, avx512_dot_pair, blend_avx512, blend_norm_avx512, "avx512"};
+                         avx512_scaled_l2_bounded, dot_and_norm<avx512_dot_pair>, avx512_dot_pair, avx512_pair<L2>, blend_avx512, blend_norm_avx512, "avx512"};
 #endif
 #if defined(__wasm_simd128__)
 const Kernels kSimd128 = {simd128<Dot>, simd128<L2>, simd128<L1>, simd128_sum<L2, true>, simd128_sum<L1, true>,
-                          simd128_scaled_l2_bounded, simd128_dot_and_norm, pair_dots<simd128<Dot>>, simd128_blend, blend_then_norm<simd128_blend, simd128<Dot>>, "simd128"};
+                          simd128_scaled_l2_bounded, simd128_dot_and_norm, pair_sums<simd128<Dot>>, pair_sums<simd128<L2>>, simd128_blend, blend_then_norm<simd128_blend, simd128<Dot>>, "simd128"};
 #endif
 
 const Kernels& choose() {

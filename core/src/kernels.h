@@ -30,6 +30,8 @@ struct Kernels {
   // dot(x, z) and dot(y, z) in one pass (two_means: a sample against both centres): the same
   // bits as two dot calls, the two sums' latencies overlapped.
   float (*dot_pair)(const float* x, const float* y, const float* z, int f, float* yz);
+  // squared_l2(x, z) and squared_l2(y, z) in one pass, likewise (euclidean two_means).
+  float (*l2_pair)(const float* x, const float* y, const float* z, int f, float* yz);
   // m[i] = m[i] * keep + x[i] * add, each product rounded (two_means' mean update).
   void (*blend)(float* m, float keep, const float* x, float add, int f);
   // blend, then dot(m, m) of the result: the same bits as the two calls (two_means' centre

@@ -47,6 +47,10 @@ struct ExactMath {
     *yz = dot(y, z, f);
     return dot(x, z, f);
   }
+  static float l2_pair(const float* x, const float* y, const float* z, int f, float* yz) {
+    *yz = squared_l2(y, z, f);
+    return squared_l2(x, z, f);
+  }
   static float squared_l2(const float* x, const float* y, int f) {
     float sum = 0;
     for (int i = 0; i < f; ++i) {
@@ -86,6 +90,9 @@ struct FastMath {
   }
   static float dot_pair(const float* x, const float* y, const float* z, int f, float* yz) {
     return fast_kernels().dot_pair(x, y, z, f, yz);
+  }
+  static float l2_pair(const float* x, const float* y, const float* z, int f, float* yz) {
+    return fast_kernels().l2_pair(x, y, z, f, yz);
   }
   static constexpr bool kEarlyExit = true;
   static float scaled_l2_bounded(const float* q, const float* y, float s, int f, float bound) {
@@ -353,6 +360,16 @@ struct Minkowski {
   }
   static float build_distance(const std::uint8_t* x, const std::uint8_t* y, int f) {
     return distance(x, y, f);
+  }
+  // build_distance(p, x) and build_distance(q, x), euclidean's in one pass.
+  static void build_distances(const std::uint8_t* p, const std::uint8_t* q, const std::uint8_t* x, int f, float* dp,
+                              float* dq) {
+    if (kL1) {
+      *dp = M::l1(v(p), v(x), f);
+      *dq = M::l1(v(q), v(x), f);
+      return;
+    }
+    *dp = M::l2_pair(v(p), v(q), v(x), f, dq);
   }
   static float reported(float d) { return kL1 ? std::max(d, 0.0f) : std::sqrt(std::max(d, 0.0f)); }
   static float margin(const std::uint8_t* split, const float* q, int f) {

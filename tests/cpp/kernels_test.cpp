@@ -31,6 +31,9 @@ TEST(Kernels, EveryVariantMatchesTheReferenceBitForBit) {
       const float xz = variants[k]->dot_pair(v[0].data(), v[1].data(), v[0].data() + f / 2, f - f / 2, &yz);
       EXPECT_TRUE(same_bits(xz, ref.dot(v[0].data(), v[0].data() + f / 2, f - f / 2)));
       EXPECT_TRUE(same_bits(yz, ref.dot(v[1].data(), v[0].data() + f / 2, f - f / 2)));
+      const float xz2 = variants[k]->l2_pair(v[0].data(), v[1].data(), v[0].data() + f / 2, f - f / 2, &yz);
+      EXPECT_TRUE(same_bits(xz2, ref.squared_l2(v[0].data(), v[0].data() + f / 2, f - f / 2)));
+      EXPECT_TRUE(same_bits(yz, ref.squared_l2(v[1].data(), v[0].data() + f / 2, f - f / 2)));
       // The bounded distances are exact whenever they come in under the bound.
       const float l2 = ref.squared_l2(v[0].data(), v[1].data(), f);
       EXPECT_TRUE(same_bits(variants[k]->squared_l2_bounded(v[0].data(), v[1].data(), f, l2), l2));
