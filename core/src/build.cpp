@@ -256,7 +256,8 @@ class ItemRows {
   void prefetch_code(std::int32_t id) const { prefetch(code(id), stride_); }
   void prefetch_record(std::int32_t id) const { prefetch(records_ + 2 * static_cast<std::size_t>(id), 8); }
 
-  // Each coded item's decoded length (rounded up), for CodedPlane::slack: once per build.
+  // Each coded item's decoded length (rounded up), for CodedPlane::slack, and the largest
+  // error and length, and whether every item has a code: once per build.
   void measure_norms(const std::vector<std::int32_t>& ids, ParallelFor* parallel) {
     norms_.assign(static_cast<std::size_t>(forest_.n_items), 0.0f);
     norm_of_ = norms_by_id_ = norms_.data();

@@ -384,8 +384,8 @@ __attribute__((target("avx512f"))) inline std::int64_t sum_lanes(__m512i v) {
 }
 
 // out[k] += the sum of acc[k]'s 16 lanes, k = 0..7, all eight at once: pairs of rows
-// interleaved and added, then fours, then the 128-bit quarters (24 steps, where one row at a
-// time took 9 each).
+// interleaved and added, then fours, then the 128-bit quarters (about 30 instructions for
+// the eight, where one row at a time took 9 each).
 __attribute__((target("avx512f"))) inline void add_sums8(const __m512i* acc, std::int64_t* out) {
   __m512i pairs[4];
   for (int k = 0; k < 4; ++k)  // each quarter: [r0 lanes 0+2, r1 0+2, r0 1+3, r1 1+3] of rows 2k, 2k + 1
