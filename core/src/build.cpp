@@ -81,18 +81,14 @@ class CodedPlane {
   // rounding to steps times the decoded item's length, plus float rounding. A margin within
   // this of 0 may have the wrong sign on the codes.
   double slack(float error, float decoded_norm, bool l1, double magnitude) const {
-    const double code_part = (l1 ? normal_max_ : normal_l2_) * error;
-    const double grid_part = rounding_l2_ * decoded_norm;
-    return (code_part + grid_part) * (1 + 1e-3) + 1e-5 * (std::fabs(base_) + magnitude);
+    return item_slack(error, decoded_norm, l1) + 1e-5 * (std::fabs(base_) + magnitude);
   }
   // A margin size beyond which slack() is smaller for every item whose error and decoded
   // length are at most `error` and `decoded_norm`, with `rest` (see judge_margin) added to
   // the coded dot: slack()'s own terms at those bounds, each rounded up, and its part that
   // grows with the margin (1e-5 of it, in float) moved to this side.
   double sure_beyond(float error, float decoded_norm, bool l1, float rest) const {
-    const double code_part = (l1 ? normal_max_ : normal_l2_) * error;
-    const double grid_part = rounding_l2_ * decoded_norm;
-    const double fixed = (code_part + grid_part) * (1 + 1e-3) + 1e-5 * (std::fabs(base_) + 1.001 * std::fabs(rest));
+    const double fixed = item_slack(error, decoded_norm, l1) + 1e-5 * (std::fabs(base_) + 1.001 * std::fabs(rest));
     return fixed * (1 + 1e-9) / (1 - 1.001e-5);
   }
   bool has_code(std::int32_t id) const { return codes_->error(id) < std::numeric_limits<float>::infinity(); }
@@ -102,6 +98,13 @@ class CodedPlane {
   const std::int16_t* steps() const { return steps_.data(); }
 
  private:
+  // slack()'s terms for the item's code error and decoded length (monotone in both).
+  double item_slack(float error, float decoded_norm, bool l1) const {
+    const double code_part = (l1 ? normal_max_ : normal_l2_) * error;
+    const double grid_part = rounding_l2_ * decoded_norm;
+    return (code_part + grid_part) * (1 + 1e-3);
+  }
+
   const Compact* codes_ = nullptr;
   std::vector<std::int16_t> steps_;
   double base_ = 0, unit_ = 0;

@@ -365,8 +365,8 @@ struct Minkowski {
   static void build_distances(const std::uint8_t* p, const std::uint8_t* q, const std::uint8_t* x, int f, float* dp,
                               float* dq) {
     if (kL1) {
-      *dp = M::l1(v(p), v(x), f);
-      *dq = M::l1(v(q), v(x), f);
+      *dp = build_distance(p, x, f);
+      *dq = build_distance(q, x, f);
       return;
     }
     *dp = M::l2_pair(v(p), v(q), v(x), f, dq);
