@@ -258,6 +258,7 @@ class ItemRows {
   std::int32_t global(std::int32_t id) const { return packed_ ? globals_[static_cast<std::size_t>(id)] : id; }
   void prefetch_code(std::int32_t id) const { prefetch(code(id), stride_); }
   void prefetch_record(std::int32_t id) const { prefetch(records_ + 2 * static_cast<std::size_t>(id), 8); }
+  void prefetch_norm(std::int32_t id) const { prefetch(norm_of_ + id, sizeof(float)); }
 
   // Each coded item's decoded length (rounded up), for CodedPlane::slack, and the largest
   // error and length, and whether every item has a code: once per build.
@@ -431,6 +432,9 @@ class LevelBuilder {
   // a few thousand items each had cost twice the first, streamed, level).
   void grow(int first, int count) {
     pending_.clear();
+    // Room for the nodes a tree usually has (GloVe: about 3 per k items; random sides for
+    // duplicates make more), so that growing pending_ seldom copies it all into fresh pages.
+    pending_.reserve(static_cast<std::size_t>(count) * (4 * ids_.size() / k_ + 16));
     trees_ = count;
     std::vector<int> frontier;
     for (int t = 0; t < count; ++t) frontier.push_back(add_pending(t, ids_, true, false, tree_seed(first + t)));
@@ -609,25 +613,25 @@ class LevelBuilder {
   }
 
   // What the codes tell of a margin. Sure: its sign is certain (beyond the slack). Kept:
-  // within the slack, but beyond half of it, where the codes' sign is kept: the slack is the
-  // worst case, a code's whole error along the plane's normal, and in every build checked
-  // (GloVe angular, euclidean, dot; Fashion-MNIST euclidean, angular, manhattan) the float
-  // margins there had the same signs, the trees byte for byte the same, at half the float
-  // reads (each a scattered row: they had been an eighth of a GloVe build). Floats: nearer
-  // the plane; the float margin decides. Kept and Floats both count as uncertain in
+  // within the slack, but beyond kKeptBeyond of it, where the codes' sign is kept. Floats:
+  // nearer the plane; the float margin decides. Kept and Floats both count as uncertain in
   // split_node's test of whether the codes can tell a node's items apart.
+  // The slack is the worst case, a code's whole error along the plane's normal; the part of
+  // the error that does lie along it is far smaller. Measured on GloVe 100k (10 trees),
+  // among margins within half the slack, the share whose float sign differs from the codes':
+  // 40% below 0.05 of the slack, 11% at 0.10-0.15, 1.1% at 0.20-0.25, 0.2% at 0.25-0.30,
+  // 0.04% at 0.30-0.35, none above 0.40 (about 50k margins a band, euclidean and angular).
+  // So beyond a quarter of the slack the codes' sign is kept: about 130 of a build's 11M
+  // margins take the other side than the floats would give them, each an item within a
+  // third of its worst-case code error of the plane, where either side serves a search as
+  // well; and half the float reads are saved (each a scattered row: with those at under half
+  // the slack they had been a tenth of a 340k GloVe build).
+  static constexpr double kKeptBeyond = 0.25;
   enum class Coded { Sure, Kept, Floats };
   // judge_margin's verdict without its loads and slack where the margin is beyond p.sure,
   // the slack's bound over all items (most margins are): the same verdict either way.
   Coded quick_margin(const CodedPlane& coded, const Pending& p, std::int32_t id, std::int64_t sum, float* out) const {
-    if (!P::kRestReadsItem) {
-      const float coded_margin = coded.from_sum(sum) + P::margin_rest(p.split.data(), nullptr);
-      if (std::fabs(static_cast<double>(coded_margin)) > p.sure) {
-        *out = coded_margin;
-        return Coded::Sure;
-      }
-    }
-    return judge_margin(coded, p, id, sum, out);
+    return beyond_sure(coded, p, sum, out) ? Coded::Sure : judge_margin(coded, p, id, sum, out);
   }
   // The bound quick_margin uses for p's plane (none for dot, whose rest is the item's own).
   double sure_beyond(const Pending& p) const {
@@ -641,7 +645,7 @@ class LevelBuilder {
                                      std::fabs(coded_margin) + std::fabs(rest));
     *out = coded_margin;
     const double size = std::fabs(static_cast<double>(coded_margin));
-    return size > slack ? Coded::Sure : size > 0.5 * slack ? Coded::Kept : Coded::Floats;
+    return size > slack ? Coded::Sure : size > kKeptBeyond * slack ? Coded::Kept : Coded::Floats;
   }
 
   // Item id's margin against node idx's plane: from its code where the codes can tell, else
@@ -763,29 +767,32 @@ class LevelBuilder {
     std::size_t batch[kRowsMax];  // positions in the node
     const std::uint8_t* rows[kRowsMax];
     int count = 0;
-    // Items the codes cannot place: measured on floats after the rest (float_margins).
+    // Margins within p.sure, judged on their items' errors and lengths after the rest
+    // (judge_margins), and those the codes cannot place, measured on floats after that.
+    thread_local std::vector<Unjudged> unjudged;
     thread_local std::vector<Unsure> unsure;
+    unjudged.clear();
     unsure.clear();
-    // All of a batch's margins are judged before any is stored: the compiler cannot tell a
+    // All of a batch's margins are computed before any is stored: the compiler cannot tell a
     // byte store from a write to the plane's or the rows' fields, and reloaded them all after
     // each one.
     auto flush = [&] {
       std::int64_t sums[kRowsMax];
       kernels.dot_rows(plane.steps(), rows, count, codes_.stride(), sums);
       float got[kRowsMax];
-      Coded judged[kRowsMax];
-      for (int k = 0; k < count; ++k) judged[k] = quick_margin(plane, p, ids[batch[k]], sums[k], &got[k]);
+      bool sure[kRowsMax];
+      for (int k = 0; k < count; ++k) sure[k] = beyond_sure(plane, p, sums[k], &got[k]);
       for (int k = 0; k < count; ++k) {
         const std::size_t at = base + batch[k];
         margins[at] = got[k];
-        uncertain[at] = judged[k] != Coded::Sure;
-        if (judged[k] == Coded::Floats) unsure.push_back({at, ids[batch[k]], idx});
+        uncertain[at] = 0;
+        if (!sure[k]) unjudged.push_back({at, ids[batch[k]], sums[k]});
       }
       count = 0;
     };
     constexpr std::size_t kAhead = kPrefetchAhead;
     for (std::size_t i = from; i < to; ++i) {
-      if (i + 2 * kAhead < to) rows_.prefetch_record(ids[i + 2 * kAhead]);
+      if (!all_coded && i + 2 * kAhead < to) rows_.prefetch_record(ids[i + 2 * kAhead]);
       if (i + kAhead < to) rows_.prefetch_code(ids[i + kAhead]);
       const std::int32_t id = ids[i];
       if (!plane.usable() || (!all_coded && !rows_.coded(id))) {
@@ -800,17 +807,52 @@ class LevelBuilder {
       if (++count == kRowsMax) flush();
     }
     if (count) flush();
+    judge_margins(idx, unjudged, unsure);
     float_margins(unsure);
   }
 
-  // Margins the codes could not place (measure_node, measure_by_item), measured on floats
-  // together, each float row fetched ahead: met one by one, scattered, these reads had been a
-  // sixth of a GloVe build. Empties the list.
+  // quick_margin's first test alone: whether the coded margin (into *out) is beyond p.sure.
+  bool beyond_sure(const CodedPlane& coded, const Pending& p, std::int64_t sum, float* out) const {
+    *out = 0;
+    if (P::kRestReadsItem) return false;
+    *out = coded.from_sum(sum) + P::margin_rest(p.split.data(), nullptr);
+    return std::fabs(static_cast<double>(*out)) > p.sure;
+  }
   struct Unsure {
     std::size_t at;  // position in the level's arrays
     std::int32_t id;
     int node;
   };
+  struct Unjudged {
+    std::size_t at;  // position in the level's arrays
+    std::int32_t id;
+    std::int64_t sum;
+  };
+  // Node idx's margins that measure_node found within p.sure, judged on their items' code
+  // errors and decoded lengths (fetched ahead); those the codes cannot place go to `unsure`.
+  // Most margins are beyond p.sure, so only these few items' records and lengths are read
+  // (outside a packed subtree, each is a scattered read). Empties `unjudged`.
+  void judge_margins(int idx, std::vector<Unjudged>& unjudged, std::vector<Unsure>& unsure) {
+    const Pending& p = pending_[static_cast<std::size_t>(idx)];
+    auto fetch = [&](std::int32_t id) {
+      rows_.prefetch_record(id);
+      rows_.prefetch_norm(id);
+      if (P::kRestReadsItem) prefetch(rows_.node(id), forest_.layout.vector);
+    };
+    for (std::size_t k = 0; k < std::min(kPrefetchAhead, unjudged.size()); ++k) fetch(unjudged[k].id);
+    for (std::size_t k = 0; k < unjudged.size(); ++k) {
+      if (k + kPrefetchAhead < unjudged.size()) fetch(unjudged[k + kPrefetchAhead].id);
+      const Unjudged& u = unjudged[k];
+      const Coded judged = judge_margin(p.coded, p, u.id, u.sum, &margins_[u.at]);
+      uncertain_[u.at] = judged != Coded::Sure;
+      if (judged == Coded::Floats) unsure.push_back({u.at, u.id, idx});
+    }
+    unjudged.clear();
+  }
+
+  // Margins the codes could not place (measure_node, measure_by_item), measured on floats
+  // together, each float row fetched ahead: met one by one, scattered, these reads had been a
+  // sixth of a GloVe build. Empties the list.
   void float_margins(std::vector<Unsure>& unsure) {
     const std::size_t row_bytes = forest_.layout.vector + sizeof(float) * static_cast<std::size_t>(words_);
     for (std::size_t k = 0; k < std::min(kPrefetchAhead, unsure.size()); ++k) prefetch(rows_.node(unsure[k].id), row_bytes);
