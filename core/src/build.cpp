@@ -417,12 +417,13 @@ class LevelBuilder {
       : forest_(forest), codes_(*options.codes), options_(options), parallel_(options.parallel), ids_(ids), seed_(options.seed),
         words_(forest.layout.f), s_(forest.layout.node_size), k_(forest.layout.max_bucket()), rows_(forest, codes_) {
     rows_.measure_norms(ids_, parallel_);
+    ids_sorted_ = std::is_sorted(ids_.begin(), ids_.end());
   }
   // A worker's builder for grow_alone: `main`'s items and decoded lengths, its own nodes and
   // buffers, one thread.
   struct Worker {};
   LevelBuilder(const LevelBuilder& main, Worker)
-      : forest_(main.forest_), codes_(main.codes_), options_(main.options_), parallel_(nullptr), ids_(main.ids_), seed_(main.seed_),
+      : forest_(main.forest_), codes_(main.codes_), options_(main.options_), parallel_(nullptr), ids_(main.ids_), ids_sorted_(main.ids_sorted_), seed_(main.seed_),
         words_(main.words_), s_(main.s_), k_(main.k_), rows_(main.rows_, ItemRows::SharedLengths{}) {}
 
   // Grows trees first .. first + count - 1 (their roots' pending nodes kept in order, for
@@ -682,6 +683,7 @@ class LevelBuilder {
     margins_.resize(starts.back());
     uncertain_.resize(starts.back());
     if (across_trees && codes_.stride() > kNodeOrderRow) return measure_by_item(splitting);
+    if (across_trees && ids_sorted_) return measure_by_blocks(splitting);
     auto run = [&](std::size_t begin, std::size_t end) {
       std::size_t k = static_cast<std::size_t>(std::upper_bound(starts.begin(), starts.end(), begin) - starts.begin()) - 1;
       for (; k < splitting.size() && starts[k] < end; ++k)
@@ -689,6 +691,31 @@ class LevelBuilder {
     };
     if (parallel_ && parallel_->workers() > 1) parallel_->run(starts.back(), run);
     else run(0, starts.back());
+  }
+
+  // measure_level across trees for narrow rows: node by node within each block of
+  // kBlockItems ids, so a block's code rows are read from memory once for all the level's
+  // nodes (of every tree) that hold some of them, and from cache by the rest; node by node
+  // over all ids, each level had read every row once per tree (GloVe 340k: 30 ns a margin in
+  // the levels above the packed subtrees, 17 inside them). The same margins in the same
+  // places (each node's ids are in increasing order: the build's, kept by every split).
+  static constexpr std::int32_t kBlockItems = 4096;  // of 112-byte rows: well inside L2
+  void measure_by_blocks(const std::vector<int>& splitting) {
+    const std::vector<std::size_t>& starts = level_start_;
+    auto run = [&](std::size_t first_block, std::size_t end_block) {
+      for (std::size_t b = first_block; b < end_block; ++b) {
+        const std::int32_t lo = static_cast<std::int32_t>(b) * kBlockItems, hi = lo + kBlockItems;
+        for (std::size_t k = 0; k < splitting.size(); ++k) {
+          const std::vector<std::int32_t>& ids = pending_[static_cast<std::size_t>(splitting[k])].ids;
+          const std::size_t from = static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), lo) - ids.begin());
+          const std::size_t to = static_cast<std::size_t>(std::lower_bound(ids.begin() + from, ids.end(), hi) - ids.begin());
+          if (from < to) measure_node(splitting[k], starts[k], from, to);
+        }
+      }
+    };
+    const std::size_t blocks = static_cast<std::size_t>(forest_.n_items) / kBlockItems + 1;
+    if (parallel_ && parallel_->workers() > 1) parallel_->run(blocks, run);
+    else run(0, blocks);
   }
 
   // measure_level item by item, in id order: each item's row against the planes of the nodes
@@ -978,6 +1005,7 @@ class LevelBuilder {
   const BuildOptions& options_;
   ParallelFor* parallel_;
   const std::vector<std::int32_t>& ids_;
+  bool ids_sorted_ = false;  // so every node's are (measure_by_blocks)
   std::uint64_t seed_;
   int words_;
   std::size_t s_, k_;
