@@ -621,12 +621,12 @@ class LevelBuilder {
   // the error that does lie along it is far smaller. Measured on GloVe 100k (10 trees),
   // among margins within half the slack, the share whose float sign differs from the codes':
   // 40% below 0.05 of the slack, 11% at 0.10-0.15, 1.1% at 0.20-0.25, 0.2% at 0.25-0.30,
-  // 0.04% at 0.30-0.35, none above 0.40 (about 50k margins a band, euclidean and angular).
+  // 0.04% at 0.30-0.35, none above 0.40 (35k-50k margins a band, euclidean and angular).
   // So beyond a quarter of the slack the codes' sign is kept: about 130 of a build's 11M
-  // margins take the other side than the floats would give them, each an item within a
-  // third of its worst-case code error of the plane, where either side serves a search as
-  // well; and half the float reads are saved (each a scattered row: with those at under half
-  // the slack they had been a tenth of a 340k GloVe build).
+  // margins take the other side than the floats would give them, each an item within 0.4
+  // of its slack of the plane, where either side serves a search as well; and half the
+  // float reads are saved (each a scattered row: with those at under half the slack they
+  // had been a tenth of a 340k GloVe build).
   static constexpr double kKeptBeyond = 0.25;
   enum class Coded { Sure, Kept, Floats };
   // judge_margin's verdict without its loads and slack where the margin is beyond p.sure,
