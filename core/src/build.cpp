@@ -284,6 +284,7 @@ class ItemRows {
       largest_error_ = std::max(largest_error_, error(id));
       largest_norm_ = std::max(largest_norm_, norms_[static_cast<std::size_t>(id)]);
     }
+    all_coded_ = all_coded_by_id_;  // the view by id (unpacked) learns it too
   }
 
   // From now on, ids k = 0 .. ids.size() - 1 read item ids[k] (global ids), from a copy.
@@ -785,6 +786,57 @@ class LevelBuilder {
   // from position base (its items' in their order: written and read in sequence).
   void measure_node(int idx, std::size_t base, std::size_t from, std::size_t to) {
     const Pending& p = pending_[static_cast<std::size_t>(idx)];
+    if (p.coded.usable() && rows_.all_coded()) return measure_coded(idx, base, from, to);
+    measure_mixed(idx, base, from, to);
+  }
+  // measure_node where the plane is on the grid and every item has a code (nearly always), in
+  // three passes, each a short loop: the integer sums (eight rows a kernel call), the coded
+  // margins and whether each is beyond p.sure, then the rest judged (judge_margins). One loop
+  // that did all three for each batch of eight had cost twice its kernel's time.
+  void measure_coded(int idx, std::size_t base, std::size_t from, std::size_t to) {
+    const Pending& p = pending_[static_cast<std::size_t>(idx)];
+    const CodedPlane& plane = p.coded;
+    const CodeKernels& kernels = code_kernels();
+    const std::size_t count = to - from;
+    const std::int32_t* ids = p.ids.data() + from;
+    thread_local std::vector<std::int64_t> sums;
+    thread_local std::vector<Unjudged> unjudged;
+    thread_local std::vector<Unsure> unsure;
+    sums.resize(count);
+    const std::uint8_t* rows[kRowsMax];
+    for (std::size_t i = 0; i < std::min(kPrefetchAhead, count); ++i) rows_.prefetch_code(ids[i]);
+    for (std::size_t i = 0; i < count; i += kRowsMax) {
+      const std::size_t n = std::min<std::size_t>(kRowsMax, count - i);
+      for (std::size_t k = 0; k < n; ++k) {
+        if (i + k + kPrefetchAhead < count) rows_.prefetch_code(ids[i + k + kPrefetchAhead]);
+        rows[k] = rows_.code(ids[i + k]);
+      }
+      kernels.dot_rows(plane.steps(), rows, static_cast<int>(n), codes_.stride(), sums.data() + i);
+    }
+    float* margins = margins_.data() + base + from;
+    std::memset(uncertain_.data() + base + from, 0, count);
+    // Each margin is written to the list and kept if it is within p.sure: no branch on it.
+    if (unjudged.size() < count) unjudged.resize(count);
+    std::size_t kept = 0;
+    if (P::kRestReadsItem) {  // dot: every margin is judged on its item
+      for (std::size_t i = 0; i < count; ++i) unjudged[i] = {base + from + i, ids[i], sums[i]};
+      kept = count;
+    } else {
+      const float rest = P::margin_rest(p.split.data(), nullptr);
+      for (std::size_t i = 0; i < count; ++i) margins[i] = plane.from_sum(sums[i]) + rest;
+      const double sure = p.sure;
+      for (std::size_t i = 0; i < count; ++i) {
+        unjudged[kept] = {base + from + i, ids[i], sums[i]};
+        kept += !(std::fabs(static_cast<double>(margins[i])) > sure);
+      }
+    }
+    unsure.clear();
+    judge_margins(idx, unjudged.data(), kept, unsure);
+    float_margins(unsure);
+  }
+  // measure_node where some items have no code or the plane is not on the grid.
+  void measure_mixed(int idx, std::size_t base, std::size_t from, std::size_t to) {
+    const Pending& p = pending_[static_cast<std::size_t>(idx)];
     const CodedPlane& plane = p.coded;
     const CodeKernels& kernels = code_kernels();
     const std::int32_t* ids = p.ids.data();
@@ -834,7 +886,8 @@ class LevelBuilder {
       if (++count == kRowsMax) flush();
     }
     if (count) flush();
-    judge_margins(idx, unjudged, unsure);
+    judge_margins(idx, unjudged.data(), unjudged.size(), unsure);
+    unjudged.clear();
     float_margins(unsure);
   }
 
@@ -858,23 +911,22 @@ class LevelBuilder {
   // Node idx's margins that measure_node found within p.sure, judged on their items' code
   // errors and decoded lengths (fetched ahead); those the codes cannot place go to `unsure`.
   // Most margins are beyond p.sure, so only these few items' records and lengths are read
-  // (outside a packed subtree, each is a scattered read). Empties `unjudged`.
-  void judge_margins(int idx, std::vector<Unjudged>& unjudged, std::vector<Unsure>& unsure) {
+  // (outside a packed subtree, each is a scattered read).
+  void judge_margins(int idx, const Unjudged* unjudged, std::size_t count, std::vector<Unsure>& unsure) {
     const Pending& p = pending_[static_cast<std::size_t>(idx)];
     auto fetch = [&](std::int32_t id) {
       rows_.prefetch_record(id);
       rows_.prefetch_norm(id);
       if (P::kRestReadsItem) prefetch(rows_.node(id), forest_.layout.vector);
     };
-    for (std::size_t k = 0; k < std::min(kPrefetchAhead, unjudged.size()); ++k) fetch(unjudged[k].id);
-    for (std::size_t k = 0; k < unjudged.size(); ++k) {
-      if (k + kPrefetchAhead < unjudged.size()) fetch(unjudged[k + kPrefetchAhead].id);
+    for (std::size_t k = 0; k < std::min(kPrefetchAhead, count); ++k) fetch(unjudged[k].id);
+    for (std::size_t k = 0; k < count; ++k) {
+      if (k + kPrefetchAhead < count) fetch(unjudged[k + kPrefetchAhead].id);
       const Unjudged& u = unjudged[k];
       const Coded judged = judge_margin(p.coded, p, u.id, u.sum, &margins_[u.at]);
       uncertain_[u.at] = judged != Coded::Sure;
       if (judged == Coded::Floats) unsure.push_back({u.at, u.id, idx});
     }
-    unjudged.clear();
   }
 
   // Margins the codes could not place (measure_node, measure_by_item), measured on floats
