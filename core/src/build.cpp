@@ -369,7 +369,7 @@ class DecodedItems {
   std::size_t size() const { return ids_.size(); }
   const std::uint8_t* node(std::size_t k, int slot) const {
     const std::int32_t id = ids_[k];
-    if (!rows_.coded(id)) return rows_.node(id);  // no code
+    if (!rows_.all_coded() && !rows_.coded(id)) return rows_.node(id);  // no code
     std::uint8_t* scratch = scratch_ + slot_bytes_ * static_cast<std::size_t>(slot);
     // Only dot items carry anything in their header that two_means reads (the dot factor):
     // other metrics leave the real node untouched, one scattered read less per sample.
@@ -384,10 +384,11 @@ class DecodedItems {
     else P::init_item(scratch, codes.f());
     return scratch;
   }
-  // Stage 0: the code row (and a dot item's header); 1: its row number and record; 2: its id.
+  // Stage 0: the code row (and a dot item's header); 1: its record (unless every item has a
+  // code: then it is not read); 2: its id.
   void prefetch(std::size_t k, int, int stage) const {
     if (stage == 2) return detail::prefetch(&ids_[k], sizeof ids_[k]);
-    if (stage == 1) return rows_.prefetch_record(ids_[k]);
+    if (stage == 1) return rows_.all_coded() ? void() : rows_.prefetch_record(ids_[k]);
     rows_.prefetch_code(ids_[k]);
     if (dot) detail::prefetch(rows_.node(ids_[k]), rows_.forest().layout.vector);
   }
