@@ -795,18 +795,22 @@ class LevelBuilder {
     measure_mixed(idx, base, from, to);
   }
   // measure_node where the plane is on the grid and every item has a code (nearly always), in
-  // three passes, each a short loop: the integer sums (eight rows a kernel call), the coded
-  // margins and whether each is beyond p.sure, then the rest judged (judge_margins). One loop
-  // that did all three for each batch of eight had cost twice its kernel's time.
+  // three passes over each kMeasureChunk items, each a short loop: the integer sums (eight
+  // rows a kernel call), the coded margins and whether each is beyond p.sure, then the rest
+  // judged (judge_margins). One loop that did all three for each batch of eight had cost
+  // twice its kernel's time.
+  static constexpr std::size_t kMeasureChunk = 2048;
   void measure_coded(int idx, std::size_t base, std::size_t from, std::size_t to) {
+    for (std::size_t at = from; at < to; at += kMeasureChunk) measure_chunk(idx, base, at, std::min(to, at + kMeasureChunk));
+  }
+  void measure_chunk(int idx, std::size_t base, std::size_t from, std::size_t to) {
     const Pending& p = pending_[static_cast<std::size_t>(idx)];
     const CodedPlane& plane = p.coded;
     const CodeKernels& kernels = code_kernels();
     const std::size_t count = to - from;
     const std::int32_t* ids = p.ids.data() + from;
-    thread_local std::vector<std::int64_t> sums;
-    thread_local std::vector<Unjudged> unjudged;
-    sums.resize(count);
+    std::int64_t sums[kMeasureChunk];
+    thread_local std::vector<Unjudged> unjudged(kMeasureChunk);
     const std::uint8_t* rows[kRowsMax];
     for (std::size_t i = 0; i < std::min(kPrefetchAhead, count); ++i) rows_.prefetch_code(ids[i]);
     for (std::size_t i = 0; i < count; i += kRowsMax) {
@@ -815,12 +819,11 @@ class LevelBuilder {
         if (i + k + kPrefetchAhead < count) rows_.prefetch_code(ids[i + k + kPrefetchAhead]);
         rows[k] = rows_.code(ids[i + k]);
       }
-      kernels.dot_rows(plane.steps(), rows, static_cast<int>(n), codes_.stride(), sums.data() + i);
+      kernels.dot_rows(plane.steps(), rows, static_cast<int>(n), codes_.stride(), sums + i);
     }
     float* margins = margins_.data() + base + from;
     std::memset(uncertain_.data() + base + from, 0, count);
     // Each margin is written to the list and kept if it is within p.sure: no branch on it.
-    if (unjudged.size() < count) unjudged.resize(count);
     std::size_t kept = 0;
     if (P::kRestReadsItem) {  // dot: every margin is judged on its item
       for (std::size_t i = 0; i < count; ++i) unjudged[i] = {base + from + i, ids[i], sums[i]};
@@ -902,9 +905,11 @@ class LevelBuilder {
     std::int32_t id;
     int node;
   };
-  // This thread's margins left for the floats (measure_node). A level's, or a block's, go
-  // together: a node's own few (a packed subtree's nodes have tens) had each waited on the
-  // first rows it fetched.
+  // This thread's margins left for the floats (measure_node): a level's (or a block's) are
+  // measured together once all its nodes are (or every kFloatsBatch, so the list stays
+  // small), their float rows fetched ahead along the whole list rather than afresh at each
+  // node.
+  static constexpr std::size_t kFloatsBatch = 4096;
   static std::vector<Unsure>& unsure_list() {
     thread_local std::vector<Unsure> unsure;
     return unsure;
@@ -933,6 +938,7 @@ class LevelBuilder {
       uncertain_[u.at] = judged != Coded::Sure;
       if (judged == Coded::Floats) unsure.push_back({u.at, u.id, idx});
     }
+    if (unsure.size() >= kFloatsBatch) float_margins(unsure);
   }
 
   // Margins the codes could not place (measure_node, measure_by_item), measured on floats
