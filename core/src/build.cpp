@@ -964,23 +964,37 @@ class LevelBuilder {
   }
 
   // p's items to their sides by their margins (in p's item order; a coin for an exact zero,
-  // drawn in item order). Each id is written to both sides and kept by one: a branch on the
-  // side was a coin toss the processor lost half the time, on every item at every level.
-  static void sides_from_margins(Pending& p, const float* margins, std::vector<std::int32_t> (&sides)[2]) {
+  // drawn in item order): the sides first, counted, then each side, of its own size, filled.
+  // Each id is written to both sides and kept by one: a branch on the side (GCC makes one of
+  // a choice between two pointers too) was a coin toss the processor lost half the time, on
+  // every item at every level.
+  void sides_from_margins(Pending& p, const float* margins, std::vector<std::int32_t> (&sides)[2]) {
     const std::size_t count = p.ids.size();
-    sides[0].resize(count);
-    sides[1].resize(count);
-    std::size_t kept[2] = {0, 0};
+    side_.resize(count);
+    std::uint8_t* sides_of = side_.data();  // not through side_: a byte store could change it
+    std::size_t right = 0;
     for (std::size_t i = 0; i < count; ++i) {
       const float m = margins[i];
-      std::size_t right = m > 0;
-      if (m == 0) right = side_of(m, p.rng);
-      sides[0][kept[0]] = p.ids[i];
-      sides[1][kept[1]] = p.ids[i];
-      kept[right] += 1;
+      std::uint8_t side = m > 0;
+      if (m == 0) side = side_of(m, p.rng);
+      sides_of[i] = side;
+      right += side;
     }
-    sides[0].resize(kept[0]);
-    sides[1].resize(kept[1]);
+    // One more than each side holds: the last item's id also lands past the other side's end.
+    sides[0].resize(count - right + 1);
+    sides[1].resize(right + 1);
+    std::int32_t* left = sides[0].data();
+    std::int32_t* rest = sides[1].data();
+    std::size_t on_left = 0, on_right = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::size_t side = sides_of[i];
+      left[on_left] = p.ids[i];
+      rest[on_right] = p.ids[i];
+      on_left += side ^ 1;
+      on_right += side;
+    }
+    sides[0].pop_back();
+    sides[1].pop_back();
   }
   // Node idx's items to their sides of its (new) plane, their margins measured as a level's
   // are (measure_node: eight rows at a time, where one by one each was a kernel call of its
@@ -1095,6 +1109,7 @@ class LevelBuilder {
   std::vector<std::size_t> position_at_;
   const bool l1_ = forest_.layout.metric == Metric::Manhattan;
   std::vector<std::uint8_t> scratch_;  // two_means' decoded samples
+  std::vector<std::uint8_t> side_;     // sides_from_margins' sides, by item
   ItemRows rows_;
 };
 
