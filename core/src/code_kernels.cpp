@@ -148,6 +148,23 @@ void quantize_sse2(const float* x, float factor, const float* offsets, float inv
   quantize_reference(x + j, factor, offsets + j, inverse, code + j, f - j);
 }
 
+// AVX-512: 16 codes a step, the same steps per value as quantize_sse2 (so the same codes);
+// the 16 values, in 0..255 by then, narrowed to bytes in one instruction.
+__attribute__((target("avx512f"))) void quantize_avx512(const float* x, float factor, const float* offsets, float inverse,
+                                                        std::uint8_t* code, int f) {
+  const __m512 k = _mm512_set1_ps(factor), inv = _mm512_set1_ps(inverse), zero = _mm512_setzero_ps(),
+               top = _mm512_set1_ps(255.0f), half = _mm512_set1_ps(0.5f);
+  int j = 0;
+  for (; j + 16 <= f; j += 16) {
+    __m512 t = _mm512_mul_ps(_mm512_sub_ps(_mm512_mul_ps(_mm512_loadu_ps(x + j), k), _mm512_loadu_ps(offsets + j)), inv);
+    // The maskz forms with every lane set, as in decode_avx512 (GCC 12 warns of the plain ones).
+    t = _mm512_maskz_min_ps(0xffff, _mm512_maskz_max_ps(0xffff, t, zero), top);  // max first: a NaN becomes 0
+    const __m512i whole = _mm512_maskz_cvttps_epi32(0xffff, _mm512_add_ps(t, half));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(code + j), _mm512_maskz_cvtusepi32_epi8(0xffff, whole));
+  }
+  quantize_reference(x + j, factor, offsets + j, inverse, code + j, f - j);
+}
+
 // AVX2: 8 codes decoded a step.
 __attribute__((target("avx2"))) void decode_avx2(const std::uint8_t* code, const float* offsets, float scale, float* out, int f) {
   const __m256 s = _mm256_set1_ps(scale);
@@ -539,9 +556,9 @@ const CodeKernels kReference = {reference<L2>, reference<L1>, reference<Dot>, do
 const CodeKernels kSse2 = {sse2<L2>, sse2<L1>, sse2<Dot>, dot_rows_each<sse2<Dot>>, decode_reference, norm2_reference, extend_sse2, quantize_sse2, error_reference, query_steps_reference, "sse2"};
 const CodeKernels kAvx2 = {avx2<L2>, avx2<L1>, avx2<Dot>, rows_by_eights<Avx2Rows>, decode_avx2, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, query_steps_avx2, "avx2"};
 const CodeKernels kAvx512 = {avx512bw<avx512bw_l2, L2>, avx512bw<avx512bw_l1, L1>, avx512bw<avx512bw_dot, Dot>,
-                             rows_by_eights<Avx512bwRows>, decode_avx512, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, query_steps_avx2, "avx512bw"};
+                             rows_by_eights<Avx512bwRows>, decode_avx512, norm2_avx2, extend_sse2, quantize_avx512, error_avx2, query_steps_avx2, "avx512bw"};
 const CodeKernels kVnni = {avx512vnni<avx512vnni_l2, L2>, avx512vnni<avx512vnni_l1, L1>, avx512vnni<avx512vnni_dot, Dot>,
-                           rows_by_eights<Avx512VnniRows>, decode_avx512, norm2_avx2, extend_sse2, quantize_sse2, error_avx2, query_steps_avx2, "avx512vnni"};
+                           rows_by_eights<Avx512VnniRows>, decode_avx512, norm2_avx2, extend_sse2, quantize_avx512, error_avx2, query_steps_avx2, "avx512vnni"};
 #endif
 #if defined(__wasm_simd128__)
 const CodeKernels kSimd128 = {simd128<L2>, simd128<L1>, simd128<Dot>, rows_by_eights<Simd128Rows>, decode_reference, norm2_reference, extend_reference, quantize_reference, error_reference, query_steps_reference, "simd128"};
