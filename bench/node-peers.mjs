@@ -104,7 +104,7 @@ export async function nodePeers({ metric, train, test, truth: truthPath, nQuerie
   });
   const build = (n) => {
     const fresh = new AnnoyIndex(data.cols, metric);
-    fresh.setGraphSearch(graph);  // as groveFile was built: trees alone (grove_bench), or with the graph
+    fresh.setGraphSearch(graph);  // as groveFile was built: trees alone, or with the graph
     for (let i = 0; i < data.rows; i++) fresh.addItem(i, data.values.subarray(i * data.cols, (i + 1) * data.cols));
     const t = performance.now();
     fresh.build(n);
