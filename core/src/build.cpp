@@ -247,8 +247,9 @@ class ItemRows {
   // sixth of the build, in the levels that do not pack), and rows are in id order both ways.
   const std::uint8_t* code(std::int32_t id) const { return code_rows_ + stride_ * static_cast<std::size_t>(id); }
   float error(std::int32_t id) const { return records_[2 * static_cast<std::size_t>(id)]; }
-  bool coded(std::int32_t id) const { return error(id) < std::numeric_limits<float>::infinity(); }
-  // Whether every item of this view has a code (then coded() need not be asked).
+  // Without the item's record when every item of this view has a code.
+  bool coded(std::int32_t id) const { return all_coded_ || has_code(id); }
+  // Whether every item of this view has a code (measure_norms finds out; until then, false).
   bool all_coded() const { return all_coded_; }
   float decoded_norm(std::int32_t id) const { return norm_of_[id]; }
   // The largest error and decoded length of a coded item (measure_norms).
@@ -270,7 +271,7 @@ class ItemRows {
       std::vector<float> v(static_cast<std::size_t>(f));
       for (std::size_t k = begin; k < end; ++k) {
         const std::int32_t id = ids[k];
-        if (!coded(id)) continue;
+        if (!has_code(id)) continue;
         code_kernels().decode(codes_.code(id), codes_.offsets(), codes_.scale(), v.data(), f);
         norms_[static_cast<std::size_t>(id)] = static_cast<float>(std::sqrt(code_kernels().norm2(v.data(), f)) * (1 + 1e-6));
       }
@@ -279,8 +280,8 @@ class ItemRows {
     else run(0, ids.size());
     all_coded_by_id_ = true;
     for (std::int32_t id : ids) {
-      all_coded_by_id_ = all_coded_by_id_ && coded(id);
-      if (!coded(id)) continue;
+      all_coded_by_id_ = all_coded_by_id_ && has_code(id);
+      if (!has_code(id)) continue;
       largest_error_ = std::max(largest_error_, error(id));
       largest_norm_ = std::max(largest_norm_, norms_[static_cast<std::size_t>(id)]);
     }
@@ -324,6 +325,8 @@ class ItemRows {
   }
 
  private:
+  // From the item's record: a code's error is finite, an item without one has infinity.
+  bool has_code(std::int32_t id) const { return error(id) < std::numeric_limits<float>::infinity(); }
   // The codes' rows in id order: their own, as a build's fresh codes are (Compact::encode),
   // or else a copy put in that order into `copy`.
   static const std::uint8_t* rows_by_id(const Compact& codes, std::int32_t n, std::vector<std::uint8_t>* copy) {
@@ -369,7 +372,7 @@ class DecodedItems {
   std::size_t size() const { return ids_.size(); }
   const std::uint8_t* node(std::size_t k, int slot) const {
     const std::int32_t id = ids_[k];
-    if (!rows_.all_coded() && !rows_.coded(id)) return rows_.node(id);  // no code
+    if (!rows_.coded(id)) return rows_.node(id);  // no code
     std::uint8_t* scratch = scratch_ + slot_bytes_ * static_cast<std::size_t>(slot);
     // Only dot items carry anything in their header that two_means reads (the dot factor):
     // other metrics leave the real node untouched, one scattered read less per sample.
@@ -877,7 +880,7 @@ class LevelBuilder {
       if (!all_coded && i + 2 * kAhead < to) rows_.prefetch_record(ids[i + 2 * kAhead]);
       if (i + kAhead < to) rows_.prefetch_code(ids[i + kAhead]);
       const std::int32_t id = ids[i];
-      if (!plane.usable() || (!all_coded && !rows_.coded(id))) {
+      if (!plane.usable() || !rows_.coded(id)) {
         margins[base + i] = margin(idx, id);
         // No plane on the grid (the decoded samples were all alike): the codes cannot
         // tell these items apart at all.
