@@ -799,9 +799,9 @@ class LevelBuilder {
   }
   // measure_node where the plane is on the grid and every item has a code (nearly always), in
   // three passes over each kMeasureChunk items, each a short loop: the integer sums (eight
-  // rows a kernel call), the coded margins and whether each is beyond p.sure, then the rest
-  // judged (judge_margins). One loop that did all three for each batch of eight had cost
-  // twice its kernel's time.
+  // rows a kernel call), the coded margins (beyond_sure), then those within p.sure judged
+  // (judge_margins). One loop that did all three for each batch of eight had cost twice its
+  // kernel's time.
   static constexpr std::size_t kMeasureChunk = 2048;
   void measure_coded(int idx, std::size_t base, std::size_t from, std::size_t to) {
     for (std::size_t at = from; at < to; at += kMeasureChunk) measure_chunk(idx, base, at, std::min(to, at + kMeasureChunk));
@@ -826,19 +826,11 @@ class LevelBuilder {
     }
     float* margins = margins_.data() + base + from;
     std::memset(uncertain_.data() + base + from, 0, count);
-    // Each margin is written to the list and kept if it is within p.sure: no branch on it.
+    // Each margin is written to the list and kept if it is not beyond p.sure: no branch on it.
     std::size_t kept = 0;
-    if (P::kRestReadsItem) {  // dot: every margin is judged on its item
-      for (std::size_t i = 0; i < count; ++i) unjudged[i] = {base + from + i, ids[i], sums[i]};
-      kept = count;
-    } else {
-      const float rest = P::margin_rest(p.split.data(), nullptr);
-      for (std::size_t i = 0; i < count; ++i) margins[i] = plane.from_sum(sums[i]) + rest;
-      const double sure = p.sure;
-      for (std::size_t i = 0; i < count; ++i) {
-        unjudged[kept] = {base + from + i, ids[i], sums[i]};
-        kept += !(std::fabs(static_cast<double>(margins[i])) > sure);
-      }
+    for (std::size_t i = 0; i < count; ++i) {
+      unjudged[kept] = {base + from + i, ids[i], sums[i]};
+      kept += !beyond_sure(plane, p, sums[i], &margins[i]);
     }
     judge_margins(idx, unjudged.data(), kept, unsure_list());
   }
